@@ -1,7 +1,23 @@
+// Addresses, errors and diagnostics
 export * from "./address.js";
 export * from "./errors.js";
 export * from "./diagnostics.js";
 export * from "./codes.js";
+export { VERSION } from "./version.js";
+// Input and memory
 export * from "./io/byte-source.js";
 export * from "./memory/address-space.js";
+// Models
 export * from "./model/target.js";
+export * from "./model/allocations.js";
+export * from "./model/memory-target.js";
+// Pipeline
+export * from "./engine/hooks.js";
+export * from "./engine/plugin.js";
+export * from "./engine/run.js";
+export * from "./engine/engine.js";
+// Report
+export * from "./report/schema.js";
+export * from "./report/validate.js";
+export * from "./report/build.js";
+export * from "./report/queries.js";

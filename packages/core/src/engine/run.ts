@@ -1,0 +1,170 @@
+import type { Address } from "../address.js";
+import { Diagnostics, type Diagnostic } from "../diagnostics.js";
+import {
+  AllocFlags,
+  AllocationSet,
+  type HeapData,
+  type HeapRecord,
+  emptyHeapStats,
+  isUserAllocation,
+} from "../model/allocations.js";
+import type { ProcessView, Target } from "../model/target.js";
+import type { Engine } from "./engine.js";
+import type { InputProbe } from "./hooks.js";
+
+/** How far a run goes. Each depth includes the ones before it. */
+export type RunDepth = "open" | "discover" | "walk" | "analyze";
+
+/** Progress for long work. The CLI shows it on a TTY; library users may ignore it. */
+export interface ProgressReporter {
+  /** A phase starts; `total` when known (blocks, bytes). */
+  start(label: string, total?: number): void;
+  /** `done` so far in the current phase. */
+  update(done: number): void;
+  end(): void;
+}
+
+export const silentProgress: ProgressReporter = Object.freeze({
+  start() {},
+  update() {},
+  end() {},
+});
+
+export interface RunRequest {
+  /** The command this run serves (`info`, `heaps`, `analyze`...), recorded in the report. */
+  command: string;
+  depth: RunDepth;
+  /** Command options, visible to plugins (JSON-safe). */
+  options?: Record<string, unknown>;
+  /** Walk only the heaps this accepts (discovery still finds all). */
+  heapFilter?: (heap: HeapRecord) => boolean;
+  progress?: ProgressReporter;
+  signal?: AbortSignal;
+}
+
+/** What a discovery plugin passes to {@link Run.addHeap}. */
+export interface HeapInit {
+  address: Address;
+  bitness: 32 | 64;
+  kind: string;
+  foundBy: string;
+  view: ProcessView;
+  walker?: string;
+  label?: string;
+  flags?: number;
+}
+
+/**
+ * State of one run over one input: the target, the heaps, the allocation set, diagnostics and
+ * plugin data. Plugins receive it in every hook after `resolveReader`.
+ */
+export class Run {
+  readonly engine: Engine;
+  readonly request: RunRequest;
+  readonly input: InputProbe;
+  /** Run-level diagnostics (the target's own are merged into the report). */
+  readonly diagnostics = new Diagnostics();
+  readonly heaps: HeapRecord[] = [];
+  readonly allocations = new AllocationSet();
+  readonly progress: ProgressReporter;
+  /** Plugin state, extended by module augmentation of {@link RunData}. */
+  readonly data: RunData = {};
+  private targetValue: Target | undefined;
+
+  constructor(engine: Engine, request: RunRequest, input: InputProbe) {
+    this.engine = engine;
+    this.request = request;
+    this.input = input;
+    this.progress = request.progress ?? silentProgress;
+  }
+
+  get target(): Target {
+    if (!this.targetValue) throw new Error("the target is not open yet (resolveReader has not run)");
+    return this.targetValue;
+  }
+
+  get hasTarget(): boolean {
+    return this.targetValue !== undefined;
+  }
+
+  /** @internal set by the engine */
+  setTarget(target: Target): void {
+    this.targetValue = target;
+  }
+
+  /** Register a heap; a heap already known at the same address and bitness gains `foundBy`. */
+  addHeap(init: HeapInit): HeapRecord {
+    const seen = this.heaps.find((h) => h.address === init.address && h.bitness === init.bitness);
+    if (seen) {
+      if (!seen.foundBy.includes(init.foundBy)) seen.foundBy.push(init.foundBy);
+      if (seen.label === undefined && init.label !== undefined) seen.label = init.label;
+      return seen;
+    }
+    if (this.heaps.length >= 0xffff) {
+      throw new Error("more than 65,535 heaps registered: the discovery is running away");
+    }
+    const heap: HeapRecord = {
+      index: this.heaps.length,
+      address: init.address,
+      bitness: init.bitness,
+      kind: init.kind,
+      foundBy: [init.foundBy],
+      view: init.view,
+      stats: emptyHeapStats(),
+      summary: {},
+      data: {} as HeapData,
+    };
+    if (init.walker !== undefined) heap.walker = init.walker;
+    if (init.label !== undefined) heap.label = init.label;
+    if (init.flags !== undefined) heap.flags = init.flags;
+    this.heaps.push(heap);
+    return heap;
+  }
+
+  /**
+   * Recompute every heap's busy/free totals from the allocation set: busy = live user
+   * allocations (front-end blocks counted, their host blocks and allocator bookkeeping not)
+   * with their requested bytes; free = backend free blocks with their block sizes.
+   */
+  computeHeapStats(): void {
+    for (const h of this.heaps) {
+      h.stats.busy.count = 0;
+      h.stats.busy.bytes = 0;
+      h.stats.free.count = 0;
+      h.stats.free.bytes = 0;
+    }
+    const heaps = this.heaps;
+    this.allocations.forEachChunk((c, n) => {
+      for (let i = 0; i < n; i++) {
+        const f = c.flags[i]!;
+        const h = heaps[c.heap[i]!];
+        if (!h) continue;
+        if (isUserAllocation(f)) {
+          h.stats.busy.count++;
+          h.stats.busy.bytes += c.requestedSize[i]!;
+        } else if ((f & AllocFlags.FREE) !== 0 && (f & AllocFlags.LFH) === 0) {
+          h.stats.free.count++;
+          h.stats.free.bytes += c.blockSize[i]!;
+        }
+      }
+    });
+  }
+
+  /** All diagnostics: the target's, then the run's. */
+  allDiagnostics(): Diagnostic[] {
+    const out = this.hasTarget ? this.target.diagnostics.list() : [];
+    return out.concat(this.diagnostics.list());
+  }
+
+  /** Throw if the request's signal was aborted. */
+  checkAborted(): void {
+    if (this.request.signal?.aborted) throw this.request.signal.reason ?? new Error("aborted");
+  }
+}
+
+/**
+ * Typed per-run plugin state, extended by module augmentation:
+ * `declare module "@leakscope/core" { interface RunData { stacks?: StackGroups } }`.
+ */
+// biome-ignore lint: augmentation target
+export interface RunData {}

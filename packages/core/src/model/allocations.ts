@@ -1,0 +1,281 @@
+import type { Address } from "../address.js";
+import type { ProcessView } from "./target.js";
+
+/**
+ * State and kind bits of one allocation ({@link AllocationSet.flags}).
+ * A user allocation is `BUSY` and neither `HOST` nor `INTERNAL`.
+ */
+export const AllocFlags = {
+  /** Allocated (live). */
+  BUSY: 0x0001,
+  /** Free block (backend free list / free LFH slot). */
+  FREE: 0x0002,
+  /** A front-end block: NT LFH or segment-heap LFH. */
+  LFH: 0x0004,
+  /** A VirtualAlloc'd / large block. */
+  VIRTUAL: 0x0008,
+  /** A backend block that hosts front-end blocks (LFH user blocks): not itself a user allocation. */
+  HOST: 0x0010,
+  /** Allocator bookkeeping (UCR descriptors, zone blocks...), busy but not a user allocation. */
+  INTERNAL: 0x0020,
+  /** The requested size could not be recovered exactly; `requestedSize` is the usable size. */
+  SIZE_INEXACT: 0x0040,
+  /** The block's header failed a check; its figures may be wrong. */
+  CORRUPT: 0x0080,
+  /** A page-heap (DPH) block. */
+  PAGE_HEAP: 0x0100,
+  /** A segment-heap VS block. */
+  VS: 0x0200,
+  /** A segment-heap backend block. */
+  BACKEND: 0x0400,
+  /** `tracePointer` holds a stack-trace reference (pointer or +ust database index). */
+  HAS_TRACE: 0x0800,
+  /** `tracePointer` is a legacy back-trace index, not a pointer. */
+  TRACE_INDEX: 0x1000,
+} as const;
+
+/** Flags that exclude a busy block from the user-allocation figures. */
+export const NOT_USER = AllocFlags.HOST | AllocFlags.INTERNAL;
+
+/** True when flags describe a live user allocation. */
+export function isUserAllocation(flags: number): boolean {
+  return (flags & AllocFlags.BUSY) !== 0 && (flags & NOT_USER) === 0;
+}
+
+const CHUNK_BITS = 16;
+const CHUNK = 1 << CHUNK_BITS;
+const MASK = CHUNK - 1;
+
+/** One chunk of {@link AllocationSet} columns; `count` entries are used in the last chunk. */
+export interface AllocationChunk {
+  /** Address returned to the program (user pointer). */
+  readonly userAddress: Float64Array;
+  /** Address of the allocator's header for the block (== userAddress when headerless). */
+  readonly blockAddress: Float64Array;
+  /** Requested size in bytes (what the program asked for). */
+  readonly requestedSize: Float64Array;
+  /** Bytes the block occupies, header included. */
+  readonly blockSize: Float64Array;
+  /** Stack-trace pointer or index (see {@link AllocFlags.HAS_TRACE}), else 0. */
+  readonly tracePointer: Float64Array;
+  /** Index of the heap in {@link AllocationSet.heaps}. */
+  readonly heap: Uint16Array;
+  readonly flags: Uint16Array;
+  /** Index of the hosting block in this set, or -1. */
+  readonly host: Int32Array;
+}
+
+function newChunk(): AllocationChunk {
+  return {
+    userAddress: new Float64Array(CHUNK),
+    blockAddress: new Float64Array(CHUNK),
+    requestedSize: new Float64Array(CHUNK),
+    blockSize: new Float64Array(CHUNK),
+    tracePointer: new Float64Array(CHUNK),
+    heap: new Uint16Array(CHUNK),
+    flags: new Uint16Array(CHUNK),
+    host: new Int32Array(CHUNK),
+  };
+}
+
+/**
+ * Every block found by the allocator walkers, stored column-wise in fixed chunks of 65,536
+ * entries (48 bytes per block; growth never copies). Walkers append with {@link add}, which
+ * takes only numbers and allocates nothing except a new chunk every 65,536 blocks.
+ *
+ * Read single values with the accessors, or iterate chunk by chunk for speed:
+ *
+ * ```ts
+ * set.forEachChunk((c, n, base) => { for (let i = 0; i < n; i++) total += c.requestedSize[i]; });
+ * ```
+ */
+export class AllocationSet {
+  private readonly chunks: AllocationChunk[] = [];
+  private n = 0;
+  private sortedByBlock: Uint32Array | undefined;
+
+  get count(): number {
+    return this.n;
+  }
+
+  /**
+   * Append one block; returns its index. `host` is the index of the hosting block (-1 none).
+   * Addresses are core {@link Address} numbers.
+   */
+  add(
+    heap: number,
+    userAddress: Address,
+    blockAddress: Address,
+    requestedSize: number,
+    blockSize: number,
+    flags: number,
+    tracePointer = 0,
+    host = -1,
+  ): number {
+    const i = this.n;
+    const k = i & MASK;
+    if (k === 0 && i >>> CHUNK_BITS === this.chunks.length) this.chunks.push(newChunk());
+    const c = this.chunks[i >>> CHUNK_BITS]!;
+    c.userAddress[k] = userAddress;
+    c.blockAddress[k] = blockAddress;
+    c.requestedSize[k] = requestedSize;
+    c.blockSize[k] = blockSize;
+    c.tracePointer[k] = tracePointer;
+    c.heap[k] = heap;
+    c.flags[k] = flags;
+    c.host[k] = host;
+    this.n = i + 1;
+    this.sortedByBlock = undefined;
+    return i;
+  }
+
+  private chunk(i: number): AllocationChunk {
+    if (!(i >= 0 && i < this.n)) throw new RangeError(`allocation index ${i} out of range (count ${this.n})`);
+    return this.chunks[i >>> CHUNK_BITS]!;
+  }
+
+  userAddress(i: number): Address {
+    return this.chunk(i).userAddress[i & MASK]!;
+  }
+  blockAddress(i: number): Address {
+    return this.chunk(i).blockAddress[i & MASK]!;
+  }
+  requestedSize(i: number): number {
+    return this.chunk(i).requestedSize[i & MASK]!;
+  }
+  blockSize(i: number): number {
+    return this.chunk(i).blockSize[i & MASK]!;
+  }
+  tracePointer(i: number): number {
+    return this.chunk(i).tracePointer[i & MASK]!;
+  }
+  heap(i: number): number {
+    return this.chunk(i).heap[i & MASK]!;
+  }
+  flags(i: number): number {
+    return this.chunk(i).flags[i & MASK]!;
+  }
+  host(i: number): number {
+    return this.chunk(i).host[i & MASK]!;
+  }
+
+  setFlags(i: number, flags: number): void {
+    this.chunk(i).flags[i & MASK] = flags;
+  }
+  setTracePointer(i: number, value: number): void {
+    const c = this.chunk(i);
+    c.tracePointer[i & MASK] = value;
+    c.flags[i & MASK] = c.flags[i & MASK]! | AllocFlags.HAS_TRACE;
+  }
+  setRequestedSize(i: number, value: number): void {
+    this.chunk(i).requestedSize[i & MASK] = value;
+  }
+
+  /** Visit the columns chunk by chunk: `fn(chunk, usedInChunk, indexOfFirst)`. */
+  forEachChunk(fn: (chunk: AllocationChunk, count: number, base: number) => void): void {
+    for (let c = 0; c < this.chunks.length; c++) {
+      const base = c * CHUNK;
+      const used = Math.min(CHUNK, this.n - base);
+      if (used <= 0) break;
+      fn(this.chunks[c]!, used, base);
+    }
+  }
+
+  /**
+   * Index of the block whose span [blockAddress, blockAddress + blockSize) contains `va`,
+   * preferring front-end blocks over the backend block that hosts them; -1 if none.
+   * The first call sorts an index (4 bytes per block); later calls are binary searches.
+   */
+  findContaining(va: Address): number {
+    const order = this.blockOrder();
+    let lo = 0;
+    let hi = order.length - 1;
+    let best = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.blockAddress(order[mid]!) <= va) {
+        best = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    // Walk back over blocks starting at or before va; hosts start before their LFH blocks,
+    // so the first containing hit scanning backwards is the most specific one.
+    for (let j = best, steps = 0; j >= 0 && steps < 64; j--, steps++) {
+      const i = order[j]!;
+      const start = this.blockAddress(i);
+      const end = start + Math.max(this.blockSize(i), 1);
+      if (va >= start && va < end) return i;
+    }
+    return -1;
+  }
+
+  /** Indices sorted by block address (computed once per change). */
+  blockOrder(): Uint32Array {
+    if (this.sortedByBlock && this.sortedByBlock.length === this.n) return this.sortedByBlock;
+    const order = new Uint32Array(this.n);
+    for (let i = 0; i < this.n; i++) order[i] = i;
+    const keys = new Float64Array(this.n);
+    this.forEachChunk((c, used, base) => keys.set(c.blockAddress.subarray(0, used), base));
+    order.sort((a, b) => keys[a]! - keys[b]! || a - b);
+    this.sortedByBlock = order;
+    return order;
+  }
+
+  /** Bytes held by the columns (for benchmarks' memory figures). */
+  get byteSize(): number {
+    return this.chunks.length * CHUNK * 48;
+  }
+}
+
+/** Totals used by reports: `count` blocks, `bytes` summed. */
+export interface CountBytes {
+  count: number;
+  bytes: number;
+}
+
+/**
+ * One heap (or other allocator instance) found in a target. Discovery plugins create it with
+ * `run.addHeap(...)`; walkers fill {@link stats} and {@link summary}.
+ */
+export interface HeapRecord {
+  /** Position in `run.heaps`; the `heap` column of {@link AllocationSet}. */
+  readonly index: number;
+  readonly address: Address;
+  readonly bitness: 32 | 64;
+  /** `nt`, `segment`, `page-heap`, ... */
+  readonly kind: string;
+  /** How it was found: `peb`, `peb32`, `descriptor-list`, `signature-scan`, `csr-shared`... (deduplicated). */
+  readonly foundBy: string[];
+  /** The process view it belongs to. */
+  readonly view: ProcessView;
+  /** Plugin that walks it. */
+  walker?: string;
+  /** Human label (`process heap`, `CSRSS shared heap`). */
+  label?: string;
+  /** Heap flags as the allocator stores them. */
+  flags?: number;
+  /** Live user allocations (LFH blocks included, hosts excluded) and their requested bytes. */
+  stats: HeapStats;
+  /** Allocator-specific figures shown by `leakscope heaps` (JSON-safe values only). */
+  summary: Record<string, number | string | boolean | null>;
+  /** Set when the walk could not complete. */
+  incomplete?: boolean;
+  /** Plugin state, extended by module augmentation of {@link HeapData}. */
+  data: HeapData;
+}
+
+export interface HeapStats {
+  busy: CountBytes;
+  free: CountBytes;
+  /** Bytes reserved / committed by the heap's segments (as the allocator records them). */
+  reserved: number;
+  committed: number;
+}
+
+export function emptyHeapStats(): HeapStats {
+  return { busy: { count: 0, bytes: 0 }, free: { count: 0, bytes: 0 }, reserved: 0, committed: 0 };
+}
+
+/** Typed per-heap plugin state (module augmentation, like {@link TargetData}). */
+// biome-ignore lint: augmentation target
+export interface HeapData {}

@@ -1,0 +1,254 @@
+import { type Static, Type } from "@sinclair/typebox";
+
+/**
+ * The report model: every `--json` output of the CLI is one {@link Report}, and
+ * `packages/core/schema/report.schema.json` (generated from these definitions, checked in CI)
+ * is its published JSON Schema. Addresses are `0x`-prefixed lowercase hex strings (exact for
+ * 64-bit values); sizes and counts are numbers of bytes / items.
+ *
+ * Compatibility: fields are only added; a change that removes or retypes a field raises
+ * {@link REPORT_SCHEMA_VERSION}.
+ */
+export const REPORT_SCHEMA_VERSION = 1;
+
+const Hex = Type.String({ pattern: "^0x[0-9a-f]+$", description: "Address as 0x-prefixed lowercase hex" });
+const Count = Type.Integer({ minimum: 0 });
+const Bytes = Type.Number({ minimum: 0, description: "Bytes" });
+
+export const CountBytesSchema = Type.Object(
+  { count: Count, bytes: Bytes },
+  { additionalProperties: false },
+);
+
+export const DiagnosticSchema = Type.Object(
+  {
+    code: Type.String({ pattern: "^[A-Z][A-Z0-9_]*$" }),
+    severity: Type.Union([Type.Literal("error"), Type.Literal("warning"), Type.Literal("info")]),
+    source: Type.String(),
+    message: Type.String(),
+    location: Type.Optional(
+      Type.Object(
+        {
+          file: Type.Optional(Type.String()),
+          fileOffset: Type.Optional(Count),
+          address: Type.Optional(Type.String()),
+          where: Type.Optional(Type.String()),
+          line: Type.Optional(Count),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ModuleSummarySchema = Type.Object(
+  {
+    name: Type.String(),
+    path: Type.String(),
+    base: Hex,
+    size: Count,
+    timestamp: Count,
+    checksum: Count,
+    bitness: Type.Union([Type.Literal(32), Type.Literal(64)]),
+    version: Type.Optional(Type.String()),
+    pdb: Type.Optional(
+      Type.Object(
+        { format: Type.String(), guid: Type.String(), age: Count, name: Type.String() },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ThreadSummarySchema = Type.Object(
+  {
+    id: Count,
+    teb: Hex,
+    teb32: Type.Optional(Hex),
+    stack: Type.Object({ address: Hex, size: Count }, { additionalProperties: false }),
+    ip: Type.Optional(Hex),
+    sp: Type.Optional(Hex),
+    ip32: Type.Optional(Hex),
+  },
+  { additionalProperties: false },
+);
+
+export const ViewSummarySchema = Type.Object(
+  {
+    bitness: Type.Union([Type.Literal(32), Type.Literal(64)]),
+    role: Type.Union([Type.Literal("native"), Type.Literal("wow64")]),
+    peb: Type.Optional(Hex),
+    tebs: Type.Array(Hex),
+    modules: Count,
+  },
+  { additionalProperties: false },
+);
+
+/** What `leakscope info` prints: the dump itself. */
+export const TargetSummarySchema = Type.Object(
+  {
+    kind: Type.Union([Type.Literal("user"), Type.Literal("kernel"), Type.Literal("text")]),
+    format: Type.String(),
+    arch: Type.String(),
+    os: Type.Object(
+      {
+        major: Count,
+        minor: Count,
+        build: Count,
+        servicePack: Type.Optional(Type.String()),
+        buildString: Type.Optional(Type.String()),
+      },
+      { additionalProperties: false },
+    ),
+    wow64: Type.Boolean(),
+    views: Type.Array(ViewSummarySchema),
+    memory: Type.Object({ ranges: Count, bytes: Bytes }, { additionalProperties: false }),
+    moduleCount: Count,
+    threadCount: Count,
+    unloadedModuleCount: Count,
+    modules: Type.Optional(Type.Array(ModuleSummarySchema)),
+    threads: Type.Optional(Type.Array(ThreadSummarySchema)),
+    /** Reader-specific facts (minidump streams, kernel header fields...), JSON-safe. */
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+/** One heap, as `leakscope heaps` prints it (the JSON contract of issue 3). */
+export const HeapSummarySchema = Type.Object(
+  {
+    address: Hex,
+    bitness: Type.Union([Type.Literal(32), Type.Literal(64)]),
+    kind: Type.String(),
+    foundBy: Type.Array(Type.String()),
+    label: Type.Optional(Type.String()),
+    flags: Type.Optional(Hex),
+    busy: CountBytesSchema,
+    free: CountBytesSchema,
+    reserved: Bytes,
+    committed: Bytes,
+    incomplete: Type.Boolean(),
+    /** Allocator-specific figures (segments, UCRs, virtual blocks, LFH...). */
+    summary: Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+export const BlockStateSchema = Type.Union([
+  Type.Literal("busy"),
+  Type.Literal("free"),
+  Type.Literal("internal"),
+]);
+
+/** One block row, like a line of `!heap -h` / `!heap -flt`. */
+export const BlockRowSchema = Type.Object(
+  {
+    heap: Hex,
+    entry: Hex,
+    user: Hex,
+    blockSize: Bytes,
+    requestedSize: Bytes,
+    state: BlockStateSchema,
+    /** Kind markers: lfh, virtual, host, page-heap, vs, backend, size-inexact, corrupt. */
+    flags: Type.Array(Type.String()),
+    trace: Type.Optional(Hex),
+  },
+  { additionalProperties: false },
+);
+
+export const BlocksSectionSchema = Type.Object(
+  {
+    filter: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    total: Count,
+    truncated: Type.Boolean(),
+    rows: Type.Array(BlockRowSchema),
+  },
+  { additionalProperties: false },
+);
+
+/** `leakscope stat`: busy user allocations grouped by requested size (`!heap -stat -h`). */
+export const StatSectionSchema = Type.Object(
+  {
+    heap: Type.Union([Hex, Type.Null()]),
+    groupBy: Type.Literal("requested-size"),
+    busy: CountBytesSchema,
+    rows: Type.Array(
+      Type.Object(
+        { size: Bytes, count: Count, total: Bytes, percent: Type.Number({ minimum: 0, maximum: 100 }) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const FrameSchema = Type.Object(
+  {
+    address: Hex,
+    text: Type.String(),
+    module: Type.Optional(Type.String()),
+    symbol: Type.Optional(Type.String()),
+    offset: Type.Optional(Count),
+  },
+  { additionalProperties: false },
+);
+
+/** `leakscope block <address>`: the block containing an address (`!heap -x`, `!heap -p -a`). */
+export const BlockSectionSchema = Type.Object(
+  {
+    query: Hex,
+    found: Type.Boolean(),
+    block: Type.Optional(BlockRowSchema),
+    host: Type.Optional(BlockRowSchema),
+    details: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]))),
+    stack: Type.Optional(Type.Array(FrameSchema)),
+    stackNote: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * The report. Sections are present when the command produced them. `extensions` holds
+ * third-party plugins' sections, keyed by plugin name.
+ */
+export const ReportSchema = Type.Object(
+  {
+    schemaVersion: Type.Literal(REPORT_SCHEMA_VERSION),
+    tool: Type.Object({ name: Type.Literal("leakscope"), version: Type.String() }, { additionalProperties: false }),
+    command: Type.String(),
+    input: Type.Object(
+      { path: Type.String(), size: Count, kind: Type.String(), format: Type.String() },
+      { additionalProperties: false },
+    ),
+    target: Type.Optional(TargetSummarySchema),
+    heaps: Type.Optional(Type.Array(HeapSummarySchema)),
+    blocks: Type.Optional(BlocksSectionSchema),
+    stat: Type.Optional(StatSectionSchema),
+    block: Type.Optional(BlockSectionSchema),
+    /** Sections of later features (stacks, pool, analysis, diff, verify): typed as they land. */
+    stacks: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    pool: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    analysis: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    diff: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    verify: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    extensions: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    diagnostics: Type.Array(DiagnosticSchema),
+  },
+  {
+    additionalProperties: false,
+    $id: "https://leakscope.dev/schema/report.schema.json",
+    title: "leakscope report",
+    description: "The JSON output of every leakscope command.",
+  },
+);
+
+export type Report = Static<typeof ReportSchema>;
+export type TargetSummary = Static<typeof TargetSummarySchema>;
+export type HeapSummary = Static<typeof HeapSummarySchema>;
+export type BlockRow = Static<typeof BlockRowSchema>;
+export type BlocksSection = Static<typeof BlocksSectionSchema>;
+export type StatSection = Static<typeof StatSectionSchema>;
+export type BlockSection = Static<typeof BlockSectionSchema>;
+export type Frame = Static<typeof FrameSchema>;
