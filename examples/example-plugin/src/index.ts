@@ -1,1 +1,58 @@
-export {};
+/**
+ * An example third-party leakscope plugin: "big-blocks" lists the largest live user allocations
+ * above a threshold and adds them to the report under `extensions["big-blocks"]`.
+ *
+ * It uses only the public API of `@leakscope/core`: a factory made with `definePlugin` (options
+ * validated by their schema when the plugin is created), a tap on `analyze` at a stage, typed
+ * run data through module augmentation, and a tap on the `report` waterfall.
+ */
+import { Type } from "@sinclair/typebox";
+import { STAGE_LATE, definePlugin, formatAddress, isUserAllocation } from "@leakscope/core";
+
+export interface BigBlock {
+  address: string;
+  size: number;
+  heap: string;
+}
+
+declare module "@leakscope/core" {
+  interface RunData {
+    bigBlocks?: BigBlock[];
+  }
+}
+
+export const BigBlocksOptions = Type.Object(
+  {
+    minSize: Type.Integer({ minimum: 1, default: 0x10000, description: "Smallest requested size listed, in bytes" }),
+    top: Type.Integer({ minimum: 1, maximum: 10000, default: 10, description: "Most blocks listed" }),
+  },
+  { additionalProperties: false },
+);
+
+export const bigBlocks = definePlugin({
+  name: "big-blocks",
+  options: BigBlocksOptions,
+  setup: (options) => ({
+    apply(engine) {
+      engine.hooks.analyze.tapPromise({ name: "big-blocks", stage: STAGE_LATE }, async (run) => {
+        const found: { i: number; size: number }[] = [];
+        run.allocations.forEachChunk((c, n, base) => {
+          for (let k = 0; k < n; k++) {
+            const size = c.requestedSize[k]!;
+            if (size >= options.minSize && isUserAllocation(c.flags[k]!)) found.push({ i: base + k, size });
+          }
+        });
+        found.sort((a, b) => b.size - a.size);
+        run.data.bigBlocks = found.slice(0, options.top).map(({ i, size }) => ({
+          address: formatAddress(run.allocations.userAddress(i)),
+          size,
+          heap: formatAddress(run.heaps[run.allocations.heap(i)]?.address ?? 0),
+        }));
+      });
+      engine.hooks.report.tapPromise("big-blocks", async (report, run) => ({
+        ...report,
+        extensions: { ...report.extensions, "big-blocks": { minSize: options.minSize, blocks: run.data.bigBlocks ?? [] } },
+      }));
+    },
+  }),
+});

@@ -6,7 +6,7 @@
  * - 32-bit addresses and 64-bit user-mode addresses (below 2^53, which covers the 47-bit and
  *   56-bit user ranges of every Windows build) are their unsigned value.
  * - 64-bit kernel addresses (the canonical upper half, `0xFFFF8000_00000000` and above) are the
- *   **sign-extended** value: `0xFFFFF804_8B58334C` is `-0x7FB74A7CB4`. Every canonical x64
+ *   **sign-extended** value: `0xFFFFF804_8B58334C` is `-0x7FB74A7CCB4`. Every canonical x64
  *   address is exact, ordering is preserved inside each half, and the upper half sorts below the
  *   lower one.
  * - A 64-bit value that is neither (a non-canonical or garbage pointer, magnitude >= 2^53) is

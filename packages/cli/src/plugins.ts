@@ -1,0 +1,9 @@
+import type { LeakscopePlugin } from "@leakscope/core";
+
+/**
+ * The plugins the `leakscope` command uses, in no particular order (stages order the taps).
+ * The CLI is the only package that wires plugins together.
+ */
+export function defaultPlugins(): LeakscopePlugin[] {
+  return [];
+}

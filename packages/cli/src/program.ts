@@ -1,0 +1,226 @@
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import {
+  type Address,
+  Engine,
+  EXIT_BAD_INPUT,
+  EXIT_INTERNAL,
+  EXIT_OK,
+  InternalError,
+  LeakscopeError,
+  type LeakscopePlugin,
+  type Report,
+  type RunDepth,
+  UsageError,
+  VERSION,
+  findBlock,
+  parseAddress,
+  queryBlocks,
+  statBySize,
+} from "@leakscope/core";
+import { type CliIO, processIO, ttyProgress } from "./io.js";
+import { defaultPlugins } from "./plugins.js";
+import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStat } from "./render.js";
+
+export interface CliOptions {
+  io?: CliIO;
+  /** Plugins to use instead of the defaults (tests, embedders). */
+  plugins?: () => LeakscopePlugin[];
+}
+
+interface GlobalFlags {
+  json?: boolean;
+  debug?: boolean;
+}
+
+/** Parse a size or address typed by the user: hex by default (WinDbg style), `0n` for decimal. */
+export function parseNumberArg(text: string, what: string): number {
+  const v = parseAddress(text);
+  if (!(v === v) || v < 0) throw new UsageError(`${what} "${text}" is not a number: use hex (0x1f0 or 1f0) or decimal with 0n (0n496)`);
+  return v;
+}
+
+/** `LO-HI` as two numbers, inclusive. */
+export function parseRangeArg(text: string): { min: number; max: number } {
+  const m = /^\s*([^-\s]+)\s*-\s*([^-\s]+)\s*$/.exec(text);
+  if (!m) throw new UsageError(`--range "${text}" must look like LO-HI, e.g. 3fff-4400 or 0n16383-0n17408`);
+  const min = parseNumberArg(m[1]!, "--range start");
+  const max = parseNumberArg(m[2]!, "--range end");
+  if (min > max) throw new UsageError(`--range start 0x${min.toString(16)} is above its end 0x${max.toString(16)}`);
+  return { min, max };
+}
+
+/**
+ * Run the CLI with `argv` (without node and script). Returns the exit code:
+ * 0 ok, 1 findings at or above the threshold (analyze), 2 bad usage or input, 3 internal error.
+ */
+export async function runCli(argv: readonly string[], options: CliOptions = {}): Promise<number> {
+  const io = options.io ?? processIO();
+  const plugins = options.plugins ?? defaultPlugins;
+  let exitCode = EXIT_OK;
+  let debug = argv.includes("--debug");
+
+  const execute = async (
+    file: string,
+    depth: RunDepth,
+    command: string,
+    flags: GlobalFlags,
+    after: (report: Report, ctx: { run: import("@leakscope/core").Run }) => Report,
+    heapFilter?: Address,
+  ): Promise<Report> => {
+    const engine = new Engine({ plugins: plugins() });
+    const open = await engine.open(file, {
+      command,
+      depth,
+      progress: ttyProgress(io),
+      ...(heapFilter !== undefined ? { heapFilter: (h) => h.address === heapFilter } : {}),
+    });
+    try {
+      return after(open.report, { run: open.run });
+    } finally {
+      open.close();
+    }
+  };
+
+  const emit = (report: Report, flags: GlobalFlags, text: (r: Report) => string): void => {
+    if (flags.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    else io.stdout(text(report));
+  };
+
+  const program = new Command()
+    .name("leakscope")
+    .description("Find memory leaks in Windows crash dumps and WinDbg logs, on any OS, without symbols.")
+    .version(VERSION, "-V, --version")
+    .option("--debug", "print stack traces of internal errors")
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+    });
+  program.addHelpText(
+    "after",
+    `
+Numbers (sizes, addresses) are hexadecimal like in WinDbg; prefix 0n for decimal.
+Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input, 3 internal error.`,
+  );
+
+  program
+    .command("info")
+    .description("what the dump is: kind, architecture, OS build, WoW64, modules, threads, memory")
+    .argument("<dump>", "minidump, kernel dump or WinDbg log")
+    .option("--json", "print the report as JSON (schema: @leakscope/core/report.schema.json)")
+    .action(async (file, flags) => {
+      const report = await execute(file, "open", "info", flags, (r) => r);
+      emit(report, flags, renderInfo);
+    });
+
+  program
+    .command("heaps")
+    .description("every heap of both bitnesses with totals, like !heap -s")
+    .argument("<dump>")
+    .option("--json", "print the report as JSON")
+    .action(async (file, flags) => {
+      const report = await execute(file, "walk", "heaps", flags, (r) => r);
+      emit(report, flags, renderHeaps);
+    });
+
+  program
+    .command("blocks")
+    .description("list heap blocks, like !heap -h and !heap -flt s|r (requested sizes, both bounds inclusive)")
+    .argument("<dump>")
+    .option("--heap <address>", "only this heap")
+    .option("--size <size>", "requested size equal to SIZE (!heap -flt s)")
+    .option("--range <lo-hi>", "requested size in LO..HI inclusive (!heap -flt r)")
+    .addOption(new Option("--busy", "only busy user allocations").conflicts("free"))
+    .addOption(new Option("--free", "only free blocks"))
+    .option("--limit <n>", "most rows to print", "10000")
+    .option("--json", "print the report as JSON")
+    .action(async (file, flags) => {
+      if (flags.size !== undefined && flags.range !== undefined) throw new UsageError("use either --size or --range, not both");
+      const heap = flags.heap !== undefined ? parseNumberArg(flags.heap, "--heap") : undefined;
+      const size = flags.size !== undefined ? parseNumberArg(flags.size, "--size") : undefined;
+      const range = flags.range !== undefined ? parseRangeArg(flags.range) : undefined;
+      const limit = Number.parseInt(flags.limit, 10);
+      if (!(limit >= 0)) throw new UsageError(`--limit "${flags.limit}" must be a whole number`);
+      const report = await execute(file, "walk", "blocks", flags, (r, { run }) => ({
+        ...r,
+        blocks: queryBlocks(run.allocations, run.heaps, {
+          ...(heap !== undefined ? { heap } : {}),
+          ...(size !== undefined ? { size } : {}),
+          ...(range ? { range } : {}),
+          ...(flags.busy ? { state: "busy" as const } : flags.free ? { state: "free" as const } : {}),
+          limit,
+        }),
+      }), heap);
+      emit(report, flags, renderBlocks);
+    });
+
+  program
+    .command("stat")
+    .description("busy allocations grouped by requested size, like !heap -stat -h")
+    .argument("<dump>")
+    .option("--heap <address>", "only this heap")
+    .option("--top <n>", "rows to show", "20")
+    .option("--json", "print the report as JSON")
+    .action(async (file, flags) => {
+      const heap = flags.heap !== undefined ? parseNumberArg(flags.heap, "--heap") : undefined;
+      const top = Number.parseInt(flags.top, 10);
+      if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
+      const report = await execute(file, "walk", "stat", flags, (r, { run }) => ({
+        ...r,
+        stat: statBySize(run.allocations, run.heaps, heap, top),
+      }), heap);
+      emit(report, flags, renderStat);
+    });
+
+  program
+    .command("block")
+    .description("the block containing an address, like !heap -x (and its stack, like !heap -p -a, when traces exist)")
+    .argument("<dump>")
+    .argument("<address>", "any address inside a block")
+    .option("--json", "print the report as JSON")
+    .action(async (file, addressText, flags) => {
+      const address = parseNumberArg(addressText, "address");
+      const report = await execute(file, "walk", "block", flags, (r, { run }) => ({
+        ...r,
+        block: findBlock(run.allocations, run.heaps, address),
+      }));
+      emit(report, flags, renderBlock);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+  } catch (e) {
+    exitCode = handleError(e, io, debug);
+  }
+  return exitCode;
+}
+
+function handleError(e: unknown, io: CliIO, debug: boolean): number {
+  if (e instanceof CommanderError) {
+    if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") {
+      return EXIT_OK;
+    }
+    return EXIT_BAD_INPUT; // commander already printed the message
+  }
+  if (e instanceof LeakscopeError && !(e instanceof InternalError) && e.exitCode !== EXIT_INTERNAL) {
+    const where =
+      e.fileOffset !== undefined
+        ? ` (file offset 0x${e.fileOffset.toString(16)})`
+        : e.where !== undefined
+          ? ` (${e.where})`
+          : "";
+    io.stderr(`leakscope: error [${e.code}]: ${e.message}${where}\n`);
+    if (debug && e.stack) io.stderr(`${e.stack}\n`);
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  const code = e instanceof LeakscopeError ? ` [${e.code}]` : "";
+  io.stderr(
+    `leakscope: internal error${code}: ${err.message}\n` +
+      `This is a bug in leakscope ${VERSION} (node ${process.version}, ${process.platform}). ` +
+      `Please report it with this message${debug ? " and the stack below" : " (rerun with --debug for the stack)"}.\n`,
+  );
+  if (debug && err.stack) io.stderr(`${err.stack}\n`);
+  return EXIT_INTERNAL;
+}

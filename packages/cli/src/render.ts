@@ -1,0 +1,166 @@
+import type { Report } from "@leakscope/core";
+import { bare, bytesHuman, hex, kib, table } from "./text.js";
+
+function diagnosticsFooter(report: Report): string {
+  const d = report.diagnostics;
+  if (d.length === 0) return "";
+  const lines = d.slice(0, 20).map((x) => {
+    const where = x.location?.address ?? (x.location?.fileOffset !== undefined ? `file+0x${x.location.fileOffset.toString(16)}` : x.location?.where ?? "");
+    return `  ${x.severity.padEnd(7)} ${x.code}${where ? ` @ ${where}` : ""}: ${x.message}`;
+  });
+  if (d.length > 20) lines.push(`  ... ${d.length - 20} more (use --json for all)`);
+  return `\nDiagnostics (${d.length}):\n${lines.join("\n")}\n`;
+}
+
+export function renderInfo(report: Report): string {
+  const t = report.target;
+  if (!t) return diagnosticsFooter(report);
+  const os = `${t.os.major}.${t.os.minor} build ${t.os.build}${t.os.servicePack ? ` ${t.os.servicePack}` : ""}`;
+  const out: string[] = [
+    `Input:    ${report.input.path} (${bytesHuman(report.input.size)})`,
+    `Kind:     ${t.kind} (${t.format})`,
+    `Arch:     ${t.arch}${t.wow64 ? " (WoW64: 32-bit process in a 64-bit dump)" : ""}`,
+    `OS:       ${os}${t.os.buildString ? ` (${t.os.buildString})` : ""}`,
+    `Memory:   ${t.memory.ranges} ranges, ${bytesHuman(t.memory.bytes)}`,
+    `Modules:  ${t.moduleCount}   Threads: ${t.threadCount}   Unloaded modules: ${t.unloadedModuleCount}`,
+  ];
+  for (const v of t.views) {
+    out.push(`View:     ${v.bitness}-bit ${v.role}${v.peb ? `, PEB ${v.peb}` : ""}${v.tebs.length ? `, TEB ${v.tebs.slice(0, 4).join(" ")}${v.tebs.length > 4 ? " ..." : ""}` : ""}`);
+  }
+  let text = `${out.join("\n")}\n`;
+  if (t.modules && t.modules.length > 0) {
+    text += `\nModules:\n${table(
+      [{ header: "Base" }, { header: "Size" }, { header: "Bits" }, { header: "Version", align: "left" }, { header: "Path", align: "left" }],
+      t.modules.map((m) => [bare(m.base), hex(m.size), String(m.bitness), m.version ?? "", m.path]),
+    )}`;
+  }
+  if (t.threads && t.threads.length > 0) {
+    text += `\nThreads:\n${table(
+      [{ header: "Id" }, { header: "TEB" }, { header: "Stack" }, { header: "IP", align: "left" }],
+      t.threads.map((th) => [hex(th.id), bare(th.teb), `${bare(th.stack.address)}+${hex(th.stack.size)}`, th.ip ? bare(th.ip) : ""]),
+    )}`;
+  }
+  return text + diagnosticsFooter(report);
+}
+
+/** `!heap -s`-like table. */
+export function renderHeaps(report: Report): string {
+  const heaps = report.heaps ?? [];
+  if (heaps.length === 0) return `No heaps found.\n${diagnosticsFooter(report)}`;
+  const rows = heaps.map((h) => {
+    const s = h.summary;
+    const num = (k: string): string => (typeof s[k] === "number" ? String(s[k]) : "");
+    return [
+      bare(h.address),
+      String(h.bitness),
+      h.kind,
+      h.flags ? bare(h.flags) : "",
+      kib(h.reserved),
+      kib(h.committed),
+      String(h.busy.count),
+      hex(h.busy.bytes),
+      String(h.free.count),
+      kib(h.free.bytes),
+      num("ucrs"),
+      num("virtualBlocks"),
+      s.lfh === true ? "LFH" : "",
+      h.foundBy.join(",") + (h.incomplete ? " (incomplete)" : ""),
+    ];
+  });
+  return (
+    table(
+      [
+        { header: "Heap" },
+        { header: "Bits" },
+        { header: "Kind", align: "left" },
+        { header: "Flags" },
+        { header: "Reserv(K)" },
+        { header: "Commit(K)" },
+        { header: "Busy" },
+        { header: "BusyBytes" },
+        { header: "Free" },
+        { header: "Free(K)" },
+        { header: "UCR" },
+        { header: "Virt" },
+        { header: "Fast", align: "left" },
+        { header: "Found by", align: "left" },
+      ],
+      rows,
+    ) +
+    "Busy = live user allocations (LFH blocks counted, their host blocks not); BusyBytes = requested bytes, hex.\n" +
+    diagnosticsFooter(report)
+  );
+}
+
+export function renderBlocks(report: Report): string {
+  const b = report.blocks;
+  if (!b) return diagnosticsFooter(report);
+  const rows = b.rows.map((r) => [
+    bare(r.heap),
+    bare(r.entry),
+    bare(r.user),
+    hex(r.blockSize),
+    hex(r.requestedSize),
+    r.state,
+    r.flags.join(","),
+  ]);
+  return (
+    table(
+      [
+        { header: "Heap" },
+        { header: "Entry" },
+        { header: "UserPtr" },
+        { header: "Size" },
+        { header: "UserSize" },
+        { header: "State", align: "left" },
+        { header: "Kind", align: "left" },
+      ],
+      rows,
+    ) +
+    `${b.total} block(s)${b.truncated ? `, first ${b.rows.length} shown (--limit)` : ""}. Sizes in bytes, hex; UserSize is the requested size.\n` +
+    diagnosticsFooter(report)
+  );
+}
+
+export function renderStat(report: Report): string {
+  const s = report.stat;
+  if (!s) return diagnosticsFooter(report);
+  const head = ` heap @ ${s.heap ?? "all heaps"}\ngroup-by: requested size, top ${s.rows.length}; ${s.busy.count} busy blocks, 0x${hex(s.busy.bytes)} bytes\n`;
+  const lines = s.rows.map((r) => `    ${hex(r.size).padStart(8)} ${hex(r.count).padStart(8)} - ${hex(r.total).padStart(8)}  (${r.percent.toFixed(2)})`);
+  return `${head}    ${"size".padStart(8)} ${"#blocks".padStart(8)}   ${"total".padStart(8)}  ( %) (percent of total busy bytes)\n${lines.join("\n")}\n${diagnosticsFooter(report)}`;
+}
+
+export function renderBlock(report: Report): string {
+  const b = report.block;
+  if (!b) return diagnosticsFooter(report);
+  if (!b.found || !b.block) return `No heap block contains ${b.query}.\n${diagnosticsFooter(report)}`;
+  const rowsOf = (r: NonNullable<typeof b.block>, label: string): string[] => [
+    label,
+    bare(r.entry),
+    bare(r.user),
+    bare(r.heap),
+    hex(r.blockSize),
+    hex(r.requestedSize),
+    r.state + (r.flags.length ? ` ${r.flags.join(",")}` : ""),
+  ];
+  const rows = [rowsOf(b.block, "block")];
+  if (b.host) rows.push(rowsOf(b.host, "host"));
+  let text = table(
+    [
+      { header: "", align: "left" },
+      { header: "Entry" },
+      { header: "User" },
+      { header: "Heap" },
+      { header: "Size" },
+      { header: "UserSize" },
+      { header: "State", align: "left" },
+    ],
+    rows,
+  );
+  if (b.stack && b.stack.length > 0) {
+    text += `\nAllocation stack:\n${b.stack.map((f) => `    ${bare(f.address)} ${f.text}`).join("\n")}\n`;
+  } else if (b.stackNote) {
+    text += `\n${b.stackNote}\n`;
+  }
+  return text + diagnosticsFooter(report);
+}
