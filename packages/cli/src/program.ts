@@ -3,6 +3,7 @@ import {
   type Address,
   Engine,
   EXIT_BAD_INPUT,
+  EXIT_FINDINGS,
   EXIT_INTERNAL,
   EXIT_OK,
   InternalError,
@@ -17,7 +18,10 @@ import {
   queryBlocks,
   statBySize,
 } from "@leakscope/core";
-import { type CliIO, processIO, ttyProgress } from "./io.js";
+import { writeFileSync } from "node:fs";
+import { diffSnapshots, leakAnalyzer, snapshotOfRun } from "@leakscope/analyze";
+import { FORMATS, type FormatName, formatReport } from "@leakscope/format";
+import { type CliIO, colors, processIO, ttyProgress } from "./io.js";
 import { defaultPlugins } from "./plugins.js";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStat } from "./render.js";
 
@@ -66,8 +70,9 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     flags: GlobalFlags,
     after: (report: Report, ctx: { run: import("@leakscope/core").Run }) => Report,
     heapFilter?: Address,
+    extra: LeakscopePlugin[] = [],
   ): Promise<Report> => {
-    const engine = new Engine({ plugins: plugins() });
+    const engine = new Engine({ plugins: [...plugins(), ...extra] });
     const open = await engine.open(file, {
       command,
       depth,
@@ -186,6 +191,67 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
         block: findBlock(run.allocations, run.heaps, address),
       }));
       emit(report, flags, renderBlock);
+    });
+
+  const output = (report: Report, format: FormatName, outFile: string | undefined, top: number): void => {
+    const text = formatReport(report, format, { color: outFile === undefined && colors(io).isColorSupported, top });
+    if (outFile !== undefined) {
+      writeFileSync(outFile, text);
+      io.stderr(`leakscope: wrote ${format} report to ${outFile}\n`);
+    } else io.stdout(text);
+  };
+  const formatOption = () =>
+    new Option("--format <format>", "output format").choices(FORMATS as FormatName[]).default("text" as FormatName);
+
+  program
+    .command("analyze")
+    .description("the answer: leak suspects ranked by evidence (size classes, stacks, C++ types, unreferenced blocks)")
+    .argument("<dump>", "minidump or WinDbg/UMDH/poolmon log")
+    .addOption(formatOption())
+    .option("--json", "same as --format json")
+    .option("-o, --output <file>", "write the report to a file instead of stdout")
+    .option("--top <n>", "suspects to report", "10")
+    .option("--no-reachability", "skip the unreferenced-block search (like !heap -l)")
+    .option("--no-types", "skip C++ type recovery from vtables")
+    .option("--fail-on <score>", "exit with code 1 when a suspect scores at least this (0..1)")
+    .action(async (file, flags) => {
+      const top = Number.parseInt(flags.top, 10);
+      if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
+      const failOn = flags.failOn !== undefined ? Number(flags.failOn) : undefined;
+      if (failOn !== undefined && !(failOn >= 0 && failOn <= 1)) throw new UsageError(`--fail-on "${flags.failOn}" must be a number from 0 to 1`);
+      const analyzer = leakAnalyzer({ top, reachability: flags.reachability, types: flags.types });
+      let report = await execute(file, "analyze", "analyze", flags, (r) => r, undefined, [analyzer]);
+      if (failOn !== undefined) {
+        const count = (report.analysis?.suspects ?? []).filter((x) => x.score >= failOn).length;
+        report = { ...report, findings: { threshold: failOn, count } };
+        if (count > 0) exitCode = EXIT_FINDINGS;
+      }
+      output(report, flags.json ? "json" : flags.format, flags.output, top);
+    });
+
+  program
+    .command("diff")
+    .description("what grew between two snapshots of one process (heaps, size classes, stacks), like UMDH's diff")
+    .argument("<before>", "the earlier dump")
+    .argument("<after>", "the later dump")
+    .addOption(formatOption())
+    .option("--json", "same as --format json")
+    .option("-o, --output <file>", "write the report to a file instead of stdout")
+    .option("--top <n>", "rows to report", "50")
+    .action(async (beforeFile, afterFile, flags) => {
+      const top = Number.parseInt(flags.top, 10);
+      if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
+      let before: ReturnType<typeof snapshotOfRun> | undefined;
+      const beforeReport = await execute(beforeFile, "walk", "diff", flags, (r, { run }) => {
+        before = snapshotOfRun(run);
+        return r;
+      });
+      const report = await execute(afterFile, "walk", "diff", flags, (r, { run }) => ({
+        ...r,
+        diff: diffSnapshots(before!, snapshotOfRun(run), top),
+        diagnostics: [...beforeReport.diagnostics, ...r.diagnostics],
+      }));
+      output(report, flags.json ? "json" : flags.format, flags.output, top);
     });
 
   try {

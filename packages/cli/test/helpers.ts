@@ -53,7 +53,9 @@ export function toyPlugins(): LeakscopePlugin[] {
           run.addHeap({ address: 0x200000, bitness: 64, kind: "nt", foundBy: "peb", view: run.target.views[0]! });
         });
         engine.hooks.walkHeap.tapPromise({ name: "toy", stage: STAGE_BACKEND }, async (heap, run) => {
-          for (let i = 0; i < 5; i++) run.allocations.add(heap.index, 0x210010 + i * 0x4020, 0x210000 + i * 0x4020, 0x3fff, 0x4020, AllocFlags.BUSY);
+          const m = /leaks=(\d+)/.exec(new TextDecoder().decode(run.input.head));
+          const leaks = m ? Number(m[1]) : 5;
+          for (let i = 0; i < leaks; i++) run.allocations.add(heap.index, 0x210010 + i * 0x4020, 0x210000 + i * 0x4020, 0x3fff, 0x4020, AllocFlags.BUSY);
           run.allocations.add(heap.index, 0x230010, 0x230000, 0x44, 0x50, AllocFlags.BUSY);
           run.allocations.add(heap.index, 0x240010, 0x240000, 0, 0x1000, AllocFlags.FREE);
           heap.stats.reserved = 0x100000;
@@ -65,9 +67,9 @@ export function toyPlugins(): LeakscopePlugin[] {
   ];
 }
 
-export function toyDump(): string {
+export function toyDump(leaks = 5): string {
   const dir = mkdtempSync(join(tmpdir(), "leakscope-cli-"));
   const p = join(dir, "toy.dmp");
-  writeFileSync(p, "TOYDUMP v1");
+  writeFileSync(p, `TOYDUMP v1 leaks=${leaks}`);
   return p;
 }

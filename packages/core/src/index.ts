@@ -11,6 +11,7 @@ export * from "./memory/address-space.js";
 export * from "./model/target.js";
 export * from "./model/allocations.js";
 export * from "./model/memory-target.js";
+export * from "./model/traces.js";
 // Pipeline
 export * from "./engine/hooks.js";
 export * from "./engine/plugin.js";

@@ -9,6 +9,7 @@ import {
   isUserAllocation,
 } from "../model/allocations.js";
 import type { ProcessView, Target } from "../model/target.js";
+import type { TraceTable } from "../model/traces.js";
 import type { Engine } from "./engine.js";
 import type { InputProbe } from "./hooks.js";
 
@@ -166,5 +167,7 @@ export class Run {
  * Typed per-run plugin state, extended by module augmentation:
  * `declare module "@leakscope/core" { interface RunData { stacks?: StackGroups } }`.
  */
-// biome-ignore lint: augmentation target
-export interface RunData {}
+export interface RunData {
+  /** Allocation stacks, written by the stack-trace plugin at `heapsWalked` (STAGE_ENRICH). */
+  traces?: TraceTable;
+}

@@ -209,6 +209,153 @@ export const BlockSectionSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const Preview = Type.Object(
+  {
+    /** Printable ASCII runs of 4+ characters in the first bytes. */
+    ascii: Type.Optional(Type.String()),
+    /** UTF-16LE text in the first bytes. */
+    utf16: Type.Optional(Type.String()),
+    /** First bytes as hex pairs. */
+    hex: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+export const SuspectSchema = Type.Object(
+  {
+    rank: Type.Integer({ minimum: 1 }),
+    kind: Type.Union([
+      Type.Literal("size-class"),
+      Type.Literal("call-site"),
+      Type.Literal("type"),
+      Type.Literal("growth"),
+      Type.Literal("heap"),
+      Type.Literal("fragmentation"),
+      Type.Literal("unreferenced"),
+      Type.Literal("pool-tag"),
+    ]),
+    title: Type.String(),
+    /** 0..1, how strongly the evidence points at a leak. */
+    score: Type.Number({ minimum: 0, maximum: 1 }),
+    heap: Type.Optional(Hex),
+    size: Type.Optional(Bytes),
+    count: Count,
+    bytes: Bytes,
+    /** Share of all busy bytes (of the heap for size classes), in percent. */
+    percent: Type.Number({ minimum: 0, maximum: 100 }),
+    delta: Type.Optional(Type.Object({ count: Type.Integer(), bytes: Type.Number() }, { additionalProperties: false })),
+    stack: Type.Optional(Type.Array(FrameSchema)),
+    typeName: Type.Optional(Type.String()),
+    tag: Type.Optional(Type.String()),
+    samples: Type.Array(Hex),
+    preview: Type.Optional(Preview),
+    evidence: Type.Array(Type.String()),
+    nextStep: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+export const SizeClassRowSchema = Type.Object(
+  {
+    heap: Hex,
+    size: Bytes,
+    count: Count,
+    bytes: Bytes,
+    percent: Type.Number({ minimum: 0, maximum: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+export const StackGroupSchema = Type.Object(
+  {
+    id: Count,
+    count: Count,
+    bytes: Bytes,
+    /** Distinct requested sizes seen (at most 16). */
+    sizes: Type.Array(Bytes),
+    samples: Type.Array(Hex),
+    frames: Type.Array(FrameSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const TypeGroupSchema = Type.Object(
+  {
+    typeName: Type.String(),
+    vtable: Hex,
+    module: Type.String(),
+    count: Count,
+    bytes: Bytes,
+    samples: Type.Array(Hex),
+  },
+  { additionalProperties: false },
+);
+
+/** `leakscope analyze`: the answer. */
+export const AnalysisSectionSchema = Type.Object(
+  {
+    summary: Type.Object(
+      {
+        heaps: Count,
+        busy: CountBytesSchema,
+        free: CountBytesSchema,
+        traces: Type.Union([Type.Literal("present"), Type.Literal("disabled"), Type.Literal("not-captured"), Type.Literal("unsupported")]),
+        tracesNote: Type.String(),
+      },
+      { additionalProperties: false },
+    ),
+    /** Plain-language remarks about what could not be analysed and why. */
+    notes: Type.Optional(Type.Array(Type.String())),
+    suspects: Type.Array(SuspectSchema),
+    sizeClasses: Type.Array(SizeClassRowSchema),
+    /** Busy bytes per power-of-two size bucket [low, high). */
+    histogram: Type.Array(
+      Type.Object({ low: Bytes, high: Bytes, count: Count, bytes: Bytes }, { additionalProperties: false }),
+    ),
+    stacks: Type.Array(StackGroupSchema),
+    types: Type.Array(TypeGroupSchema),
+    reachability: Type.Optional(
+      Type.Object(
+        {
+          method: Type.String(),
+          rootBytes: Bytes,
+          scannedBytes: Bytes,
+          reachable: CountBytesSchema,
+          unreferenced: CountBytesSchema,
+          samples: Type.Array(Hex),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const GrowthRowSchema = Type.Object(
+  {
+    key: Type.String(),
+    kind: Type.Union([Type.Literal("heap"), Type.Literal("size-class"), Type.Literal("stack"), Type.Literal("type"), Type.Literal("pool-tag")]),
+    before: CountBytesSchema,
+    after: CountBytesSchema,
+    delta: Type.Object({ count: Type.Integer(), bytes: Type.Number() }, { additionalProperties: false }),
+    heap: Type.Optional(Hex),
+    size: Type.Optional(Bytes),
+    frames: Type.Optional(Type.Array(FrameSchema)),
+  },
+  { additionalProperties: false },
+);
+
+/** `leakscope diff before after`: growth between two snapshots, largest byte growth first. */
+export const DiffSectionSchema = Type.Object(
+  {
+    before: Type.Object({ path: Type.String(), kind: Type.String(), format: Type.String() }, { additionalProperties: false }),
+    after: Type.Object({ path: Type.String(), kind: Type.String(), format: Type.String() }, { additionalProperties: false }),
+    total: Type.Object({ before: CountBytesSchema, after: CountBytesSchema }, { additionalProperties: false }),
+    rows: Type.Array(GrowthRowSchema),
+  },
+  { additionalProperties: false },
+);
+
 /**
  * The report. Sections are present when the command produced them. `extensions` holds
  * third-party plugins' sections, keyed by plugin name.
@@ -230,8 +377,10 @@ export const ReportSchema = Type.Object(
     /** Sections of later features (stacks, pool, analysis, diff, verify): typed as they land. */
     stacks: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     pool: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    analysis: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    diff: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    analysis: Type.Optional(AnalysisSectionSchema),
+    diff: Type.Optional(DiffSectionSchema),
+    /** Suspects at or above this score make `analyze` exit with code 1. */
+    findings: Type.Optional(Type.Object({ threshold: Type.Number(), count: Count }, { additionalProperties: false })),
     verify: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     extensions: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     diagnostics: Type.Array(DiagnosticSchema),
@@ -252,3 +401,10 @@ export type BlocksSection = Static<typeof BlocksSectionSchema>;
 export type StatSection = Static<typeof StatSectionSchema>;
 export type BlockSection = Static<typeof BlockSectionSchema>;
 export type Frame = Static<typeof FrameSchema>;
+export type Suspect = Static<typeof SuspectSchema>;
+export type AnalysisSection = Static<typeof AnalysisSectionSchema>;
+export type SizeClassRow = Static<typeof SizeClassRowSchema>;
+export type StackGroup = Static<typeof StackGroupSchema>;
+export type TypeGroup = Static<typeof TypeGroupSchema>;
+export type DiffSection = Static<typeof DiffSectionSchema>;
+export type GrowthRow = Static<typeof GrowthRowSchema>;

@@ -1,0 +1,30 @@
+import type { Report } from "@leakscope/core";
+import { formatCsv } from "./csv.js";
+import { formatHtml } from "./html.js";
+import { formatMarkdown } from "./markdown.js";
+import { type TextOptions, formatText } from "./text.js";
+
+export { formatText, type TextOptions } from "./text.js";
+export { formatMarkdown, mdEscape } from "./markdown.js";
+export { formatCsv, csvField } from "./csv.js";
+export { formatHtml, esc, barChart } from "./html.js";
+export { humanBytes, safeText } from "./common.js";
+
+export type FormatName = "text" | "json" | "markdown" | "csv" | "html";
+export const FORMATS: readonly FormatName[] = ["text", "json", "markdown", "csv", "html"];
+
+/** Render a report in one of the supported formats. JSON is the report itself. */
+export function formatReport(report: Report, format: FormatName, options: TextOptions = {}): string {
+  switch (format) {
+    case "json":
+      return `${JSON.stringify(report, null, 2)}\n`;
+    case "markdown":
+      return formatMarkdown(report);
+    case "csv":
+      return formatCsv(report);
+    case "html":
+      return formatHtml(report);
+    default:
+      return formatText(report, options);
+  }
+}

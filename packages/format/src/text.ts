@@ -1,0 +1,72 @@
+import type { Report } from "@leakscope/core";
+import { hex, humanBytes, inputLine, safeText } from "./common.js";
+
+export interface TextOptions {
+  /** ANSI colour (only on a TTY without NO_COLOR; the CLI decides). */
+  color?: boolean;
+  /** Suspects shown in full. */
+  top?: number;
+}
+
+/** The terminal report of `leakscope analyze` / `diff`. */
+export function formatText(report: Report, options: TextOptions = {}): string {
+  const c = options.color === true;
+  const bold = (s: string) => (c ? `\x1b[1m${s}\x1b[22m` : s);
+  const dim = (s: string) => (c ? `\x1b[2m${s}\x1b[22m` : s);
+  const red = (s: string) => (c ? `\x1b[31m${s}\x1b[39m` : s);
+  const out: string[] = [];
+  out.push(bold(`leakscope ${report.command}`) + dim(`  ${safeText(inputLine(report))}`));
+  const a = report.analysis;
+  if (a) {
+    out.push(
+      `Busy: ${a.summary.busy.count} blocks, ${humanBytes(a.summary.busy.bytes)} in ${a.summary.heaps} heap(s); free: ${humanBytes(a.summary.free.bytes)}.`,
+    );
+    out.push(`Stacks: ${a.summary.traces}${a.summary.traces === "present" ? "" : ` — ${safeText(a.summary.tracesNote)}`}`);
+    out.push("");
+    if (a.suspects.length === 0) out.push("No leak suspects: the heaps hold no dominant size class, stack or type.");
+    for (const s of a.suspects.slice(0, options.top ?? 10)) {
+      out.push(`${bold(`#${s.rank}`)} ${red(safeText(s.title))}  ${dim(`[${s.kind}, score ${s.score.toFixed(2)}]`)}`);
+      for (const e of s.evidence) out.push(`    ${safeText(e)}`);
+      if (s.typeName) out.push(`    type: ${safeText(s.typeName)}`);
+      if (s.stack && s.stack.length > 0) {
+        out.push("    stack:");
+        for (const f of s.stack.slice(0, 12)) out.push(`      ${f.address.slice(2).padStart(16, " ")} ${safeText(f.text)}`);
+        if (s.stack.length > 12) out.push(`      ... ${s.stack.length - 12} more frames`);
+      }
+      if (s.samples.length) out.push(`    samples: ${s.samples.join(" ")}`);
+      if (s.preview?.ascii) out.push(`    text: "${safeText(s.preview.ascii).slice(0, 80)}"`);
+      else if (s.preview?.utf16) out.push(`    text (UTF-16): "${safeText(s.preview.utf16).slice(0, 80)}"`);
+      if (s.preview?.hex) out.push(`    bytes: ${s.preview.hex}`);
+      out.push(`    ${bold("next:")} ${safeText(s.nextStep)}`);
+      out.push("");
+    }
+    if (a.reachability) {
+      out.push(
+        `Reachability: ${a.reachability.unreferenced.count} busy blocks (${humanBytes(a.reachability.unreferenced.bytes)}) not referenced from roots; ` +
+          `${humanBytes(a.reachability.scannedBytes)} scanned.`,
+      );
+    }
+  }
+  const d = report.diff;
+  if (d) {
+    const delta = d.total.after.bytes - d.total.before.bytes;
+    out.push(`Growth from ${safeText(d.before.path)} to ${safeText(d.after.path)}: ${delta >= 0 ? "+" : ""}${humanBytes(delta)} (${d.total.after.count - d.total.before.count >= 0 ? "+" : ""}${d.total.after.count - d.total.before.count} blocks)`);
+    out.push("");
+    out.push(`  ${"+bytes".padStart(12)} ${"+count".padStart(8)}  kind        what`);
+    for (const r of d.rows.slice(0, options.top ?? 20)) {
+      const what =
+        r.kind === "size-class"
+          ? `size ${hex(r.size ?? 0)} in heap ${r.heap}`
+          : r.kind === "stack"
+            ? safeText((r.frames ?? []).map((f) => f.text).slice(0, 3).join(" <- "))
+            : safeText(r.key);
+      out.push(`  ${hex(r.delta.bytes).padStart(12)} ${String(r.delta.count).padStart(8)}  ${r.kind.padEnd(10)}  ${what}`);
+    }
+  }
+  if (report.diagnostics.length > 0) {
+    out.push("");
+    out.push(dim(`${report.diagnostics.length} diagnostic(s); --json lists them all:`));
+    for (const x of report.diagnostics.slice(0, 8)) out.push(dim(`  ${x.severity} ${x.code}: ${safeText(x.message)}`));
+  }
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,57 @@
+import { existsSync } from "node:fs";
+import { chromium as pw } from "playwright-core";
+
+export function chromiumPath(): string | undefined {
+  const candidates = [process.env.LEAKSCOPE_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+  return candidates.find((p): p is string => !!p && existsSync(p));
+}
+
+export interface PageFacts {
+  title: string;
+  pageErrors: string[];
+  dialogs: string[];
+  externalRequests: string[];
+  suspectText: string;
+  typeText: string;
+  scriptElements: number;
+  imgElements: number;
+  svgBars: number;
+}
+
+/** Open a local HTML file in headless Chromium, collect facts and save a screenshot. */
+export async function openInChromium(executablePath: string, file: string, screenshot: string): Promise<PageFacts> {
+  const browser = await pw.launch({
+    executablePath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const pageErrors: string[] = [];
+    const dialogs: string[] = [];
+    const externalRequests: string[] = [];
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    page.on("console", (m) => {
+      if (m.type() === "error") pageErrors.push(m.text());
+    });
+    page.on("dialog", async (d) => {
+      dialogs.push(d.message());
+      await d.dismiss();
+    });
+    page.on("request", (req) => {
+      if (!/^(file|data):/.test(req.url())) externalRequests.push(req.url());
+    });
+    await page.goto(`file://${file}`);
+    const facts = {
+      title: await page.title(),
+      suspectText: (await page.locator(".suspect h3").first().textContent()) ?? "",
+      typeText: (await page.locator(".suspect code.type").first().textContent()) ?? "",
+      scriptElements: await page.locator("script").count(),
+      imgElements: await page.locator("img").count(),
+      svgBars: await page.locator("svg rect.bar").count(),
+    };
+    await page.screenshot({ path: screenshot, fullPage: true });
+    return { ...facts, pageErrors, dialogs, externalRequests };
+  } finally {
+    await browser.close();
+  }
+}
