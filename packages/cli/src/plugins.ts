@@ -1,9 +1,10 @@
 import type { LeakscopePlugin } from "@leakscope/core";
+import { stackTraces } from "@leakscope/stacks";
 
 /**
  * The plugins the `leakscope` command uses, in no particular order (stages order the taps).
  * The CLI is the only package that wires plugins together.
  */
 export function defaultPlugins(): LeakscopePlugin[] {
-  return [];
+  return [stackTraces()];
 }

@@ -20,10 +20,11 @@ import {
 } from "@leakscope/core";
 import { writeFileSync } from "node:fs";
 import { diffSnapshots, leakAnalyzer, snapshotOfRun } from "@leakscope/analyze";
+import { groupByStack } from "@leakscope/stacks";
 import { FORMATS, type FormatName, formatReport } from "@leakscope/format";
 import { type CliIO, colors, processIO, ttyProgress } from "./io.js";
 import { defaultPlugins } from "./plugins.js";
-import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStat } from "./render.js";
+import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
 
 export interface CliOptions {
   io?: CliIO;
@@ -186,11 +187,35 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     .option("--json", "print the report as JSON")
     .action(async (file, addressText, flags) => {
       const address = parseNumberArg(addressText, "address");
-      const report = await execute(file, "walk", "block", flags, (r, { run }) => ({
-        ...r,
-        block: findBlock(run.allocations, run.heaps, address),
-      }));
+      const report = await execute(file, "walk", "block", flags, (r, { run }) => {
+        const block = findBlock(run.allocations, run.heaps, address);
+        const traces = run.data.traces;
+        if (block.found) {
+          const i = run.allocations.findContaining(address);
+          const sid = traces?.stackOf[i] ?? -1;
+          if (traces && sid >= 0) {
+            const g = groupByStack(run, Number.MAX_SAFE_INTEGER).groups.find((x) => x.id === sid);
+            if (g) block.stack = g.frames;
+          } else {
+            block.stackNote = traces?.status === "present" ? "This block has no recorded allocation stack." : (traces?.note ?? "No allocation stacks in this input.");
+          }
+        }
+        return { ...r, block };
+      });
       emit(report, flags, renderBlock);
+    });
+
+  program
+    .command("stacks")
+    .description("live allocations grouped by allocation stack (count, bytes, sizes, samples), like UMDH")
+    .argument("<dump>")
+    .option("--top <n>", "stacks to show", "20")
+    .option("--json", "print the report as JSON")
+    .action(async (file, flags) => {
+      const top = Number.parseInt(flags.top, 10);
+      if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
+      const report = await execute(file, "walk", "stacks", flags, (r, { run }) => ({ ...r, stacks: groupByStack(run, top) }));
+      emit(report, flags, renderStacks);
     });
 
   const output = (report: Report, format: FormatName, outFile: string | undefined, top: number): void => {

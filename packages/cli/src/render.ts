@@ -164,3 +164,16 @@ export function renderBlock(report: Report): string {
   }
   return text + diagnosticsFooter(report);
 }
+
+export function renderStacks(report: Report): string {
+  const s = report.stacks;
+  if (!s) return diagnosticsFooter(report);
+  if (s.status !== "present") return `No allocation stacks: ${s.note}\n${diagnosticsFooter(report)}`;
+  const out: string[] = [`${s.distinct} distinct stacks; largest first.`, ""];
+  for (const g of s.groups) {
+    out.push(`${g.count} allocations, 0x${hex(g.bytes)} bytes, sizes ${g.sizes.map(hex).join(" ")}; e.g. ${g.samples.join(" ")}`);
+    for (const f of g.frames) out.push(`    ${bare(f.address).padStart(16)} ${f.text}`);
+    out.push("");
+  }
+  return out.join("\n") + diagnosticsFooter(report);
+}

@@ -17,6 +17,7 @@ describe("leakscope CLI", () => {
       ["blocks", dump, "--size", "3fff", "--json"],
       ["stat", dump, "--json"],
       ["block", dump, "210020", "--json"],
+      ["stacks", dump, "--json"],
     ]) {
       const r = await run(argv);
       expect(r.code, `${argv[0]}: ${r.err}`).toBe(0);
@@ -38,6 +39,16 @@ describe("leakscope CLI", () => {
     expect(heaps).toContain("200000");
     const block = JSON.parse((await run(["block", dump, "0x210020", "--json"])).out);
     expect(block.block).toMatchObject({ found: true, block: { user: "0x210010", requestedSize: 0x3fff } });
+  });
+
+  it("says plainly when stacks cannot exist", async () => {
+    const dump = toyDump();
+    const st = JSON.parse((await run(["stacks", dump, "--json"])).out);
+    expect(st.stacks).toMatchObject({ status: "disabled", groups: [] });
+    expect(st.stacks.note).toContain("+ust");
+    const b = JSON.parse((await run(["block", dump, "210020", "--json"])).out);
+    expect(b.block.stackNote).toContain("+ust");
+    expect((await run(["stacks", dump])).out).toMatch(/^No allocation stacks: Stack traces cannot exist/);
   });
 
   it("uses exit code 2 with a one-line error naming the code for bad input and usage", async () => {

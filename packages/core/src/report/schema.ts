@@ -291,6 +291,19 @@ export const TypeGroupSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `leakscope stacks`: live allocations grouped by allocation stack (UMDH-style). */
+export const StacksSectionSchema = Type.Object(
+  {
+    status: Type.Union([Type.Literal("present"), Type.Literal("disabled"), Type.Literal("not-captured"), Type.Literal("unsupported")]),
+    note: Type.String(),
+    ust: Type.Boolean(),
+    hpa: Type.Boolean(),
+    distinct: Count,
+    groups: Type.Array(StackGroupSchema),
+  },
+  { additionalProperties: false },
+);
+
 /** `leakscope analyze`: the answer. */
 export const AnalysisSectionSchema = Type.Object(
   {
@@ -375,7 +388,7 @@ export const ReportSchema = Type.Object(
     stat: Type.Optional(StatSectionSchema),
     block: Type.Optional(BlockSectionSchema),
     /** Sections of later features (stacks, pool, analysis, diff, verify): typed as they land. */
-    stacks: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    stacks: Type.Optional(StacksSectionSchema),
     pool: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     analysis: Type.Optional(AnalysisSectionSchema),
     diff: Type.Optional(DiffSectionSchema),
@@ -407,4 +420,5 @@ export type SizeClassRow = Static<typeof SizeClassRowSchema>;
 export type StackGroup = Static<typeof StackGroupSchema>;
 export type TypeGroup = Static<typeof TypeGroupSchema>;
 export type DiffSection = Static<typeof DiffSectionSchema>;
+export type StacksSection = Static<typeof StacksSectionSchema>;
 export type GrowthRow = Static<typeof GrowthRowSchema>;
