@@ -20,7 +20,7 @@ import {
 } from "@leakscope/core";
 import { writeFileSync } from "node:fs";
 import { diffSnapshots, leakAnalyzer, snapshotOfRun } from "@leakscope/analyze";
-import { groupByStack } from "@leakscope/stacks";
+import { buildTraceTable, groupByStack } from "@leakscope/stacks";
 import { FORMATS, type FormatName, formatReport } from "@leakscope/format";
 import { type CliIO, colors, processIO, ttyProgress } from "./io.js";
 import { defaultPlugins } from "./plugins.js";
@@ -189,7 +189,7 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
       const address = parseNumberArg(addressText, "address");
       const report = await execute(file, "walk", "block", flags, (r, { run }) => {
         const block = findBlock(run.allocations, run.heaps, address);
-        const traces = run.data.traces;
+        const traces = run.data.traces ?? (run.target.kind === "user" ? buildTraceTable(run) : undefined);
         if (block.found) {
           const i = run.allocations.findContaining(address);
           const sid = traces?.stackOf[i] ?? -1;
