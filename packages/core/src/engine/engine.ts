@@ -178,8 +178,8 @@ export class Engine {
       run.progress.update(++done);
     }
     run.progress.end();
-    run.computeHeapStats();
     await this.hooks.heapsWalked.promise(run);
+    run.computeHeapStats();
   }
 }
 

@@ -88,7 +88,9 @@ export function createHooks() {
     walkHeap: new AsyncSeriesHook<[HeapRecord, Run]>(["heap", "run"]),
 
     /**
-     * All heaps are walked and per-heap totals computed: attach stack traces, symbols, types.
+     * All heaps are walked: cross-heap fix-ups (at STAGE_BACKEND, e.g. light page-heap blocks
+     * inside NT blocks), then stack traces, symbols, types (STAGE_ENRICH). Per-heap totals are
+     * computed right after this hook.
      * Type: `(run: Run) => Promise<void>`
      * Kind: async, series.
      * Previous: `walkHeap` · Next: `analyze`
