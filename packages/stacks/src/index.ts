@@ -13,3 +13,4 @@ export {
   MAX_FRAMES,
   type GlobalFlags,
 } from "./traces.js";
+export { findTraceDatabase, resolveLegacyIndex, readLegacyEntry, TRACE_DB, type TraceDatabase } from "./tracedb.js";

@@ -9,6 +9,7 @@ import {
   type TraceTable,
   formatAddress,
 } from "@leakscope/core";
+import { type TraceDatabase, findTraceDatabase, resolveLegacyIndex } from "./tracedb.js";
 
 /** `PEB.NtGlobalFlag` offsets (x86 / x64) and the gflags bits leakscope cares about. */
 export const PEB_NTGLOBALFLAG = { 32: 0x68, 64: 0xbc } as const;
@@ -135,28 +136,54 @@ export function buildTraceTable(run: Run): TraceTable {
   let decoded = 0;
   let indexOnly = 0;
 
-  for (let i = 0; i < set.count; i++) {
-    const f = set.flags(i);
-    if ((f & AllocFlags.HAS_TRACE) === 0) continue;
-    if ((f & AllocFlags.TRACE_INDEX) !== 0) {
-      indexOnly++;
-      continue;
-    }
-    withPointer++;
-    const heap = run.heaps[set.heap(i)];
-    if (!heap) continue;
-    const view = heap.view;
+  const moduleMapFor = (view: ProcessView): ModuleMap => {
     let mm = moduleMaps.get(view);
     if (!mm) {
       mm = new ModuleMap(view.modules.length > 0 ? view.modules : run.target.modules);
       moduleMaps.set(view, mm);
     }
+    return mm;
+  };
+  // Legacy (Windows 7) indices: find each view's trace database once, from sample indices.
+  const databases = new Map<ProcessView, TraceDatabase | null>();
+  const databaseFor = (view: ProcessView): TraceDatabase | undefined => {
+    let db = databases.get(view);
+    if (db === undefined) {
+      const samples: number[] = [];
+      for (let i = 0; i < set.count && samples.length < 16; i++) {
+        const f = set.flags(i);
+        const h = run.heaps[set.heap(i)];
+        if ((f & AllocFlags.TRACE_INDEX) !== 0 && h?.view === view && !samples.includes(set.tracePointer(i))) samples.push(set.tracePointer(i));
+      }
+      db = findTraceDatabase(view, samples, moduleMapFor(view)) ?? null;
+      databases.set(view, db);
+    }
+    return db ?? undefined;
+  };
+  let legacyDecoded = 0;
+
+  for (let i = 0; i < set.count; i++) {
+    const f = set.flags(i);
+    if ((f & AllocFlags.HAS_TRACE) === 0) continue;
+    const heap = run.heaps[set.heap(i)];
+    if (!heap) continue;
+    const view = heap.view;
+    const legacy = (f & AllocFlags.TRACE_INDEX) !== 0;
+    if (legacy) indexOnly++;
+    else withPointer++;
+    const mm = moduleMapFor(view);
     let cache = entryCache.get(view);
     if (!cache) entryCache.set(view, (cache = new Map()));
     const ptr = set.tracePointer(i);
-    let id = cache.get(ptr);
+    // legacy indices and pointers never collide in one cache: indices are stored negated
+    const cacheKey = legacy ? -ptr - 1 : ptr;
+    let id = cache.get(cacheKey);
     if (id === undefined) {
-      const frames = readTraceEntry(view, ptr, mm);
+      let frames: Address[] | undefined;
+      if (legacy) {
+        const db = databaseFor(view);
+        frames = db ? resolveLegacyIndex(view, db, ptr, mm) : undefined;
+      } else frames = readTraceEntry(view, ptr, mm);
       if (frames) {
         const key = frames.join(",");
         id = byKey.get(key);
@@ -166,11 +193,12 @@ export function buildTraceTable(run: Run): TraceTable {
           stacks.push({ frames, text: moduleOffsetText(frames, mm) });
         }
       } else id = -1;
-      if (cache.size < 5_000_000) cache.set(ptr, id);
+      if (cache.size < 5_000_000) cache.set(cacheKey, id);
     }
     if (id >= 0) {
       stackOf[i] = id;
       decoded++;
+      if (legacy) legacyDecoded++;
     }
   }
 
@@ -178,8 +206,8 @@ export function buildTraceTable(run: Run): TraceTable {
   let note: string;
   if (decoded > 0) {
     status = "present";
-    note = `${decoded} of ${withPointer} blocks with a trace pointer have a decoded stack (${stacks.length} distinct stacks).`;
-    if (indexOnly > 0) note += ` ${indexOnly} blocks carry only a legacy back-trace index (Windows 7 +ust), not resolved.`;
+    note = `${decoded} of ${withPointer + indexOnly} blocks with a trace reference have a decoded stack (${stacks.length} distinct stacks).`;
+    if (indexOnly > 0) note += ` ${legacyDecoded} of ${indexOnly} Windows 7 back-trace indices were resolved through the stack trace database.`;
   } else if (withPointer > 0 || indexOnly > 0) {
     status = "not-captured";
     note =
