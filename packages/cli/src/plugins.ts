@@ -1,4 +1,4 @@
-import type { LeakscopePlugin } from "@leakscope/core";
+import { type LeakscopePlugin, minidumpInput } from "@leakscope/core";
 import { pageHeap } from "@leakscope/heap-page";
 import { stackTraces } from "@leakscope/stacks";
 
@@ -7,5 +7,5 @@ import { stackTraces } from "@leakscope/stacks";
  * The CLI is the only package that wires plugins together.
  */
 export function defaultPlugins(): LeakscopePlugin[] {
-  return [pageHeap(), stackTraces()];
+  return [minidumpInput(), pageHeap(), stackTraces()];
 }

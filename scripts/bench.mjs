@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// `npm run bench`: throughput and memory of leakscope's heap walks at dump scale.
+//
+// For each scenario (NT backend, LFH-heavy, segment heap, WoW64) and size (1, 4, 16 million
+// blocks by default) it writes a synthetic dump with @leakscope/test-utils (cached in
+// .tmp/bench), measures the raw sequential read speed of that file, then runs the whole pipeline
+// (`depth: walk`) in a fresh child process and reports wall time, blocks/s, heap MB/s, the ratio
+// of heap MB/s to the raw read speed measured in the same run, and peak RSS against the target
+// of 64 bytes per live block + 200 MB. Results go to bench-results/latest.json and a timestamped
+// copy, so runs can be compared between commits.
+//
+// Options: --sizes 1,4,16 (millions)  --scenarios nt,lfh,segment,wow64  --keep (keep dumps)
+import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
+};
+const sizes = opt("sizes", "1,4,16").split(",").map(Number).filter((n) => n > 0);
+const scenarios = opt("scenarios", "nt,lfh,segment,wow64").split(",");
+const keep = args.includes("--keep");
+
+const testUtils = join(root, "packages/test-utils/dist/index.js");
+if (!existsSync(testUtils)) {
+  console.error("bench: build first (npm run build): packages/test-utils/dist is missing");
+  process.exit(2);
+}
+const { benchScenarios, writeBenchDump } = await import(testUtils);
+const known = new Set(Object.keys(benchScenarios));
+
+const dir = join(root, ".tmp", "bench");
+mkdirSync(dir, { recursive: true });
+
+function rawRead(file) {
+  const buf = Buffer.allocUnsafe(8 << 20);
+  const fd = openSync(file, "r");
+  const size = statSync(file).size;
+  const t0 = process.hrtime.bigint();
+  let pos = 0;
+  while (pos < size) {
+    const n = readSync(fd, buf, 0, buf.length, pos);
+    if (n <= 0) break;
+    pos += n;
+  }
+  closeSync(fd);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { bytes: size, secs, mbps: size / 1e6 / secs };
+}
+
+const results = [];
+for (const scenario of scenarios) {
+  if (!known.has(scenario)) {
+    console.log(`bench: scenario ${scenario} is not available (have: ${[...known].join(", ")})`);
+    continue;
+  }
+  for (const millions of sizes) {
+    const blocks = Math.round(millions * 1e6);
+    const file = join(dir, `${scenario}-${millions}m.dmp`);
+    if (!existsSync(file)) {
+      const t0 = Date.now();
+      const info = await writeBenchDump(scenario, blocks, file);
+      console.log(`generated ${file} (${(statSync(file).size / 1e6).toFixed(0)} MB, ${info.blocks} blocks) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    rawRead(file); // warm the page cache so both measurements read from memory
+    const raw = rawRead(file);
+    const child = spawnSync(process.execPath, ["--max-old-space-size=8192", join(root, "scripts/bench-walk.mjs"), file], {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+    });
+    if (child.status !== 0) {
+      console.error(`bench: walk of ${file} failed:\n${child.stderr}`);
+      process.exitCode = 1;
+      continue;
+    }
+    const walk = JSON.parse(child.stdout.trim().split("\n").pop());
+    const heapMBps = walk.heapBytes / 1e6 / walk.secs;
+    const budget = 64 * walk.liveBlocks + 200e6;
+    const r = {
+      scenario,
+      blocks: walk.blocks,
+      liveBlocks: walk.liveBlocks,
+      fileMB: Math.round(raw.bytes / 1e6),
+      rawReadMBps: Math.round(raw.mbps),
+      walkSecs: Number(walk.secs.toFixed(3)),
+      blocksPerSec: Math.round(walk.blocks / walk.secs),
+      heapMBps: Math.round(heapMBps),
+      ratioToRawRead: Number((heapMBps / raw.mbps).toFixed(3)),
+      peakRssMB: Math.round(walk.maxRssBytes / 1e6),
+      rssBudgetMB: Math.round(budget / 1e6),
+      rssWithinBudget: walk.maxRssBytes <= budget,
+      bytesPerBlockAboveBase: Number(((walk.maxRssBytes - walk.baseRssBytes) / Math.max(1, walk.liveBlocks)).toFixed(1)),
+    };
+    results.push(r);
+    console.log(
+      `${scenario.padEnd(8)} ${String(millions).padStart(3)}M blocks: walk ${r.walkSecs}s, ${(r.blocksPerSec / 1e6).toFixed(2)}M blocks/s, ` +
+        `heap ${r.heapMBps} MB/s vs raw read ${r.rawReadMBps} MB/s (ratio ${r.ratioToRawRead}), peak RSS ${r.peakRssMB} MB (budget ${r.rssBudgetMB} MB)`,
+    );
+    if (!keep && millions >= 16) rmSync(file, { force: true });
+  }
+}
+
+// Linear scaling: blocks/s at the largest size relative to the smallest, per scenario.
+const scaling = {};
+for (const s of scenarios) {
+  const rs = results.filter((r) => r.scenario === s).sort((a, b) => a.blocks - b.blocks);
+  if (rs.length >= 2) scaling[s] = Number((rs.at(-1).blocksPerSec / rs[0].blocksPerSec).toFixed(3));
+}
+const out = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "?", memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
+  results,
+  scaling: { note: "blocks/s at the largest size divided by blocks/s at the smallest (1.0 = perfectly linear)", ...scaling },
+};
+mkdirSync(join(root, "bench-results"), { recursive: true });
+writeFileSync(join(root, "bench-results", "latest.json"), `${JSON.stringify(out, null, 2)}\n`);
+writeFileSync(join(root, "bench-results", `bench-${out.date.replace(/[:.]/g, "-")}.json`), `${JSON.stringify(out, null, 2)}\n`);
+console.log(`scaling (1.0 = linear): ${JSON.stringify(scaling)}`);
+console.log("results: bench-results/latest.json");
