@@ -1,5 +1,6 @@
 import { type LeakscopePlugin, minidumpInput } from "@leakscope/core";
 import { pageHeap } from "@leakscope/heap-page";
+import { heapNt } from "@leakscope/heap-nt";
 import { stackTraces } from "@leakscope/stacks";
 
 /**
@@ -7,5 +8,5 @@ import { stackTraces } from "@leakscope/stacks";
  * The CLI is the only package that wires plugins together.
  */
 export function defaultPlugins(): LeakscopePlugin[] {
-  return [minidumpInput(), pageHeap(), stackTraces()];
+  return [minidumpInput(), heapNt(), pageHeap(), stackTraces()];
 }

@@ -1,1 +1,48 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { STAGE_BACKEND, definePlugin } from "@leakscope/core";
+import { discoverNtHeaps } from "./discover.js";
+import { NtHeapWalker } from "./walk.js";
+
 export * from "./state.js";
+export { ntCodes } from "./codes.js";
+export { NT_LAYOUT_NAMES, type NtHeapLayout, type NtLayoutName, layoutForBuild, ntLayout } from "./layouts.js";
+export { classifyHeap } from "./discover.js";
+
+/** Options of the `heap-nt` plugin. */
+export const HeapNtOptions = Type.Object(
+  {
+    scan: Type.Boolean({
+      default: true,
+      description: "Scan captured memory at 64 KiB-aligned addresses for heap bases (finds the CSRSS shared heap, 24H2 heaps, heaps of dumps without a PEB).",
+    }),
+    descriptorList: Type.Boolean({
+      default: true,
+      description: "On Windows 11 24H2 (build >= 26100) x64, follow the heap descriptor list from the first heap's UserContext.",
+    }),
+  },
+  { additionalProperties: false },
+);
+export type HeapNtOptions = Static<typeof HeapNtOptions>;
+
+/**
+ * The NT heap backend: finds NT heaps (and registers segment heaps for their walker) at
+ * `discoverHeaps`, walks every `kind: "nt"` heap at `walkHeap` / STAGE_BACKEND.
+ */
+export const heapNt = definePlugin({
+  name: "heap-nt",
+  options: HeapNtOptions,
+  setup(options) {
+    const walker = new NtHeapWalker();
+    return {
+      apply(engine) {
+        engine.hooks.discoverHeaps.tapPromise({ name: "heap-nt", stage: STAGE_BACKEND }, async (run) => {
+          discoverNtHeaps(run, { scan: options.scan ?? true, descriptorList: options.descriptorList ?? true });
+        });
+        engine.hooks.walkHeap.tapPromise({ name: "heap-nt", stage: STAGE_BACKEND }, async (heap, run) => {
+          if (heap.kind !== "nt") return;
+          walker.walk(heap, run);
+        });
+      },
+    };
+  },
+});

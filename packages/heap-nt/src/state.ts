@@ -31,6 +31,35 @@ export interface NtHeapState {
   hostBlocks: number[];
   /** Stack-trace database hints found while walking (+ust), if any. */
   ustEnabled: boolean;
+  /** Indices of busy backend blocks with header flag 0x08 that are not LFH user blocks (zone blocks...), flagged INTERNAL. */
+  internalBlocks: number[];
+  /** One entry per segment walked, in SegmentList order. */
+  segmentWalks: NtSegmentWalk[];
+  /** Entries on `_HEAP.FreeLists` (NaN when the list could not be walked). */
+  freeListLength: number;
+  /** True when the free list holds exactly the free blocks of the segment walks. */
+  freeListAgrees: boolean;
+  /** Headers that failed their checksum. */
+  checksumFailures: number;
+  /** VirtualAlloc'd blocks walked. */
+  virtualBlocks: number;
+}
+
+/** What one segment walk found (for `heaps` summaries and consistency checks). */
+export interface NtSegmentWalk {
+  base: Address;
+  firstEntry: Address;
+  lastValidEntry: Address;
+  /** Bytes of blocks walked (busy + free, headers included). */
+  blockBytes: number;
+  busyBytes: number;
+  freeBytes: number;
+  /** Uncommitted ranges skipped and their bytes. */
+  ucrs: number;
+  ucrBytes: number;
+  blocks: number;
+  /** The walk stopped exactly at LastValidEntry. */
+  endedAtEnd: boolean;
 }
 
 declare module "@leakscope/core" {

@@ -1,1 +1,12 @@
-export {};
+export * from "./codes.js";
+export * from "./header.js";
+export * from "./physical.js";
+export * from "./kernel-space.js";
+export * from "./kdbg.js";
+export * from "./kdump.js";
+export * from "./pool.js";
+export * from "./poolused.js";
+export * from "./pooltag.js";
+export * from "./owners.js";
+export * from "./diff.js";
+export * from "./plugin.js";

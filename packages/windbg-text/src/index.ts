@@ -1,1 +1,11 @@
-export {};
+/**
+ * `@leakscope/windbg-text`: parsers for WinDbg / kd, UMDH and poolmon text into typed data.
+ * @packageDocumentation
+ */
+export { parseWindbgLog, type ParseWindbgLogOptions } from "./session.js";
+export { isWindbgText, detectEncoding, decodeText } from "./decode.js";
+export { recomputeRangeTable, type RecomputedRange } from "./recompute.js";
+export { parseFrame } from "./util.js";
+export { windbgTextCodes, type WindbgTextCode } from "./codes.js";
+export type * from "./model.js";
+export { blocksOfKind } from "./model.js";

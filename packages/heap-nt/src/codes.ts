@@ -1,0 +1,74 @@
+import { defineCodes } from "@leakscope/core";
+
+/**
+ * Every diagnostic code raised by `@leakscope/heap-nt` (plugin name `heap-nt`).
+ * Codes never change meaning once released; add new ones, never rename.
+ */
+export const ntCodes = defineCodes("heap-nt", {
+  NT_HEAP_NOT_CAPTURED: {
+    severity: "warning",
+    description:
+      "Part of an NT heap (header, segment, block, list entry) is not in the dump; what could be read is kept. Take a full-memory dump (procdump -ma) to walk it.",
+  },
+  NT_HEAP_PEB_INCONSISTENT: {
+    severity: "warning",
+    description:
+      "The PEB heap list fails a sanity check (NumberOfHeaps > MaximumNumberOfHeaps, ProcessHeaps[0] != ProcessHeap, unreadable array); the signature scan still runs.",
+  },
+  NT_HEAP_BAD_SIGNATURE: {
+    severity: "warning",
+    description: "An address listed as a heap does not carry the NT or segment heap signatures; it is not walked.",
+  },
+  NT_HEAP_LAYOUT_UNKNOWN: {
+    severity: "info",
+    description: "The OS build is not in the layout table; the _HEAP layout was probed from the structure. Check the figures against WinDbg.",
+  },
+  NT_HEAP_LAYOUT_PROBE_MISMATCH: {
+    severity: "warning",
+    description: "The _HEAP structure disagrees with the layout expected for the dump's OS build; the probed layout was used.",
+  },
+  NT_HEAP_ENTRY_CHECKSUM: {
+    severity: "warning",
+    description: "A heap entry fails its checksum after decoding with the heap's Encoding: heap corruption (or a wrong layout). The segment walk stops at that block.",
+  },
+  NT_HEAP_ENTRY_SIZE_ZERO: {
+    severity: "warning",
+    description: "A heap entry has size 0, so the walk cannot step past it: heap corruption. The rest of the segment after the next uncommitted range is still walked.",
+  },
+  NT_HEAP_PREVIOUS_SIZE_MISMATCH: {
+    severity: "warning",
+    description: "A heap entry's PreviousSize differs from the size of the block before it: heap corruption near that address. The walk continues.",
+  },
+  NT_HEAP_SEGMENT_OVERRUN: {
+    severity: "warning",
+    description: "A segment walk did not end exactly at LastValidEntry (a block runs past it, or blocks plus uncommitted ranges do not add up to the segment span).",
+  },
+  NT_HEAP_SEGMENT_BAD: {
+    severity: "warning",
+    description: "A heap segment header is not valid (signature, FirstEntry/LastValidEntry out of order or out of range); the segment is skipped.",
+  },
+  NT_HEAP_LIST_CYCLE: {
+    severity: "warning",
+    description: "A heap list (segments, uncommitted ranges, virtual blocks, free list, descriptor list) loops or runs past its bound; the walk kept the entries before the loop.",
+  },
+  NT_HEAP_POINTER_OUT_OF_RANGE: {
+    severity: "warning",
+    description: "A list link or descriptor of the heap points outside the heap's memory or is misaligned; that list is cut there.",
+  },
+  NT_HEAP_FREE_LIST_MISMATCH: {
+    severity: "warning",
+    description: "The heap's free list does not hold exactly the free blocks found by the segment walk: heap corruption, or a dump taken while the heap was being changed.",
+  },
+  NT_HEAP_VIRTUAL_BLOCK_BAD: {
+    severity: "warning",
+    description: "A VirtualAlloc'd block header fails its checks (checksum, unused bytes larger than the commit size); it is reported as corrupt.",
+  },
+  NT_HEAP_NO_VIEW: {
+    severity: "info",
+    description: "A heap of a bitness the dump has no process view for was found by the signature scan; it is not walked (open the dump with a reader that builds the WoW64 view).",
+  },
+  NT_HEAP_ORPHAN_SEGMENT: {
+    severity: "info",
+    description: "The signature scan found a heap segment whose owning heap was not found or does not list it.",
+  },
+});

@@ -1,0 +1,198 @@
+import { type Address, type AddressSpace, type HeapRecord, type ProcessView, type Run, at, formatAddress } from "@leakscope/core";
+
+/** Secondary segments the signature scan attributed to a heap (checked by the walker against SegmentList). */
+export const scannedSegments = new WeakMap<HeapRecord, Address[]>();
+import { ntCodes } from "./codes.js";
+import { HEAP_SIGNATURE, SEGMENT_HEAP_SIGNATURE, SEGMENT_SIGNATURE } from "./layouts.js";
+
+const SOURCE = "heap-nt";
+const SCAN_STEP = 0x10000;
+const MAX_PEB_HEAPS = 1024;
+const MAX_DESCRIPTORS = 4096;
+/** Most 64 KiB-aligned candidates the scan visits (a 256 GiB dump); beyond that it stops with a note. */
+const MAX_SCAN_CANDIDATES = 1 << 22;
+
+/** PEB fields (x86 / x64), stable Win7 -> Win11. */
+function pebOffsets(bitness: 32 | 64) {
+  return bitness === 64
+    ? { processHeap: 0x30, csr: 0x88, numberOfHeaps: 0xe8, maxHeaps: 0xec, processHeaps: 0xf0 }
+    : { processHeap: 0x18, csr: 0x4c, numberOfHeaps: 0x88, maxHeaps: 0x8c, processHeaps: 0x90 };
+}
+
+export type HeapKind = "nt" | "segment" | "segment-of-nt" | "none" | "missing";
+
+/** Classify the memory at `base` for a heap of `bitness`. */
+export function classifyHeap(space: AddressSpace, base: Address, bitness: 32 | 64): HeapKind {
+  const sig = space.u32(base + (bitness === 64 ? 0x10 : 0x08));
+  if (sig < 0) return "missing";
+  if (sig === SEGMENT_HEAP_SIGNATURE) return "segment";
+  if (sig !== SEGMENT_SIGNATURE) return "none";
+  const s7 = space.u32(base + (bitness === 64 ? 0xa0 : 0x64));
+  const s8 = space.u32(base + (bitness === 64 ? 0x98 : 0x60));
+  if (s7 === HEAP_SIGNATURE || s8 === HEAP_SIGNATURE) return "nt";
+  return "segment-of-nt";
+}
+
+export interface DiscoveryOptions {
+  scan: boolean;
+  descriptorList: boolean;
+}
+
+function viewFoundBy(view: ProcessView): string {
+  return view.role === "wow64" ? "peb32" : "peb";
+}
+
+function register(run: Run, view: ProcessView, address: Address, kind: HeapKind, foundBy: string, label?: string): void {
+  const bitness = view.bitness;
+  const space = view.space;
+  const isSegment = kind === "segment";
+  const flags = isSegment ? -1 : space.u32(address + (bitness === 64 ? 0x70 : 0x40));
+  run.addHeap({
+    address,
+    bitness,
+    kind: isSegment ? "segment" : "nt",
+    foundBy,
+    view,
+    walker: isSegment ? "heap-segment" : "heap-nt",
+    ...(label !== undefined ? { label } : {}),
+    ...(flags >= 0 ? { flags } : {}),
+  });
+}
+
+/** Find NT (and segment) heaps: PEB lists, the 24H2 descriptor list, the CSR shared heap, a signature scan. */
+export function discoverNtHeaps(run: Run, options: DiscoveryOptions): void {
+  const target = run.target;
+  const csrBases = new Set<number>();
+  for (const view of target.views) {
+    if (view.peb === undefined) continue;
+    const space = view.space;
+    const o = pebOffsets(view.bitness);
+    const peb = view.peb;
+    const processHeap = space.ptr(peb + o.processHeap);
+    const count = space.u32(peb + o.numberOfHeaps);
+    const max = space.u32(peb + o.maxHeaps);
+    const array = space.ptr(peb + o.processHeaps);
+    const csr = space.ptr(peb + o.csr);
+    const foundBy = viewFoundBy(view);
+    if (!(processHeap === processHeap) || count < 0) {
+      const gap = space.firstMissing(peb, o.processHeaps + view.bitness / 8) ?? peb;
+      run.diagnostics.report(SOURCE, "NT_HEAP_NOT_CAPTURED", ntCodes.NT_HEAP_NOT_CAPTURED.severity, `the ${view.bitness}-bit PEB at ${formatAddress(peb)} is not in the dump; heaps are found by the signature scan only`, at(gap));
+      continue;
+    }
+    if (csr === csr && csr !== 0) csrBases.add(csr);
+    if (max >= 0 && count > max) {
+      run.diagnostics.report(SOURCE, "NT_HEAP_PEB_INCONSISTENT", ntCodes.NT_HEAP_PEB_INCONSISTENT.severity, `${view.bitness}-bit PEB: NumberOfHeaps ${count} > MaximumNumberOfHeaps ${max}`, at(peb + o.numberOfHeaps));
+    }
+    const n = Math.min(count, max >= 0 ? Math.max(max, 0) : count, MAX_PEB_HEAPS);
+    const list: Address[] = [];
+    for (let i = 0; i < n; i++) {
+      const h = space.ptr(array + i * (view.bitness / 8));
+      if (!(h === h)) {
+        run.diagnostics.report(SOURCE, "NT_HEAP_NOT_CAPTURED", ntCodes.NT_HEAP_NOT_CAPTURED.severity, `the ${view.bitness}-bit PEB ProcessHeaps array at ${formatAddress(array)} is not in the dump; only ProcessHeap is known from the PEB`, at(array + i * (view.bitness / 8)));
+        break;
+      }
+      if (h !== 0) list.push(h);
+    }
+    if (list.length > 0 && list[0] !== processHeap) {
+      run.diagnostics.report(SOURCE, "NT_HEAP_PEB_INCONSISTENT", ntCodes.NT_HEAP_PEB_INCONSISTENT.severity, `${view.bitness}-bit PEB: ProcessHeaps[0] ${formatAddress(list[0]!)} differs from ProcessHeap ${formatAddress(processHeap)}`, at(array));
+    }
+    if (processHeap !== 0 && !list.includes(processHeap)) list.unshift(processHeap);
+    for (const h of list) {
+      const kind = classifyHeap(space, h, view.bitness);
+      const label = h === processHeap ? (view.bitness === 32 && view.role === "wow64" ? "process heap (32-bit)" : "process heap") : undefined;
+      if (kind === "none" || kind === "segment-of-nt") {
+        run.diagnostics.report(SOURCE, "NT_HEAP_BAD_SIGNATURE", ntCodes.NT_HEAP_BAD_SIGNATURE.severity, `${view.bitness}-bit PEB lists ${formatAddress(h)} as a heap but it has no heap signature`, at(h));
+        continue;
+      }
+      // "missing": found but not captured; the walker reports what is missing.
+      register(run, view, h, kind, foundBy, label);
+    }
+    if (options.descriptorList && view.bitness === 64 && target.os.build >= 26100 && list.length > 0) {
+      followDescriptorList(run, view, list[0]!);
+    }
+  }
+
+  for (const csr of csrBases) {
+    for (const view of target.views) {
+      const kind = classifyHeap(view.space, csr, view.bitness);
+      if (kind === "nt" || kind === "segment") {
+        register(run, view, csr, kind, "csr-shared", "CSRSS shared heap");
+        break;
+      }
+    }
+  }
+
+  if (options.scan) signatureScan(run, csrBases);
+}
+
+/** 24H2: heap[0].UserContext -> {Next, Prev, Heap} descriptors (x64). */
+function followDescriptorList(run: Run, view: ProcessView, heap0: Address): void {
+  const space = view.space;
+  const kind0 = classifyHeap(space, heap0, 64);
+  const ctx = kind0 === "nt" ? 0x188 : kind0 === "segment" ? 0x38 : -1;
+  if (ctx < 0) return;
+  const first = space.ptr(heap0 + ctx);
+  if (!(first === first) || first === 0) return;
+  let d = first;
+  const seen = new Set<number>();
+  for (let i = 0; i < MAX_DESCRIPTORS; i++) {
+    if (seen.has(d)) return;
+    seen.add(d);
+    const h = space.ptr(d + 0x10);
+    if (!(h === h)) {
+      run.diagnostics.report(SOURCE, "NT_HEAP_NOT_CAPTURED", ntCodes.NT_HEAP_NOT_CAPTURED.severity, `heap descriptor at ${formatAddress(d)} is not in the dump`, at(d));
+      return;
+    }
+    const kind = classifyHeap(space, h, 64);
+    if (kind === "nt" || kind === "segment") register(run, view, h, kind, "descriptor-list");
+    const next = space.ptr(d);
+    if (!(next === next) || next === 0 || next === first) return;
+    d = next;
+  }
+  run.diagnostics.report(SOURCE, "NT_HEAP_LIST_CYCLE", ntCodes.NT_HEAP_LIST_CYCLE.severity, `the heap descriptor list from ${formatAddress(first)} is longer than ${MAX_DESCRIPTORS}`, at(first));
+}
+
+/** Scan captured memory at 64 KiB-aligned addresses for heap bases of both pointer sizes. */
+function signatureScan(run: Run, csrBases: Set<number>): void {
+  const views = run.target.views;
+  if (views.length === 0) return;
+  const byBitness = new Map<number, ProcessView>();
+  for (const v of views) if (!byBitness.has(v.bitness)) byBitness.set(v.bitness, v);
+  const space = views[0]!.space;
+  const orphans: { segment: Address; heap: Address; view: ProcessView }[] = [];
+  let visited = 0;
+  for (const r of space.ranges()) {
+    let a = Math.ceil(r.address / SCAN_STEP) * SCAN_STEP;
+    const end = r.address + r.size;
+    for (; a + 0x100 <= end; a += SCAN_STEP) {
+      if (++visited > MAX_SCAN_CANDIDATES) return;
+      for (const bitness of [64, 32] as const) {
+        const kind = classifyHeap(space, a, bitness);
+        if (kind === "none" || kind === "missing") continue;
+        const view = byBitness.get(bitness);
+        if (!view) {
+          run.diagnostics.report(SOURCE, "NT_HEAP_NO_VIEW", ntCodes.NT_HEAP_NO_VIEW.severity, `a ${bitness}-bit heap structure at ${formatAddress(a)} was found but the dump has no ${bitness}-bit process view`, at(a));
+          continue;
+        }
+        if (kind === "segment-of-nt") {
+          const owner = view.space.ptr(a + (bitness === 64 ? 0x28 : 0x18));
+          orphans.push({ segment: a, heap: owner, view });
+          continue;
+        }
+        const isCsr = csrBases.has(a);
+        register(run, view, a, kind, "signature-scan", isCsr ? "CSRSS shared heap" : undefined);
+        break;
+      }
+    }
+  }
+  for (const o of orphans) {
+    const owner = run.heaps.find((h) => h.address === o.heap && h.bitness === o.view.bitness);
+    if (!owner) {
+      run.diagnostics.report(SOURCE, "NT_HEAP_ORPHAN_SEGMENT", ntCodes.NT_HEAP_ORPHAN_SEGMENT.severity, `heap segment ${formatAddress(o.segment)} names heap ${formatAddress(o.heap)}, which was not found`, at(o.segment));
+    } else {
+      const list = scannedSegments.get(owner) ?? [];
+      if (list.length < 4096 && !list.includes(o.segment)) list.push(o.segment);
+      scannedSegments.set(owner, list);
+    }
+  }
+}

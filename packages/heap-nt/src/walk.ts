@@ -1,0 +1,716 @@
+import {
+  type Address,
+  type AddressSpace,
+  AllocFlags,
+  type HeapRecord,
+  type Run,
+  type Span,
+  at,
+  emptySpan,
+  formatAddress,
+} from "@leakscope/core";
+import { ntCodes } from "./codes.js";
+import {
+  ENCODE_FLAG,
+  HEAP_CAPTURE_STACK_BACKTRACES,
+  HEAP_SIGNATURE,
+  type NtHeapLayout,
+  type NtLayoutName,
+  SEGMENT_SIGNATURE,
+  layoutForBuild,
+  ntLayout,
+} from "./layouts.js";
+import { scannedSegments } from "./discover.js";
+import type { NtHeapState, NtSegmentWalk } from "./state.js";
+
+const SOURCE = "heap-nt";
+const PAGE = 0x1000;
+/** Bounds for hostile input. */
+const MAX_SEGMENTS = 4096;
+const MAX_UCRS = 65536;
+const MAX_VIRTUAL_BLOCKS = 1 << 20;
+const USERDATA_SIGNATURE = 0xf0e0d0c0;
+
+export interface LayoutChoice {
+  layout: NtHeapLayout;
+  probed: boolean;
+}
+
+/** Pick the layout for a heap: the build table, checked against the structure (probe on doubt). */
+export function chooseLayout(run: Run, space: AddressSpace, base: Address, bitness: 32 | 64): LayoutChoice {
+  const build = run.target.os.build;
+  const table = layoutForBuild(build);
+  const sig7 = space.u32(base + (bitness === 64 ? 0xa0 : 0x64)) === HEAP_SIGNATURE;
+  const sig8 = space.u32(base + (bitness === 64 ? 0x98 : 0x60)) === HEAP_SIGNATURE;
+  if (table !== undefined) {
+    const fits = table === "win7" ? sig7 : sig8;
+    if (fits || (!sig7 && !sig8)) return { layout: ntLayout(table, bitness), probed: false };
+    const probed: NtLayoutName = sig7 ? "win7" : build >= 26100 ? "win11-24h2" : build >= 16299 ? "win10-1709" : "win8";
+    run.diagnostics.report(
+      SOURCE,
+      "NT_HEAP_LAYOUT_PROBE_MISMATCH",
+      ntCodes.NT_HEAP_LAYOUT_PROBE_MISMATCH.severity,
+      `heap ${formatAddress(base)}: build ${build} implies the ${table} _HEAP layout but the heap signature sits where ${probed} has it; using ${probed}`,
+      at(base),
+    );
+    return { layout: ntLayout(probed, bitness), probed: true };
+  }
+  let name: NtLayoutName;
+  if (sig7 && !sig8) name = "win7";
+  else if (build >= 26100) name = "win11-24h2";
+  else if (build >= 22000) name = "win11";
+  else if (build >= 16299) name = "win10-1709";
+  else if (build >= 10240) name = "win10-1507";
+  else if (sig8) name = "win8";
+  else name = "win7";
+  if (name !== "win7" && !sig8 && sig7) name = "win7";
+  run.diagnostics.report(
+    SOURCE,
+    "NT_HEAP_LAYOUT_UNKNOWN",
+    ntCodes.NT_HEAP_LAYOUT_UNKNOWN.severity,
+    `heap ${formatAddress(base)}: OS build ${build} is not in the NT heap layout table; probed the structure and chose ${name}`,
+    at(base),
+  );
+  return { layout: ntLayout(name, bitness), probed: true };
+}
+
+/** Growable Float64Array, reused across heaps (amortised growth, nothing per element). */
+class NumList {
+  data = new Float64Array(256);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Float64Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  clear(): void {
+    this.length = 0;
+  }
+  sorted(): Float64Array {
+    return this.data.subarray(0, this.length).sort();
+  }
+}
+
+type ListEnd = "ok" | "cycle" | "missing" | "bad" | "bound";
+
+/**
+ * Walks one NT heap. One instance per plugin; state is reset per heap. The block loop reads
+ * headers through {@link AddressSpace.span} and allocates nothing per block.
+ */
+export class NtHeapWalker {
+  private readonly span: Span = emptySpan();
+  // decoded header of the last readHeader()
+  private lo = 0;
+  private hi = 0;
+  private readonly walkFree = new NumList();
+  private readonly listFree = new NumList();
+  private readonly ucrDescriptors = new NumList();
+
+  // per-heap state
+  private run!: Run;
+  private heap!: HeapRecord;
+  private space!: AddressSpace;
+  private L!: NtHeapLayout;
+  private encoded = false;
+  private encLo = 0;
+  private encHi = 0;
+  private ust = false;
+  private lfh = false;
+  private frontEndHeap: Address = Number.NaN;
+  private state!: NtHeapState;
+
+  private report(code: keyof typeof ntCodes, message: string, address: Address): void {
+    this.run.diagnostics.report(SOURCE, code, ntCodes[code].severity, `heap ${formatAddress(this.heap.address)}: ${message}`, at(address));
+  }
+
+  private missing(what: string, address: Address, length: number): void {
+    const gap = this.space.firstMissing(address, length) ?? address;
+    this.report("NT_HEAP_NOT_CAPTURED", `${what} at ${formatAddress(address)} is not in the dump (missing from ${formatAddress(gap)})`, gap);
+    this.heap.incomplete = true;
+  }
+
+  /** Read and decode the 8 header bytes of the entry at `h`; -1 missing, 0 bad checksum, 1 ok. */
+  private readHeader(h: Address): number {
+    const a = h + this.L.entryData;
+    let lo: number;
+    let hi: number;
+    const s = this.span;
+    if (this.space.span(a, s) && s.length >= 8) {
+      lo = s.view.getUint32(s.index, true);
+      hi = s.view.getUint32(s.index + 4, true);
+    } else {
+      lo = this.space.u32(a);
+      hi = this.space.u32(a + 4);
+      if (lo < 0 || hi < 0) return -1;
+    }
+    if (this.encoded) {
+      const dlo = (lo ^ this.encLo) >>> 0;
+      if (checksumOk(dlo)) {
+        this.lo = dlo;
+        this.hi = (hi ^ this.encHi) >>> 0;
+        return 1;
+      }
+      // ntdll decodes per header; an entry stored unencoded is valid too
+      if (checksumOk(lo)) {
+        this.lo = lo;
+        this.hi = hi;
+        return 1;
+      }
+      this.lo = dlo;
+      this.hi = (hi ^ this.encHi) >>> 0;
+      return 0;
+    }
+    this.lo = lo;
+    this.hi = hi;
+    return checksumOk(lo) ? 1 : 0;
+  }
+
+  /** Where the last list walk failed (missing or bad link). */
+  private listFail: Address = Number.NaN;
+
+  /**
+   * Follow a LIST_ENTRY list from `head` (Flink at +0), calling `visit(link)` once for each
+   * distinct entry link, at most `max`. Pass 1 finds the list's end, or its loop with Brent's
+   * algorithm (then the loop's start, so no entry is visited twice); pass 2 visits. Nothing is
+   * allocated.
+   */
+  private walkList(head: Address, max: number, visit: (link: Address) => boolean): ListEnd {
+    const space = this.space;
+    const ptr = this.L.ptr;
+    const next = (x: Address): Address => {
+      const v = space.ptr(x);
+      return v === v && v !== 0 && v % ptr === 0 ? v : Number.NaN;
+    };
+    // A failed step from `from`: the link is unreadable (missing) or null/misaligned (bad).
+    const fail = (from: Address): ListEnd => {
+      const raw = space.ptr(from);
+      this.listFail = raw === raw ? from : (space.firstMissing(from, ptr) ?? from);
+      return raw === raw ? "bad" : "missing";
+    };
+    let end: ListEnd = "ok";
+    let total = 0;
+    let link = next(head);
+    if (!(link === link)) return fail(head);
+    let tortoise = head;
+    let power = 1;
+    let lam = 1;
+    while (link !== head) {
+      if (link === tortoise) {
+        end = "cycle";
+        break;
+      }
+      if (total >= max) {
+        end = "bound";
+        break;
+      }
+      total++;
+      if (power === lam) {
+        tortoise = link;
+        power *= 2;
+        lam = 0;
+      }
+      const prev = link;
+      link = next(link);
+      if (!(link === link)) {
+        end = fail(prev);
+        break;
+      }
+      lam++;
+    }
+    if (end === "cycle") {
+      // lam = loop length; find the loop start (mu) to count distinct entries.
+      let p = next(head);
+      let q = p;
+      for (let i = 0; i < lam; i++) q = next(q);
+      let mu = 0;
+      while (p !== q && mu <= max) {
+        p = next(p);
+        q = next(q);
+        mu++;
+      }
+      total = Math.min(mu + lam, max);
+    }
+    let cur = next(head);
+    for (let i = 0; i < total && cur === cur; i++) {
+      if (!visit(cur)) break;
+      cur = next(cur);
+    }
+    return end;
+  }
+
+  private listProblem(end: ListEnd, what: string, head: Address): void {
+    if (end === "ok") return;
+    if (end === "missing") this.missing(`an entry of the ${what}`, this.listFail, this.L.ptr);
+    else if (end === "bad") this.report("NT_HEAP_POINTER_OUT_OF_RANGE", `the ${what} (head ${formatAddress(head)}) holds a null or misaligned link at ${formatAddress(this.listFail)}`, this.listFail);
+    else this.report("NT_HEAP_LIST_CYCLE", `the ${what} (head ${formatAddress(head)}) ${end === "cycle" ? "loops" : "is longer than its bound"}`, head);
+  }
+
+  /** Walk one NT heap into `run.allocations` and leave its state on `heap.data.nt`. */
+  walk(heap: HeapRecord, run: Run): void {
+    this.run = run;
+    this.heap = heap;
+    const space = heap.view.space;
+    this.space = space;
+    const base = heap.address;
+    const bitness = heap.bitness;
+    const probeBytes = bitness === 64 ? 0x200 : 0x100;
+    if (space.u32(base + (bitness === 64 ? 0x10 : 0x08)) !== SEGMENT_SIGNATURE) {
+      if (!space.isMapped(base, probeBytes)) this.missing("the heap header", base, probeBytes);
+      else this.report("NT_HEAP_BAD_SIGNATURE", "no NT heap segment signature at the heap base", base);
+      heap.incomplete = true;
+      return;
+    }
+    const { layout, probed } = chooseLayout(run, space, base, bitness);
+    const L = layout;
+    this.L = L;
+    const efm = space.u32(base + L.encodeFlagMask);
+    this.encoded = efm >= 0 && (efm & ENCODE_FLAG) !== 0;
+    this.encLo = space.u32(base + L.encoding) >>> 0;
+    this.encHi = space.u32(base + L.encoding + 4) >>> 0;
+    const encoding = space.read(base + L.encoding, 8) ?? new Uint8Array(8);
+    const flags = space.u32(base + L.flags);
+    const forceFlags = space.u32(base + L.forceFlags);
+    this.ust = flags >= 0 && (flags & HEAP_CAPTURE_STACK_BACKTRACES) !== 0;
+    const fehType = space.u8(base + L.frontEndHeapType);
+    const feh = space.ptr(base + L.frontEndHeap);
+    this.frontEndHeap = feh === 0 ? Number.NaN : feh;
+    this.lfh = fehType === 2;
+    const state: NtHeapState = {
+      layout: L.name,
+      probed,
+      granularity: L.granule,
+      encoded: this.encoded,
+      encoding,
+      flags: flags < 0 ? 0 : flags,
+      forceFlags: forceFlags < 0 ? 0 : forceFlags,
+      frontEndHeapType: fehType < 0 ? 0 : fehType,
+      frontEndHeap: this.frontEndHeap,
+      segments: [],
+      hostBlocks: [],
+      ustEnabled: this.ust,
+      internalBlocks: [],
+      segmentWalks: [],
+      freeListLength: Number.NaN,
+      freeListAgrees: false,
+      checksumFailures: 0,
+      virtualBlocks: 0,
+    };
+    this.state = state;
+    heap.data.nt = state;
+    if (heap.flags === undefined && flags >= 0) heap.flags = flags;
+
+    // The heap's own entry validates the Encoding.
+    if (this.readHeader(base) === 0) {
+      state.checksumFailures++;
+      this.report("NT_HEAP_ENTRY_CHECKSUM", "the heap's own _HEAP.Entry fails its checksum: the Encoding or the layout is wrong", base);
+    }
+
+    // UCR descriptors of the heap (to recognise the busy blocks that hold them as INTERNAL).
+    this.ucrDescriptors.clear();
+    const ucrEnd = this.walkList(base + L.ucrList, MAX_UCRS, (link) => {
+      this.ucrDescriptors.push(link);
+      return true;
+    });
+    this.listProblem(ucrEnd, "uncommitted-range list", base + L.ucrList);
+
+    // Segments
+    const segments: Address[] = [];
+    const segEnd = this.walkList(base + L.segmentList, MAX_SEGMENTS, (link) => {
+      segments.push(link - L.segListEntry);
+      return true;
+    });
+    this.listProblem(segEnd, "segment list", base + L.segmentList);
+    const segmentsKnown = segEnd === "ok";
+    if (!segments.includes(base)) segments.unshift(base);
+
+    this.walkFree.clear();
+    let reserved = 0;
+    let committed = 0;
+    let ucrs = 0;
+    let ucrBytes = 0;
+    for (const seg of segments) {
+      run.checkAborted();
+      const w = this.walkSegment(seg);
+      if (!w) continue;
+      state.segments.push(seg);
+      state.segmentWalks.push(w);
+      ucrs += w.ucrs;
+      ucrBytes += w.ucrBytes;
+      const pages = space.u32(seg + L.segNumberOfPages);
+      const ucPages = space.u32(seg + L.segUncommittedPages);
+      if (pages > 0) {
+        reserved += pages * PAGE;
+        committed += (pages - (ucPages >= 0 && ucPages <= pages ? ucPages : 0)) * PAGE;
+      }
+    }
+
+    // VirtualAlloc'd blocks
+    let vaReserved = 0;
+    let vaCommitted = 0;
+    const vaHead = base + L.virtualAllocdBlocks;
+    const vaEnd = this.walkList(vaHead, MAX_VIRTUAL_BLOCKS, (entry) => {
+      const r = this.virtualBlock(entry);
+      if (r > 0) {
+        vaCommitted += r;
+        const res = this.sizeT(entry + L.vaReserveSize);
+        vaReserved += res >= r ? res : r;
+      }
+      return true;
+    });
+    this.listProblem(vaEnd, "virtual-block list", vaHead);
+
+    this.checkFreeList(base + L.freeLists);
+
+    for (const s of segmentsKnown ? (scannedSegments.get(heap) ?? []) : []) {
+      if (!state.segments.includes(s)) {
+        this.report("NT_HEAP_ORPHAN_SEGMENT", `segment ${formatAddress(s)} names this heap but is not on its SegmentList`, s);
+      }
+    }
+
+    heap.stats.reserved = reserved + vaReserved;
+    heap.stats.committed = committed + vaCommitted;
+    let freeBytes = 0;
+    for (const w of state.segmentWalks) freeBytes += w.freeBytes;
+    heap.summary = {
+      ...heap.summary,
+      layout: L.name,
+      layoutProbed: probed,
+      bitness,
+      flags: "0x" + state.flags.toString(16),
+      encoded: this.encoded,
+      segments: state.segments.length,
+      reservedK: Math.round(heap.stats.reserved / 1024),
+      committedK: Math.round(heap.stats.committed / 1024),
+      freeK: Math.round(freeBytes / 1024),
+      freeBlocks: this.walkFree.length,
+      freeListLength: Number.isNaN(state.freeListLength) ? null : state.freeListLength,
+      freeListAgrees: state.freeListAgrees,
+      ucrs,
+      ucrBytes,
+      virtualBlocks: state.virtualBlocks,
+      virtualBytes: vaCommitted,
+      lfh: this.lfh,
+      hostBlocks: state.hostBlocks.length,
+      checksumFailures: state.checksumFailures,
+      ust: this.ust,
+    };
+  }
+
+  private sizeT(va: Address): number {
+    return this.L.ptr === 8 ? this.space.u64(va) : this.space.u32(va);
+  }
+
+  /** Walk one segment; undefined when its header is unusable. */
+  private walkSegment(seg: Address): NtSegmentWalk | undefined {
+    const { space, L } = this;
+    const g = L.granule;
+    if (space.u32(seg + L.segmentSignature) !== SEGMENT_SIGNATURE) {
+      if (!space.isMapped(seg + L.segmentSignature, 4)) this.missing("the segment header", seg, L.segUcrList + 2 * L.ptr);
+      else this.report("NT_HEAP_SEGMENT_BAD", `segment ${formatAddress(seg)} has no segment signature`, seg);
+      return undefined;
+    }
+    const first = space.ptr(seg + L.segFirstEntry);
+    const last = space.ptr(seg + L.segLastValidEntry);
+    const pages = space.u32(seg + L.segNumberOfPages);
+    if (
+      !(first === first && last === last) ||
+      first < seg ||
+      last <= first ||
+      first % g !== 0 ||
+      (pages > 0 && last > seg + pages * PAGE) ||
+      last - first > 0x100000000
+    ) {
+      if (!(first === first && last === last)) this.missing("the segment header", seg, L.segUcrList + 2 * L.ptr);
+      else this.report("NT_HEAP_SEGMENT_BAD", `segment ${formatAddress(seg)} has FirstEntry ${formatAddress(first)} / LastValidEntry ${formatAddress(last)} out of order or out of range`, seg);
+      return undefined;
+    }
+    // Uncommitted ranges of this segment, sorted.
+    const starts: number[] = [];
+    const sizes: number[] = [];
+    const ucrHead = seg + L.segUcrList;
+    const end = this.walkList(ucrHead, MAX_UCRS, (link) => {
+      const d = link - L.ucrSegmentEntry;
+      const a = space.ptr(d + L.ucrAddress);
+      const sz = this.sizeT(d + L.ucrSize);
+      if (sz === 0) {
+        // an empty descriptor (seen at a segment's end on Win7): nothing to skip, but its holder is ntdll's
+        this.ucrDescriptors.push(d);
+      } else if (a === a && sz > 0 && a >= first && a + sz <= last) {
+        starts.push(a);
+        sizes.push(sz);
+        this.ucrDescriptors.push(d);
+      } else if (!(a === a) || sz < 0) {
+        this.missing("an uncommitted-range descriptor", d, L.ucrDescriptorSize);
+      } else {
+        this.report("NT_HEAP_POINTER_OUT_OF_RANGE", `uncommitted range ${formatAddress(a)} (+${sz.toString(16)}) lies outside segment ${formatAddress(seg)}`, d);
+      }
+      return true;
+    });
+    this.listProblem(end, "segment's uncommitted-range list", ucrHead);
+    const order = starts.map((_, i) => i).sort((a, b) => starts[a]! - starts[b]!);
+    const ucrStart = new Float64Array(order.map((i) => starts[i]!));
+    const ucrSize = new Float64Array(order.map((i) => sizes[i]!));
+    const desc = this.ucrDescriptors.sorted();
+
+    const w: NtSegmentWalk = {
+      base: seg,
+      firstEntry: first,
+      lastValidEntry: last,
+      blockBytes: 0,
+      busyBytes: 0,
+      freeBytes: 0,
+      ucrs: 0,
+      ucrBytes: 0,
+      blocks: 0,
+      endedAtEnd: false,
+    };
+    const allocations = this.run.allocations;
+    const heapIndex = this.heap.index;
+    const entry = L.entrySize;
+    // PreviousSize of the first block is the size of the segment's own header entry.
+    let prevSize = this.readHeader(seg) === 1 && seg + (this.lo & 0xffff) * g === first ? this.lo & 0xffff : -1;
+    let ui = 0;
+    let di = 0;
+    let cur = first;
+    const maxSteps = (last - first) / g + 1;
+    let steps = 0;
+    let broken = false;
+    while (cur < last && steps++ < maxSteps) {
+      while (ui < ucrStart.length && ucrStart[ui]! < cur) ui++;
+      if (ui < ucrStart.length && ucrStart[ui] === cur) {
+        const sz = ucrSize[ui]!;
+        w.ucrs++;
+        w.ucrBytes += sz;
+        cur += sz;
+        ui++;
+        prevSize = -1;
+        continue;
+      }
+      const limit = ui < ucrStart.length ? ucrStart[ui]! : last;
+      const r = this.readHeader(cur);
+      let problem = "";
+      if (r < 0) {
+        this.missing("a heap entry", cur, entry);
+        problem = "missing";
+      } else if (r === 0) {
+        this.state.checksumFailures++;
+        this.report("NT_HEAP_ENTRY_CHECKSUM", `entry at ${formatAddress(cur)} fails its checksum after decoding`, cur);
+        problem = "checksum";
+      } else if ((this.lo & 0xffff) === 0) {
+        this.report("NT_HEAP_ENTRY_SIZE_ZERO", `entry at ${formatAddress(cur)} has size 0`, cur);
+        problem = "size";
+      } else if (cur + (this.lo & 0xffff) * g > limit) {
+        this.report(
+          "NT_HEAP_SEGMENT_OVERRUN",
+          `entry at ${formatAddress(cur)} (size ${((this.lo & 0xffff) * g).toString(16)}) runs past ${formatAddress(limit)}`,
+          cur,
+        );
+        problem = "overrun";
+      }
+      if (problem !== "") {
+        broken = true;
+        this.heap.incomplete = true;
+        // Resume after the next uncommitted range: its bounds come from the heap's bookkeeping.
+        if (ui < ucrStart.length) {
+          cur = ucrStart[ui]!;
+          continue;
+        }
+        break;
+      }
+      const size = this.lo & 0xffff;
+      const bytes = size * g;
+      const prev = this.hi & 0xffff;
+      if (prevSize >= 0 && prev !== prevSize) {
+        this.report(
+          "NT_HEAP_PREVIOUS_SIZE_MISMATCH",
+          `entry at ${formatAddress(cur)} has PreviousSize ${prev.toString(16)} but the block before it has size ${prevSize.toString(16)}`,
+          cur,
+        );
+      }
+      while (di < desc.length && desc[di]! < cur) di++;
+      const holdsDescriptor = di < desc.length && desc[di]! < cur + bytes;
+      this.addBlock(cur, bytes, holdsDescriptor, allocations, heapIndex, w);
+      w.blocks++;
+      w.blockBytes += bytes;
+      prevSize = size;
+      cur += bytes;
+    }
+    w.endedAtEnd = cur === last;
+    if (!w.endedAtEnd && !broken) {
+      this.report(
+        "NT_HEAP_SEGMENT_OVERRUN",
+        `the walk of segment ${formatAddress(seg)} ended at ${formatAddress(cur)}, not at LastValidEntry ${formatAddress(last)}`,
+        cur,
+      );
+    }
+    return w;
+  }
+
+  /** Classify the decoded block at `h` and append it. */
+  private addBlock(
+    h: Address,
+    bytes: number,
+    holdsDescriptor: boolean,
+    allocations: Run["allocations"],
+    heapIndex: number,
+    w: NtSegmentWalk,
+  ): void {
+    const { space, L } = this;
+    const g = L.granule;
+    const entry = L.entrySize;
+    const flags = (this.lo >>> 16) & 0xff;
+    if ((flags & 1) === 0) {
+      allocations.add(heapIndex, h + entry, h, 0, bytes, AllocFlags.FREE);
+      this.walkFree.push(h);
+      w.freeBytes += bytes;
+      return;
+    }
+    w.busyBytes += bytes;
+    const u = this.hi >>> 24;
+    let user = h + entry;
+    let unused: number;
+    let af: number = AllocFlags.BUSY;
+    let trace = 0;
+    const low = u & 0x3f;
+    if ((u & 0x40) !== 0 && low > 0 && low * g + entry <= bytes) {
+      // Extended header `low` granules after the real header; user data follows it.
+      const ext = h + low * g + L.entryData;
+      const sig = space.u8(ext + 7);
+      const len = space.u16(ext + 4);
+      unused = len < 0 ? -1 : this.encoded ? (len ^ (this.encHi & 0xffff)) & 0xffff : len;
+      if (sig !== 5) af |= AllocFlags.SIZE_INEXACT;
+      user = h + (low + 1) * g;
+      if (low >= 2) {
+        const p = space.ptr(h + g);
+        if (p === p && p !== 0) {
+          trace = p;
+          af |= AllocFlags.HAS_TRACE;
+        }
+      }
+    } else if (low === 0x3f) {
+      unused = L.ptr === 8 ? space.u64(h + bytes) : space.u32(h + bytes - 4);
+    } else {
+      unused = low;
+    }
+    let requested = bytes - unused;
+    if (!(unused >= 0) || low === 0 || requested < 0 || requested > bytes) {
+      af |= AllocFlags.SIZE_INEXACT;
+      requested = Math.max(0, bytes - (user - h));
+    }
+    if ((flags & 0x02) !== 0 && (af & AllocFlags.HAS_TRACE) === 0) {
+      const idx = space.u16(h + bytes - g);
+      if (idx > 0) {
+        trace = idx;
+        af |= AllocFlags.HAS_TRACE | AllocFlags.TRACE_INDEX;
+      }
+    }
+    let host = false;
+    // A user allocation's unused count includes its header (>= 8 bytes); smaller counts (1, 3) mark
+    // ntdll's own blocks (list-lookup arrays, UCR descriptor holders) [dump: Win7].
+    const ntdllOwned = (af & AllocFlags.SIZE_INEXACT) === 0 && (u & 0x40) === 0 && low < 8;
+    if (holdsDescriptor || ntdllOwned || (this.frontEndHeap >= h && this.frontEndHeap < h + bytes)) af |= AllocFlags.INTERNAL;
+    else if ((flags & 0x08) !== 0) {
+      const sigAt = L.ptr === 8 ? user + 0x14 : user + 0x0c;
+      host = this.lfh && (space.u32(sigAt) === USERDATA_SIGNATURE || (L.ptr === 8 && space.u32(user + 0x18) === USERDATA_SIGNATURE));
+      af |= host ? AllocFlags.HOST : AllocFlags.INTERNAL;
+    }
+    const i = allocations.add(heapIndex, user, h, requested, bytes, af, trace);
+    if (host) this.state.hostBlocks.push(i);
+    else if ((flags & 0x08) !== 0 && !holdsDescriptor) this.state.internalBlocks.push(i);
+  }
+
+  /** One `_HEAP_VIRTUAL_ALLOC_ENTRY`; returns its commit size (0 when unusable). */
+  private virtualBlock(entry: Address): number {
+    const { space, L } = this;
+    const commit = this.sizeT(entry + L.vaCommitSize);
+    const hdr = entry + L.vaBusyBlock;
+    const r = this.readHeader(hdr);
+    if (r < 0 || commit < 0) {
+      this.missing("a virtual block header", entry, L.vaUser);
+      return 0;
+    }
+    let af: number = AllocFlags.BUSY | AllocFlags.VIRTUAL;
+    const unused = this.lo & 0xffff;
+    if (r === 0) {
+      this.state.checksumFailures++;
+      af |= AllocFlags.CORRUPT | AllocFlags.SIZE_INEXACT;
+      this.report("NT_HEAP_VIRTUAL_BLOCK_BAD", `virtual block at ${formatAddress(entry)}: header fails its checksum`, entry);
+    }
+    let requested = commit - unused;
+    if (!(commit > 0) || requested < 0) {
+      af |= AllocFlags.CORRUPT | AllocFlags.SIZE_INEXACT;
+      this.report("NT_HEAP_VIRTUAL_BLOCK_BAD", `virtual block at ${formatAddress(entry)}: commit size ${commit} and unused bytes ${unused} do not fit`, entry);
+      requested = Math.max(0, commit - L.vaUser);
+    }
+    let user = entry + L.vaUser;
+    let trace = 0;
+    if (this.ust && space.u8(entry + L.vaUstUser - 1) === 5) {
+      user = entry + L.vaUstUser;
+      const p = space.ptr(entry + L.vaUstPointer);
+      if (p === p && p !== 0) {
+        trace = p;
+        af |= AllocFlags.HAS_TRACE;
+      }
+    }
+    if (this.frontEndHeap >= entry && this.frontEndHeap < entry + Math.max(commit, 1)) af |= AllocFlags.INTERNAL;
+    this.run.allocations.add(this.heap.index, user, entry, requested, commit > 0 ? commit : 0, af, trace);
+    this.state.virtualBlocks++;
+    return commit > 0 ? commit : 0;
+  }
+
+  /** Walk `_HEAP.FreeLists` and compare it with the free blocks of the segment walks. */
+  private checkFreeList(head: Address): void {
+    const walkFree = this.walkFree;
+    const list = this.listFree;
+    list.clear();
+    const L = this.L;
+    const bound = walkFree.length + 1024;
+    const end = this.walkList(head, bound, (link) => {
+      list.push(link - L.freeLink);
+      return true;
+    });
+    this.listProblem(end, "free list", head);
+    if (end !== "ok") {
+      this.state.freeListLength = end === "missing" ? Number.NaN : list.length;
+      this.state.freeListAgrees = false;
+      return;
+    }
+    this.state.freeListLength = list.length;
+    const a = walkFree.data.subarray(0, walkFree.length).slice().sort();
+    const b = list.sorted();
+    let i = 0;
+    let j = 0;
+    let onlyWalk = 0;
+    let onlyList = 0;
+    let firstBad = Number.NaN;
+    while (i < a.length || j < b.length) {
+      if (j >= b.length || (i < a.length && a[i]! < b[j]!)) {
+        if (onlyWalk + onlyList === 0) firstBad = a[i]!;
+        onlyWalk++;
+        i++;
+      } else if (i >= a.length || b[j]! < a[i]!) {
+        if (onlyWalk + onlyList === 0) firstBad = b[j]!;
+        onlyList++;
+        j++;
+      } else {
+        i++;
+        j++;
+      }
+    }
+    this.state.freeListAgrees = onlyWalk === 0 && onlyList === 0;
+    if (!this.state.freeListAgrees) {
+      this.report(
+        "NT_HEAP_FREE_LIST_MISMATCH",
+        `free list and segment walk disagree: ${onlyWalk} free blocks not on the list, ${onlyList} list entries not free blocks of the walk (first ${formatAddress(firstBad)})`,
+        firstBad,
+      );
+    }
+  }
+}
+
+function checksumOk(lo: number): boolean {
+  return ((lo ^ (lo >>> 8) ^ (lo >>> 16)) & 0xff) === lo >>> 24;
+}
