@@ -170,4 +170,22 @@ export class Run {
 export interface RunData {
   /** Allocation stacks, written by the stack-trace plugin at `heapsWalked` (STAGE_ENRICH). */
   traces?: TraceTable;
+  /**
+   * Size groups an input reports itself (WinDbg `!heap -stat -h`, UMDH totals) for heaps whose
+   * blocks are not all listed. Analyzers use them instead of grouping `allocations` for those
+   * heaps. `heap` is the index in `run.heaps`.
+   */
+  sizeGroups?: SizeGroup[];
+}
+
+/** One row of a size histogram reported by the input (not computed from blocks). */
+export interface SizeGroup {
+  heap: number;
+  size: number;
+  count: number;
+  bytes: number;
+  /** The input's own percentage, when it printed one. */
+  percent?: number;
+  /** Where it came from, e.g. `!heap -stat -h 028a0000` at line 42. */
+  source: string;
 }
