@@ -22,3 +22,5 @@ export * from "./report/schema.js";
 export * from "./report/validate.js";
 export * from "./report/build.js";
 export * from "./report/queries.js";
+export * from "./minidump/index.js";
+export { minidumpInput } from "./readers.js";

@@ -43,6 +43,10 @@ export const minidumpCodes = defineCodes("minidump", {
     severity: "warning",
     description: "A name or comment string lies outside the file or has an absurd length; it was left empty or cut.",
   },
+  MINIDUMP_READ_BUDGET_EXCEEDED: {
+    severity: "warning",
+    description: "The dump's records point at more string and record bytes than the file holds (a hostile or corrupt file); the remaining names and contexts were not read.",
+  },
   // ---- memory --------------------------------------------------------------------------------------
   MINIDUMP_MEMORY_OUT_OF_BOUNDS: {
     severity: "warning",
@@ -79,7 +83,7 @@ export const minidumpCodes = defineCodes("minidump", {
   },
   MINIDUMP_TEB_NOT_CAPTURED: {
     severity: "info",
-    description: "A thread's TEB is not in the captured memory; the PEB and WoW64 TEB are looked up through other threads.",
+    description: "Some threads' TEBs are not in the captured memory (one diagnostic lists them); the PEB and WoW64 TEB are looked up through the other threads.",
   },
   MINIDUMP_PEB_NOT_CAPTURED: {
     severity: "warning",

@@ -1,5 +1,5 @@
 /** Minidump stream types (MINIDUMP_STREAM_TYPE) with their names. */
-export const StreamType = {
+export const MinidumpStreamType = {
   Unused: 0,
   Reserved0: 1,
   Reserved1: 2,
@@ -56,16 +56,16 @@ const extraStreamNames: Record<number, string> = {
 };
 
 const streamNames = new Map<number, string>();
-for (const [name, type] of Object.entries(StreamType)) streamNames.set(type, name);
+for (const [name, type] of Object.entries(MinidumpStreamType)) streamNames.set(type, name);
 for (const [type, name] of Object.entries(extraStreamNames)) streamNames.set(Number(type), name);
 
 /** Name of a stream type: `ModuleList`, or `Unknown(0x1234)` for types leakscope does not know. */
-export function streamTypeName(type: number): string {
+export function minidumpStreamTypeName(type: number): string {
   return streamNames.get(type) ?? `Unknown(0x${type.toString(16)})`;
 }
 
-/** True when {@link streamTypeName} knows the type. */
-export function isKnownStreamType(type: number): boolean {
+/** True when {@link minidumpStreamTypeName} knows the type. */
+export function isKnownMinidumpStreamType(type: number): boolean {
   return streamNames.has(type);
 }
 
@@ -141,5 +141,5 @@ export const ProcessorArchitecture = {
 export const MINIDUMP_SIGNATURE = 0x504d444d;
 /** MINIDUMP_VERSION (low 16 bits of the header's Version). */
 export const MINIDUMP_VERSION = 0xa793;
-export const HEADER_SIZE = 32;
-export const DIRECTORY_ENTRY_SIZE = 12;
+export const MINIDUMP_HEADER_SIZE = 32;
+export const MINIDUMP_DIRECTORY_ENTRY_SIZE = 12;

@@ -17,7 +17,7 @@ export const CONTEXT_AMD64 = 0x100000;
 export const CONTEXT_ARM64 = 0x400000;
 
 /** Offsets of the x86 CONTEXT (also WOW64_CONTEXT). */
-export const X86_OFFSETS = {
+export const X86_CONTEXT_OFFSETS = {
   contextFlags: 0x00,
   gs: 0x8c,
   fs: 0x90,
@@ -38,7 +38,7 @@ export const X86_OFFSETS = {
 } as const;
 
 /** Offsets of the x64 CONTEXT. Segment registers are u16, eflags u32, the rest u64. */
-export const X64_OFFSETS = {
+export const X64_CONTEXT_OFFSETS = {
   contextFlags: 0x30,
   mxcsr: 0x34,
   cs: 0x38,
@@ -75,7 +75,7 @@ const X86_U32 = ["eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp", "eip", 
 export function parseX86Context(view: DataView, offset: number, size: number): ThreadContext | undefined {
   if (size < X86_CONTEXT_MIN || offset + X86_CONTEXT_MIN > view.byteLength) return undefined;
   const registers: Record<string, number> = {};
-  for (const r of X86_U32) registers[r] = view.getUint32(offset + X86_OFFSETS[r], true);
+  for (const r of X86_U32) registers[r] = view.getUint32(offset + X86_CONTEXT_OFFSETS[r], true);
   registers.contextFlags = view.getUint32(offset, true);
   return { arch: "x86", ip: registers.eip!, sp: registers.esp!, fp: registers.ebp!, registers };
 }
@@ -95,15 +95,15 @@ function ptr(view: DataView, at: number): Address {
 export function parseX64Context(view: DataView, offset: number, size: number): ThreadContext | undefined {
   if (size < X64_CONTEXT_MIN || offset + X64_CONTEXT_MIN > view.byteLength) return undefined;
   const registers: Record<string, number> = {};
-  for (const r of X64_U64) registers[r] = u64(view, offset + X64_OFFSETS[r]);
-  for (const r of X64_U16) registers[r] = view.getUint16(offset + X64_OFFSETS[r], true);
-  registers.eflags = view.getUint32(offset + X64_OFFSETS.eflags, true);
-  registers.contextFlags = view.getUint32(offset + X64_OFFSETS.contextFlags, true);
+  for (const r of X64_U64) registers[r] = u64(view, offset + X64_CONTEXT_OFFSETS[r]);
+  for (const r of X64_U16) registers[r] = view.getUint16(offset + X64_CONTEXT_OFFSETS[r], true);
+  registers.eflags = view.getUint32(offset + X64_CONTEXT_OFFSETS.eflags, true);
+  registers.contextFlags = view.getUint32(offset + X64_CONTEXT_OFFSETS.contextFlags, true);
   return {
     arch: "x64",
-    ip: ptr(view, offset + X64_OFFSETS.rip),
-    sp: ptr(view, offset + X64_OFFSETS.rsp),
-    fp: ptr(view, offset + X64_OFFSETS.rbp),
+    ip: ptr(view, offset + X64_CONTEXT_OFFSETS.rip),
+    sp: ptr(view, offset + X64_CONTEXT_OFFSETS.rsp),
+    fp: ptr(view, offset + X64_CONTEXT_OFFSETS.rbp),
     registers,
   };
 }

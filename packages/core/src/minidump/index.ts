@@ -1,0 +1,6 @@
+export * from "./codes.js";
+export * from "./constants.js";
+export * from "./context.js";
+export * from "./types.js";
+export { parseMinidump } from "./reader.js";
+export * from "./target.js";

@@ -1,0 +1,3 @@
+export * from "./builder.js";
+export * from "./context.js";
+export type { U64 as MinidumpU64 } from "./bytes.js";
