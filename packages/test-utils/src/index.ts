@@ -5,3 +5,4 @@ export * from "./heap/nt/index.js";
 export * from "./minidump/index.js";
 export * from "./heap/segment/index.js";
 export * from "./heap/lfh/index.js";
+export * from "./process.js";
