@@ -88,7 +88,7 @@ describe("leakscope verify", () => {
     // the wrong size also fails the content check (the byte past the real block is not the fill)
     expect(report.verify.summary).toMatchObject({ total: 5, failed: 3, sizeMismatches: 1, contentMismatches: 2, missing: 1 });
     const codes = report.verify.failures.flatMap((f: { differences: { code: string }[] }) => f.differences.map((d) => d.code));
-    expect(codes).toEqual(expect.arrayContaining(["GT_SIZE_MISMATCH", "GT_CONTENT_MISMATCH", "GT_MISSING"]));
+    expect(codes).toEqual(expect.arrayContaining(["GT_SIZE_MISMATCH", "GT_CONTENT_MISMATCH", "GT_ALLOCATION_MISSING"]));
   });
 
   it("rejects a broken manifest with exit code 2", async () => {
