@@ -2,11 +2,12 @@ import { type LeakscopePlugin, minidumpInput } from "@leakscope/core";
 import { pageHeap } from "@leakscope/heap-page";
 import { heapNt } from "@leakscope/heap-nt";
 import { stackTraces } from "@leakscope/stacks";
+import { poolKm } from "@leakscope/pool-km";
 
 /**
  * The plugins the `leakscope` command uses, in no particular order (stages order the taps).
  * The CLI is the only package that wires plugins together.
  */
 export function defaultPlugins(): LeakscopePlugin[] {
-  return [minidumpInput(), heapNt(), pageHeap(), stackTraces()];
+  return [minidumpInput(), poolKm(), heapNt(), pageHeap(), stackTraces()];
 }

@@ -29,6 +29,8 @@ import { RttiResolver } from "@leakscope/analyze";
 import { type FoundAllocation, formatVerifyResult, parseManifest, verifyManifest } from "@leakscope/groundtruth";
 import { FORMATS, type FormatName, formatReport } from "@leakscope/format";
 import { type CliIO, colors, processIO, ttyProgress } from "./io.js";
+import { type PoolSort, outstanding, poolKm } from "@leakscope/pool-km";
+import { poolRowsOfRun, poolSection, renderPool } from "./pool.js";
 import { defaultPlugins } from "./plugins.js";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
 
@@ -79,7 +81,8 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     heapFilter?: Address,
     extra: LeakscopePlugin[] = [],
   ): Promise<Report> => {
-    const engine = new Engine({ plugins: [...plugins(), ...extra] });
+    // a plugin passed for this command replaces the default one of the same name
+    const engine = new Engine({ plugins: [...plugins().filter((p) => !extra.some((e) => e.name === p.name)), ...extra] });
     const open = await engine.open(file, {
       command,
       depth,
@@ -291,6 +294,42 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
       emit(report, flags, () => (result ? formatVerifyResult(result, { verbose: flags.verbose === true }) : ""));
     });
 
+  program
+    .command("pool")
+    .description("kernel pool usage by tag with descriptions and owning drivers, like !poolused")
+    .argument("<input>", "kernel dump (MEMORY.DMP) or a log with !poolused / poolmon output")
+    .addOption(new Option("--sort <by>", "sort order").choices(["nonpaged", "paged", "allocs", "tag"]).default("nonpaged"))
+    .option("--top <n>", "rows to show", "30")
+    .option("--pooltag <file>", "your pooltag.txt (default: the Debugging Tools install paths on Windows)")
+    .option("--drivers <dir>", "also search these driver files for the tags")
+    .option("--no-owners", "skip the search for drivers that use each tag")
+    .option("--json", "print the report as JSON")
+    .action(async (file, flags) => {
+      const top = Number.parseInt(flags.top, 10);
+      if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
+      const pk = poolKm(flags.pooltag !== undefined ? { pooltagFile: flags.pooltag } : {});
+      const report = await execute(
+        file,
+        "open",
+        "pool",
+        flags,
+        (r, { run }) => {
+          const got = poolRowsOfRun(run);
+          if (!got) throw new UsageError(`${file} holds no pool data: pass a kernel dump or a log with !poolused or poolmon output`);
+          const section = poolSection(run, got.rows, got.method, {
+            sort: flags.sort as PoolSort,
+            top,
+            owners: flags.owners,
+            ...(flags.drivers !== undefined ? { drivers: flags.drivers } : {}),
+          });
+          return { ...r, pool: section, diagnostics: run.allDiagnostics() };
+        },
+        undefined,
+        [pk],
+      );
+      emit(report, flags, (r) => (r.pool ? renderPool(r.pool) : ""));
+    });
+
   const output = (report: Report, format: FormatName, outFile: string | undefined, top: number): void => {
     const text = formatReport(report, format, { color: outFile === undefined && colors(io).isColorSupported, top });
     if (outFile !== undefined) {
@@ -339,15 +378,27 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     .action(async (beforeFile, afterFile, flags) => {
       const top = Number.parseInt(flags.top, 10);
       if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
+      const snapshot = (run: import("@leakscope/core").Run) => {
+        const snap = snapshotOfRun(run);
+        const pool = poolRowsOfRun(run);
+        if (pool) {
+          snap.other = new Map();
+          for (const row of pool.rows) {
+            const count = outstanding(row.nonPagedAllocs, row.nonPagedFrees) + outstanding(row.pagedAllocs, row.pagedFrees);
+            snap.other.set(row.tag, { kind: "pool-tag", count, bytes: row.nonPagedBytes + row.pagedBytes });
+          }
+        }
+        return snap;
+      };
       let before: ReturnType<typeof snapshotOfRun> | undefined;
       const beforeReport = await execute(beforeFile, "walk", "diff", flags, (r, { run }) => {
-        before = snapshotOfRun(run);
+        before = snapshot(run);
         return r;
       });
       const report = await execute(afterFile, "walk", "diff", flags, (r, { run }) => ({
         ...r,
-        diff: diffSnapshots(before!, snapshotOfRun(run), top),
-        diagnostics: [...beforeReport.diagnostics, ...r.diagnostics],
+        diff: diffSnapshots(before!, snapshot(run), top),
+        diagnostics: [...beforeReport.diagnostics, ...run.allDiagnostics()],
       }));
       output(report, flags.json ? "json" : flags.format, flags.output, top);
     });

@@ -304,6 +304,37 @@ export const StacksSectionSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `leakscope pool`: kernel pool usage by tag, like `!poolused`. */
+export const PoolSectionSchema = Type.Object(
+  {
+    /** Input format the rows came from (`kernel-full`, `windbg-log`...). */
+    source: Type.String(),
+    /** `tracker-tables`, `pool-header-scan` (a lower bound), `log`, or `none`. */
+    method: Type.String(),
+    sort: Type.Union([Type.Literal("nonpaged"), Type.Literal("paged"), Type.Literal("allocs"), Type.Literal("tag")]),
+    rows: Type.Array(
+      Type.Object(
+        {
+          tag: Type.String(),
+          nonPagedAllocs: Count,
+          nonPagedBytes: Bytes,
+          pagedAllocs: Count,
+          pagedBytes: Bytes,
+          description: Type.Optional(Type.String()),
+          binary: Type.Optional(Type.String()),
+          /** Drivers whose images use the tag (immediate operand or string). */
+          owners: Type.Optional(Type.Array(Type.String())),
+          /** What to look at next for system tags that mean leaked kernel objects. */
+          hint: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    notes: Type.Array(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
 /** `leakscope analyze`: the answer. */
 export const AnalysisSectionSchema = Type.Object(
   {
@@ -389,7 +420,7 @@ export const ReportSchema = Type.Object(
     block: Type.Optional(BlockSectionSchema),
     /** Sections of later features (stacks, pool, analysis, diff, verify): typed as they land. */
     stacks: Type.Optional(StacksSectionSchema),
-    pool: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    pool: Type.Optional(PoolSectionSchema),
     analysis: Type.Optional(AnalysisSectionSchema),
     diff: Type.Optional(DiffSectionSchema),
     /** Suspects at or above this score make `analyze` exit with code 1. */
@@ -421,4 +452,5 @@ export type StackGroup = Static<typeof StackGroupSchema>;
 export type TypeGroup = Static<typeof TypeGroupSchema>;
 export type DiffSection = Static<typeof DiffSectionSchema>;
 export type StacksSection = Static<typeof StacksSectionSchema>;
+export type PoolSection = Static<typeof PoolSectionSchema>;
 export type GrowthRow = Static<typeof GrowthRowSchema>;
