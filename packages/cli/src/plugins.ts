@@ -1,6 +1,7 @@
 import { type LeakscopePlugin, minidumpInput } from "@leakscope/core";
 import { pageHeap } from "@leakscope/heap-page";
 import { heapNt } from "@leakscope/heap-nt";
+import { heapLfh } from "@leakscope/heap-lfh";
 import { stackTraces } from "@leakscope/stacks";
 import { poolKm } from "@leakscope/pool-km";
 
@@ -9,5 +10,5 @@ import { poolKm } from "@leakscope/pool-km";
  * The CLI is the only package that wires plugins together.
  */
 export function defaultPlugins(): LeakscopePlugin[] {
-  return [minidumpInput(), poolKm(), heapNt(), pageHeap(), stackTraces()];
+  return [minidumpInput(), poolKm(), heapNt(), heapLfh(), pageHeap(), stackTraces()];
 }
