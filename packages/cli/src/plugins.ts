@@ -2,13 +2,15 @@ import { type LeakscopePlugin, minidumpInput } from "@leakscope/core";
 import { pageHeap } from "@leakscope/heap-page";
 import { heapNt } from "@leakscope/heap-nt";
 import { heapLfh } from "@leakscope/heap-lfh";
+import { heapSegment } from "@leakscope/heap-segment";
 import { stackTraces } from "@leakscope/stacks";
 import { poolKm } from "@leakscope/pool-km";
+import { symbols } from "@leakscope/symbols";
 
 /**
  * The plugins the `leakscope` command uses, in no particular order (stages order the taps).
  * The CLI is the only package that wires plugins together.
  */
 export function defaultPlugins(): LeakscopePlugin[] {
-  return [minidumpInput(), poolKm(), heapNt(), heapLfh(), pageHeap(), stackTraces()];
+  return [minidumpInput(), poolKm(), heapNt(), heapLfh(), heapSegment(), pageHeap(), stackTraces(), symbols()];
 }

@@ -31,6 +31,7 @@ import { FORMATS, type FormatName, formatReport } from "@leakscope/format";
 import { type CliIO, colors, processIO, ttyProgress } from "./io.js";
 import { type PoolSort, outstanding, poolKm } from "@leakscope/pool-km";
 import { poolRowsOfRun, poolSection, renderPool } from "./pool.js";
+import { symbols } from "@leakscope/symbols";
 import { defaultPlugins } from "./plugins.js";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
 
@@ -43,6 +44,8 @@ export interface CliOptions {
 interface GlobalFlags {
   json?: boolean;
   debug?: boolean;
+  /** PDB directories (commands that show stacks). */
+  symbols?: string[];
 }
 
 /** Parse a size or address typed by the user: hex by default (WinDbg style), `0n` for decimal. */
@@ -82,7 +85,8 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     extra: LeakscopePlugin[] = [],
   ): Promise<Report> => {
     // a plugin passed for this command replaces the default one of the same name
-    const engine = new Engine({ plugins: [...plugins().filter((p) => !extra.some((e) => e.name === p.name)), ...extra] });
+    const added = [...extra, ...symbolPlugin(flags.symbols)];
+    const engine = new Engine({ plugins: [...plugins().filter((p) => !added.some((e) => e.name === p.name)), ...added] });
     const open = await engine.open(file, {
       command,
       depth,
@@ -94,6 +98,14 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     } finally {
       open.close();
     }
+  };
+
+  const collect = (value: string, previous: string[]): string[] => [...previous, value];
+  /** The symbols plugin for --symbols DIR (repeatable) and LEAKSCOPE_SYMBOL_PATH (';'-separated). */
+  const symbolPlugin = (dirs: string[] | undefined): LeakscopePlugin[] => {
+    const env = (io.env.LEAKSCOPE_SYMBOL_PATH ?? "").split(";").filter((d) => d.length > 0);
+    const all = [...(dirs ?? []), ...env];
+    return all.length > 0 ? [symbols({ symbolPaths: all })] : [];
   };
 
   const emit = (report: Report, flags: GlobalFlags, text: (r: Report) => string): void => {
@@ -194,6 +206,7 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     .argument("<dump>")
     .argument("<address>", "any address inside a block")
     .option("--json", "print the report as JSON")
+    .option("--symbols <dir>", "PDB directory (repeatable; also LEAKSCOPE_SYMBOL_PATH): frames get function names from matching PDBs", collect, [] as string[])
     .action(async (file, addressText, flags) => {
       const address = parseNumberArg(addressText, "address");
       const report = await execute(file, "walk", "block", flags, (r, { run }) => {
@@ -220,6 +233,7 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     .argument("<dump>")
     .option("--top <n>", "stacks to show", "20")
     .option("--json", "print the report as JSON")
+    .option("--symbols <dir>", "PDB directory (repeatable; also LEAKSCOPE_SYMBOL_PATH): frames get function names from matching PDBs", collect, [] as string[])
     .action(async (file, flags) => {
       const top = Number.parseInt(flags.top, 10);
       if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
@@ -236,6 +250,7 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     .option("--require-stacks", "fail allocations whose expected top frame is missing")
     .option("--require-types", "fail objects whose C++ type is not recovered")
     .option("--verbose", "also list passing allocations with notes")
+    .option("--symbols <dir>", "PDB directory (repeatable; also LEAKSCOPE_SYMBOL_PATH): frames get function names from matching PDBs", collect, [] as string[])
     .action(async (file, manifestPath, flags) => {
       let text: string;
       try {
@@ -351,6 +366,7 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     .option("--no-reachability", "skip the unreferenced-block search (like !heap -l)")
     .option("--no-types", "skip C++ type recovery from vtables")
     .option("--fail-on <score>", "exit with code 1 when a suspect scores at least this (0..1)")
+    .option("--symbols <dir>", "PDB directory (repeatable; also LEAKSCOPE_SYMBOL_PATH): frames get function names from matching PDBs", collect, [] as string[])
     .action(async (file, flags) => {
       const top = Number.parseInt(flags.top, 10);
       if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
@@ -375,6 +391,7 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     .option("--json", "same as --format json")
     .option("-o, --output <file>", "write the report to a file instead of stdout")
     .option("--top <n>", "rows to report", "50")
+    .option("--symbols <dir>", "PDB directory (repeatable; also LEAKSCOPE_SYMBOL_PATH): frames get function names from matching PDBs", collect, [] as string[])
     .action(async (beforeFile, afterFile, flags) => {
       const top = Number.parseInt(flags.top, 10);
       if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);

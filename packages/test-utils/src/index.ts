@@ -6,3 +6,6 @@ export * from "./minidump/index.js";
 export * from "./heap/segment/index.js";
 export * from "./heap/lfh/index.js";
 export * from "./process.js";
+export * from "./bench.js";
+export * from "./example.js";
+export * from "./pe/index.js";

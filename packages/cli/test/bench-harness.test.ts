@@ -1,0 +1,43 @@
+// A small run of the benchmark generator through the whole default pipeline (not timed: speed is
+// measured by `npm run bench`). Checks that what the generator says it wrote is what the walk finds.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Engine } from "@leakscope/core";
+import { benchScenarios, writeBenchDump } from "@leakscope/test-utils";
+import { afterAll, describe, expect, it } from "vitest";
+import { defaultPlugins } from "../src/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "leakscope-bench-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("benchmark dumps", () => {
+  for (const scenario of Object.keys(benchScenarios) as (keyof typeof benchScenarios)[]) {
+    it(`${scenario}: the walk finds every block the generator wrote, with no diagnostics`, async () => {
+      // small heaps and frequent virtual blocks keep this quick; the layout is the bench's
+      const blocks = 40_000 + 300;
+      const file = join(dir, `${scenario}.dmp`);
+      const info = writeBenchDump(scenario, blocks, file, { blocksPerHeap: 40_000, blocksPerVirtual: 10_000 });
+      expect(info.heaps).toBe(2);
+      expect(info.virtualBlocks).toBeGreaterThan(0);
+      expect(info.freeBlocks).toBeGreaterThan(blocks * 0.05);
+      const engine = new Engine({ plugins: defaultPlugins() });
+      const open = await engine.open(file, { command: "bench", depth: "walk" });
+      try {
+        const heaps = open.run.heaps.filter((h) => h.kind === "nt");
+        expect(heaps).toHaveLength(2);
+        expect(heaps.every((h) => h.bitness === benchScenarios[scenario].bitness)).toBe(true);
+        const busy = heaps.reduce((a, h) => a + h.stats.busy.count, 0);
+        const busyBytes = heaps.reduce((a, h) => a + h.stats.busy.bytes, 0);
+        expect(busy).toBe(info.busyBlocks);
+        expect(busyBytes).toBe(info.busyRequestedBytes);
+        // free blocks: the generator's plus the writer's free filler at segment ends, if any
+        const free = heaps.reduce((a, h) => a + h.stats.free.count, 0);
+        expect(free).toBeGreaterThanOrEqual(info.freeBlocks);
+        expect(open.run.diagnostics.list().filter((d) => d.severity !== "info").map((d) => d.code)).toEqual([]);
+      } finally {
+        open.close();
+      }
+    });
+  }
+});

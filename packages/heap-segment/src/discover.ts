@@ -1,0 +1,179 @@
+import { type Address, type AddressSpace, type ProcessView, type Run, at, formatAddress } from "@leakscope/core";
+import { segmentCodes } from "./codes.js";
+import { SEGMENT_HEAP_SIGNATURE, SEGMENT_LAYOUTS } from "./layouts.js";
+
+const SOURCE = "heap-segment";
+/**
+ * Segment heaps are page-aligned, not always 64 KiB-aligned: WinDbg's `!heap -s` on a Windows
+ * Terminal process lists a segment heap at 0x1822ff13000 (shared/data/windbg-samples). The scan
+ * therefore visits every 4 KiB page.
+ */
+const SCAN_STEP = 0x1000;
+const MAX_PEB_HEAPS = 1024;
+const MAX_DESCRIPTORS = 4096;
+const MAX_SCAN_CANDIDATES = 1 << 24;
+const NT_SEGMENT_SIGNATURE = 0xffeeffee;
+
+export interface SegmentDiscoveryOptions {
+  scan: boolean;
+  descriptorList: boolean;
+}
+
+/** The dword at +0x10 (x64) / +0x08 (x86): -1 when not captured. */
+function signatureAt(space: AddressSpace, base: Address, bitness: 32 | 64): number {
+  return space.u32(base + (bitness === 64 ? 0x10 : 0x08));
+}
+
+/** True when `base` carries the segment heap signature for `bitness`. */
+export function isSegmentHeap(space: AddressSpace, base: Address, bitness: 32 | 64): boolean {
+  return signatureAt(space, base, bitness) === SEGMENT_HEAP_SIGNATURE;
+}
+
+function register(run: Run, view: ProcessView, address: Address, foundBy: string, label?: string): void {
+  run.addHeap({
+    address,
+    bitness: view.bitness,
+    kind: "segment",
+    foundBy,
+    view,
+    walker: "heap-segment",
+    ...(label !== undefined ? { label } : {}),
+  });
+}
+
+function pebOffsets(bitness: 32 | 64) {
+  return bitness === 64
+    ? { processHeap: 0x30, numberOfHeaps: 0xe8, maxHeaps: 0xec, processHeaps: 0xf0 }
+    : { processHeap: 0x18, numberOfHeaps: 0x88, maxHeaps: 0x8c, processHeaps: 0x90 };
+}
+
+/**
+ * Find segment heaps: both PEBs' heap lists, the 24H2 heap-descriptor list (x64) and a 64 KiB
+ * signature scan. Heaps already registered (by heap-nt) are merged by the engine.
+ */
+export function discoverSegmentHeaps(run: Run, options: SegmentDiscoveryOptions): void {
+  const target = run.target;
+  for (const view of target.views) {
+    if (view.peb === undefined) continue;
+    const space = view.space;
+    const o = pebOffsets(view.bitness);
+    const peb = view.peb;
+    const processHeap = space.ptr(peb + o.processHeap);
+    const count = space.u32(peb + o.numberOfHeaps);
+    const array = space.ptr(peb + o.processHeaps);
+    if (!(processHeap === processHeap) || count < 0) continue; // heap-nt reports an uncaptured PEB
+    const foundBy = view.role === "wow64" ? "peb32" : "peb";
+    const list: Address[] = [];
+    if (processHeap !== 0) list.push(processHeap);
+    const n = Math.min(count, MAX_PEB_HEAPS);
+    for (let i = 0; i < n; i++) {
+      const h = space.ptr(array + i * (view.bitness / 8));
+      if (!(h === h)) break;
+      if (h !== 0 && !list.includes(h)) list.push(h);
+    }
+    for (const h of list) {
+      const sig = signatureAt(space, h, view.bitness);
+      if (sig < 0) {
+        run.diagnostics.report(
+          SOURCE,
+          "SEGMENT_HEAP_UNCLASSIFIED",
+          segmentCodes.SEGMENT_HEAP_UNCLASSIFIED.severity,
+          `the ${view.bitness}-bit PEB lists heap ${formatAddress(h)} but its header is not in the dump: it may be a segment heap`,
+          at(h, { where: foundBy }),
+        );
+        continue;
+      }
+      if (sig === SEGMENT_HEAP_SIGNATURE) register(run, view, h, foundBy, h === processHeap ? (view.role === "wow64" ? "process heap (32-bit)" : "process heap") : undefined);
+    }
+    if (options.descriptorList && view.bitness === 64 && target.os.build >= 26100 && list.length > 0) {
+      followDescriptorList(run, view, list[0]!);
+    }
+  }
+  if (options.scan) signatureScan(run);
+}
+
+/** 24H2 x64: heap[0].UserContext (NT +0x188, segment +0x38) -> {Next, Prev, Heap} descriptors. */
+function followDescriptorList(run: Run, view: ProcessView, heap0: Address): void {
+  const space = view.space;
+  const sig = signatureAt(space, heap0, 64);
+  const ctx = sig === NT_SEGMENT_SIGNATURE ? 0x188 : sig === SEGMENT_HEAP_SIGNATURE ? 0x38 : -1;
+  if (ctx < 0) return;
+  const first = space.ptr(heap0 + ctx);
+  if (!(first === first) || first === 0) return;
+  const seen = new Set<number>();
+  let d = first;
+  for (let i = 0; i < MAX_DESCRIPTORS; i++) {
+    if (seen.has(d)) {
+      run.diagnostics.report(SOURCE, "SEGMENT_LIST_BROKEN", segmentCodes.SEGMENT_LIST_BROKEN.severity, `the heap descriptor list loops back to ${formatAddress(d)}`, at(d));
+      return;
+    }
+    seen.add(d);
+    const h = space.ptr(d + 0x10);
+    if (!(h === h)) {
+      run.diagnostics.report(SOURCE, "SEGMENT_HEAP_NOT_CAPTURED", segmentCodes.SEGMENT_HEAP_NOT_CAPTURED.severity, `heap descriptor at ${formatAddress(d)} is not in the dump`, at(d));
+      return;
+    }
+    const s = signatureAt(space, h, 64);
+    if (s === SEGMENT_HEAP_SIGNATURE) register(run, view, h, "descriptor-list");
+    else if (s < 0) {
+      run.diagnostics.report(SOURCE, "SEGMENT_HEAP_UNCLASSIFIED", segmentCodes.SEGMENT_HEAP_UNCLASSIFIED.severity, `the heap descriptor list names heap ${formatAddress(h)} but its header is not in the dump`, at(h, { where: "descriptor-list" }));
+    }
+    const next = space.ptr(d);
+    if (!(next === next) || next === 0 || next === first) return;
+    d = next;
+  }
+  run.diagnostics.report(SOURCE, "SEGMENT_LIST_BROKEN", segmentCodes.SEGMENT_LIST_BROKEN.severity, `the heap descriptor list from ${formatAddress(first)} is longer than ${MAX_DESCRIPTORS}`, at(first));
+}
+
+/**
+ * A scan hit is kept only when the header also holds two SegContexts (UnitShift 12 then 13..20)
+ * that point back at it, for any known context layout at any offset in its first 1 KiB: a lone
+ * 0xDDEEDDEE dword in user data is not a heap.
+ */
+export function confirmSegmentHeap(space: AddressSpace, base: Address, bitness: 32 | 64): boolean {
+  const ps = bitness / 8;
+  for (const l of SEGMENT_LAYOUTS) {
+    if (l.bitness !== bitness) continue;
+    const size = l.heap.segContextSize;
+    for (let o = 0x18; o <= 0x400; o += ps) {
+      const ctx = base + o;
+      if (space.u8(ctx + l.ctx.unitShift) !== 12) continue;
+      const p = bitness === 64 ? space.ptr64(ctx + l.ctx.heap) : space.ptr32(ctx + l.ctx.heap);
+      if (p !== base) continue;
+      const u1 = space.u8(ctx + size + l.ctx.unitShift);
+      const p1 = bitness === 64 ? space.ptr64(ctx + size + l.ctx.heap) : space.ptr32(ctx + size + l.ctx.heap);
+      if (u1 >= 13 && u1 <= 20 && p1 === base) return true;
+    }
+  }
+  return false;
+}
+
+/** Page-aligned scan of captured memory for 0xDDEEDDEE at +0x10 (x64) / +0x08 (x86). */
+function signatureScan(run: Run): void {
+  const views = run.target.views;
+  if (views.length === 0) return;
+  const byBitness = new Map<number, ProcessView>();
+  for (const v of views) if (!byBitness.has(v.bitness)) byBitness.set(v.bitness, v);
+  const space = views[0]!.space;
+  let visited = 0;
+  for (const r of space.ranges()) {
+    const end = r.address + r.size;
+    for (let a = Math.ceil(r.address / SCAN_STEP) * SCAN_STEP; a + 0x20 <= end; a += SCAN_STEP) {
+      if (++visited > MAX_SCAN_CANDIDATES) return;
+      for (const bitness of [64, 32] as const) {
+        if (space.u32(a + (bitness === 64 ? 0x10 : 0x08)) !== SEGMENT_HEAP_SIGNATURE) continue;
+        if (!confirmSegmentHeap(space, a, bitness)) {
+          run.diagnostics.report(SOURCE, "SEGMENT_SCAN_UNCONFIRMED", segmentCodes.SEGMENT_SCAN_UNCONFIRMED.severity, `0xddeeddee at ${formatAddress(a + (bitness === 64 ? 0x10 : 0x08))} is not followed by segment heap contexts; not registered`, at(a));
+          continue;
+        }
+        const view = byBitness.get(bitness);
+        if (!view) {
+          run.diagnostics.report(SOURCE, "SEGMENT_HEAP_NO_VIEW", segmentCodes.SEGMENT_HEAP_NO_VIEW.severity, `a ${bitness}-bit segment heap at ${formatAddress(a)} has no ${bitness}-bit process view`, at(a));
+          continue;
+        }
+        register(run, view, a, "signature-scan");
+        break;
+      }
+    }
+  }
+}

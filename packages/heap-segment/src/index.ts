@@ -1,0 +1,55 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { STAGE_BACKEND, definePlugin } from "@leakscope/core";
+import { discoverSegmentHeaps } from "./discover.js";
+import { SegmentHeapWalker } from "./walk.js";
+
+export { segmentCodes } from "./codes.js";
+export { confirmSegmentHeap, discoverSegmentHeaps, isSegmentHeap } from "./discover.js";
+export type { SegmentHeapState } from "./walk.js";
+export {
+  SEGMENT_HEAP_SIGNATURE,
+  SEGMENT_LAYOUTS,
+  type SegmentHeapLayout,
+  lfhBucketBlockSize,
+  segmentLayoutForBuild,
+} from "./layouts.js";
+
+/** Options of the `heap-segment` plugin. */
+export const HeapSegmentOptions = Type.Object(
+  {
+    scan: Type.Boolean({
+      default: true,
+      description: "Scan captured memory page by page (4 KiB) for 0xDDEEDDEE (finds 24H2 heaps and heaps of dumps without a PEB).",
+    }),
+    descriptorList: Type.Boolean({
+      default: true,
+      description: "On Windows 11 24H2 (build >= 26100) x64, follow the heap descriptor list from the first heap's UserContext.",
+    }),
+  },
+  { additionalProperties: false },
+);
+export type HeapSegmentOptions = Static<typeof HeapSegmentOptions>;
+
+/**
+ * The segment heap walker: finds segment heaps (PEB lists of both views, the 24H2 descriptor
+ * list, a signature scan) at `discoverHeaps` and walks every `kind: "segment"` heap at
+ * `walkHeap` / STAGE_BACKEND: VS chunks, segment-LFH blocks, backend blocks, large blocks.
+ */
+export const heapSegment = definePlugin({
+  name: "heap-segment",
+  options: HeapSegmentOptions,
+  setup(options) {
+    const walker = new SegmentHeapWalker();
+    return {
+      apply(engine) {
+        engine.hooks.discoverHeaps.tapPromise({ name: "heap-segment", stage: STAGE_BACKEND }, async (run) => {
+          discoverSegmentHeaps(run, { scan: options.scan ?? true, descriptorList: options.descriptorList ?? true });
+        });
+        engine.hooks.walkHeap.tapPromise({ name: "heap-segment", stage: STAGE_BACKEND }, async (heap, run) => {
+          if (heap.kind !== "segment") return;
+          walker.walk(heap, run);
+        });
+      },
+    };
+  },
+});

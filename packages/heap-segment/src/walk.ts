@@ -1,0 +1,820 @@
+import { type Address, AllocFlags, type AddressSpace, type HeapRecord, type Run, at, formatAddress } from "@leakscope/core";
+import { segmentCodes } from "./codes.js";
+import {
+  SEGMENT_HEAP_SIGNATURE,
+  type SegmentHeapLayout,
+  VS_SUBSEGMENT_CHECK,
+  lfhBucketBlockSize,
+  probeCandidates,
+  segmentLayoutForBuild,
+} from "./layouts.js";
+
+const SOURCE = "heap-segment";
+type Code = keyof typeof segmentCodes;
+
+const PAGE = 0x1000;
+const TWO32 = 4294967296;
+const MAX_SEGMENTS = 4096;
+const MAX_VS_SUBSEGMENTS = 1 << 16;
+const MAX_LARGE = 1 << 18;
+const MAX_LFH_KEY_SAMPLES = 64;
+const MAX_TRACE_SCAN = 4096;
+const CONST_LO = 0xa2e64ead;
+const CONST_HI_64 = 0xa2e64ead;
+
+/** What the walker learned about one segment heap (`heap.data.segment`). */
+export interface SegmentHeapState {
+  /** Offset table used: `1809`, `2004`, or `<table>+0x..` when found by probing. */
+  layout: string;
+  probed: boolean;
+  /** Recovered HeapKey as hex, or null. */
+  heapKey: string | null;
+  /** Which page-segment constant fitted: `a2e64ead` (before 24H2) or `zero` (24H2). */
+  heapKeyConstant: "a2e64ead" | "zero" | null;
+  lfhKey: number | null;
+  /** Which LfhKey shift fitted (trap 2): `(u32)addr >> 12` or `(u32)(addr >> 12)`. */
+  lfhKeyShift: "u32-then-shift" | "shift-then-u32" | null;
+  pageSegments: Address[];
+  vsSubsegments: Address[];
+  lfhSubsegments: Address[];
+  /** VS subsegments found through VsContext.SubsegmentList (cross-check). */
+  vsListLength: number;
+  largeBlocks: number;
+}
+
+declare module "@leakscope/core" {
+  interface HeapData {
+    segment?: SegmentHeapState;
+  }
+}
+
+const lo32 = (a: number) => a >>> 0;
+const hi32 = (a: number) => Math.floor(a / TWO32) >>> 0;
+const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
+
+interface Resolved {
+  layout: SegmentHeapLayout;
+  name: string;
+  probed: boolean;
+  segContexts: Address;
+  vsContext: Address;
+  lfhContext: Address;
+  large: Address;
+}
+
+/** One segment heap walk; the walker object is reused across heaps (no state between them). */
+class HeapWalk {
+  readonly space: AddressSpace;
+  readonly x64: boolean;
+  readonly ps: 4 | 8;
+  readonly unit: number;
+  readonly base: Address;
+  keyLo = 0;
+  keyHi = 0;
+  lfhKey = 0;
+  lfhShiftVariant = 0;
+  lfhKeyKnown = false;
+  host = -1;
+  state: SegmentHeapState;
+  reservedBytes = 0;
+  committedBytes = 0;
+  counts = { backend: 0, freeRanges: 0, vsChunks: 0, lfhBlocks: 0 };
+
+  constructor(
+    readonly heap: HeapRecord,
+    readonly run: Run,
+  ) {
+    this.space = heap.view.space;
+    this.x64 = heap.bitness === 64;
+    this.ps = this.x64 ? 8 : 4;
+    this.unit = this.x64 ? 16 : 8;
+    this.base = heap.address;
+    this.state = {
+      layout: "",
+      probed: false,
+      heapKey: null,
+      heapKeyConstant: null,
+      lfhKey: null,
+      lfhKeyShift: null,
+      pageSegments: [],
+      vsSubsegments: [],
+      lfhSubsegments: [],
+      vsListLength: 0,
+      largeBlocks: 0,
+    };
+  }
+
+  report(code: Code, message: string, where: Address): void {
+    if (segmentCodes[code].severity !== "info") this.heap.incomplete = true;
+    this.run.diagnostics.report(SOURCE, code, segmentCodes[code].severity, `${this.heapName()}: ${message}`, at(where));
+  }
+
+  heapName(): string {
+    return `segment heap ${formatAddress(this.base)}`;
+  }
+
+  add(user: Address, block: Address, requested: number, size: number, flags: number, trace: number): number {
+    return this.run.allocations.add(this.heap.index, user, block, requested, size, flags | (trace ? AllocFlags.HAS_TRACE : 0), trace, this.host);
+  }
+
+  // ---- layout ---------------------------------------------------------------------------------
+
+  ctxValid(layout: SegmentHeapLayout, ctx: Address): boolean {
+    const s = this.space;
+    const c = layout.ctx;
+    const size = layout.heap.segContextSize;
+    return (
+      s.u8(ctx + c.unitShift) === 12 &&
+      // x64 uses 16 (64 KiB units) for the second context; x86 is not verified, so accept 13..20
+      s.u8(ctx + size + c.unitShift) >= 13 &&
+      s.u8(ctx + size + c.unitShift) <= 20 &&
+      s.ptr(ctx + c.heap) === this.base &&
+      s.ptr(ctx + size + c.heap) === this.base
+    );
+  }
+
+  resolveLayout(build: number): Resolved | undefined {
+    const s = this.space;
+    const table = segmentLayoutForBuild(build, this.heap.bitness);
+    if (table && this.ctxValid(table, this.base + table.heap.segContexts)) {
+      return {
+        layout: table,
+        name: table.name,
+        probed: false,
+        segContexts: this.base + table.heap.segContexts,
+        vsContext: this.base + table.heap.vsContext,
+        lfhContext: this.base + table.heap.lfhContext,
+        large: this.base + table.heap.largeAllocMetadata,
+      };
+    }
+    for (const cand of probeCandidates(build, this.heap.bitness)) {
+      for (let o = 0x18; o <= 0x400; o += this.ps) {
+        const ctx = this.base + o;
+        if (!this.ctxValid(cand, ctx)) continue;
+        const shift = o - cand.heap.segContexts;
+        const vs = s.ptr(ctx + cand.ctx.vsContext);
+        const lfh = s.ptr(ctx + cand.ctx.lfhContext);
+        const name = `${cand.name}${shift >= 0 ? "+" : "-"}0x${Math.abs(shift).toString(16)}`;
+        return {
+          layout: cand,
+          name,
+          probed: true,
+          segContexts: ctx,
+          vsContext: vs === vs ? vs : this.base + cand.heap.vsContext + shift,
+          lfhContext: lfh === lfh ? lfh : this.base + cand.heap.lfhContext + shift,
+          large: this.base + cand.heap.largeAllocMetadata + shift,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  // ---- page segments --------------------------------------------------------------------------
+
+  /** The page segments of one context's SegmentListHead, cycle-safe and bounded. */
+  segmentsOf(ctx: Address, layout: SegmentHeapLayout): Address[] {
+    const s = this.space;
+    const head = ctx + layout.ctx.segmentListHead;
+    const out: Address[] = [];
+    const seen = new Set<number>();
+    let prev = head;
+    let cur = s.ptr(head);
+    for (let i = 0; i <= MAX_SEGMENTS; i++) {
+      if (!(cur === cur)) {
+        this.report("SEGMENT_HEAP_NOT_CAPTURED", `page segment list link at ${formatAddress(prev)} is not in the dump`, prev);
+        return out;
+      }
+      if (cur === head) return out;
+      if (i === MAX_SEGMENTS || seen.has(cur)) {
+        this.report("SEGMENT_LIST_BROKEN", `page segment list from ${formatAddress(head)} loops or exceeds ${MAX_SEGMENTS} entries`, cur);
+        return out;
+      }
+      seen.add(cur);
+      const back = s.ptr(cur + this.ps);
+      if (!(back === back)) {
+        this.report("SEGMENT_HEAP_NOT_CAPTURED", `page segment ${formatAddress(cur)} is not in the dump`, cur);
+        return out;
+      }
+      if (back !== prev) {
+        this.report("SEGMENT_LIST_BROKEN", `page segment ${formatAddress(cur)} Blink ${formatAddress(back)} should be ${formatAddress(prev)}`, cur + this.ps);
+        return out;
+      }
+      out.push(cur);
+      prev = cur;
+      cur = s.ptr(cur);
+    }
+    return out;
+  }
+
+  /** The signature's key candidate (signature ^ segment ^ context), constant not applied. */
+  rawKey(seg: Address, ctx: Address): [number, number] | undefined {
+    const s = this.space;
+    const off = this.x64 ? 0x10 : 0x08;
+    const lo = s.u32(seg + off);
+    const hi = this.x64 ? s.u32(seg + off + 4) : 0;
+    if (lo < 0 || hi < 0) return undefined;
+    return [(lo ^ lo32(seg) ^ lo32(ctx)) >>> 0, this.x64 ? (hi ^ hi32(seg) ^ hi32(ctx)) >>> 0 : 0];
+  }
+
+  // ---- VS -------------------------------------------------------------------------------------
+
+  /** Decode a VS chunk header: [sizeUnits, prevUnits, allocated] into `out`; false if unreadable. */
+  decodeChunk(c: Address, keyLo: number, keyHi: number, out: Int32Array): boolean {
+    const s = this.space;
+    if (this.x64) {
+      const a = s.u32(c);
+      const b = s.u32(c + 4);
+      if (a < 0 || b < 0) return false;
+      const lo = (a ^ lo32(c) ^ keyLo) >>> 0;
+      const hi = (b ^ hi32(c) ^ keyHi) >>> 0;
+      out[0] = lo >>> 16;
+      out[1] = hi & 0xffff;
+      out[2] = (hi >>> 16) & 0xff;
+      out[3] = lo & 0xffff;
+    } else {
+      const a = s.u32(c);
+      if (a < 0) return false;
+      const v = (a ^ lo32(c) ^ keyLo) >>> 0;
+      out[0] = (v >>> 1) & 0x7fff;
+      out[1] = (v >>> 16) & 0x7fff;
+      out[2] = v >>> 31;
+      out[3] = v & 1;
+    }
+    return true;
+  }
+
+  vsFirstChunk(): number {
+    return alignUp(this.x64 ? 0x28 : 0x18, this.unit);
+  }
+
+  /** True when the first chunk of VS subsegment V decodes sensibly with the key. */
+  keyFitsVs(V: Address, keyLo: number, keyHi: number): boolean {
+    const s = this.space;
+    const sizeUnits = s.u16(V + (this.x64 ? 0x20 : 0x14));
+    if (sizeUnits <= 0) return false;
+    const c = V + this.vsFirstChunk();
+    const d = this.scratch;
+    if (!this.decodeChunk(c, keyLo, keyHi, d)) return false;
+    return d[0]! > 0 && c + d[0]! * this.unit <= V + sizeUnits * this.unit && d[1] === 0 && d[2]! <= 1;
+  }
+
+  readonly scratch = new Int32Array(4);
+
+  walkVs(V: Address, bytes: number): void {
+    const s = this.space;
+    const unit = this.unit;
+    const sizeUnits = s.u16(V + (this.x64 ? 0x20 : 0x14));
+    const sig = s.u16(V + (this.x64 ? 0x22 : 0x16));
+    if (sizeUnits < 0 || sig < 0) {
+      this.report("SEGMENT_HEAP_NOT_CAPTURED", `VS subsegment ${formatAddress(V)} is not in the dump`, V);
+      return;
+    }
+    if (((sig ^ sizeUnits ^ VS_SUBSEGMENT_CHECK) & 0x7fff) !== 0 || sizeUnits * unit > bytes || sizeUnits === 0) {
+      this.report("SEGMENT_VS_SUBSEGMENT_BAD", `VS subsegment ${formatAddress(V)} fails its check (Size 0x${sizeUnits.toString(16)}, Signature 0x${sig.toString(16)}, range 0x${bytes.toString(16)} bytes)`, V);
+      return;
+    }
+    const end = V + sizeUnits * unit;
+    const d = this.scratch;
+    let c = V + this.vsFirstChunk();
+    let prev = 0;
+    const pageField = this.x64 ? 8 : 4;
+    while (c < end) {
+      if (!this.decodeChunk(c, this.keyLo, this.keyHi, d)) {
+        this.report("SEGMENT_HEAP_NOT_CAPTURED", `VS chunk ${formatAddress(c)} is not in the dump`, c);
+        return;
+      }
+      const size = d[0]! * unit;
+      if (size === 0 || c + size > end || d[2]! > 1) {
+        this.report("SEGMENT_VS_CHUNK_BAD", `VS chunk ${formatAddress(c)} decodes to size 0x${size.toString(16)}, allocated ${d[2]} inside subsegment ending ${formatAddress(end)}`, c);
+        return;
+      }
+      let corrupt = 0;
+      if (d[1]! * unit !== prev) {
+        this.report("SEGMENT_VS_CHUNK_BAD", `VS chunk ${formatAddress(c)} previous size 0x${(d[1]! * unit).toString(16)} should be 0x${prev.toString(16)}`, c);
+        corrupt = AllocFlags.CORRUPT;
+      }
+      const w = s.u32(c + pageField);
+      const pageOffset = ((w & 0xff) ^ ((lo32(c) ^ this.keyLo) & 0xff)) & 0xff;
+      if (w < 0 || pageOffset !== (Math.floor(c / PAGE) * PAGE - V) / PAGE) {
+        if (w >= 0) this.report("SEGMENT_VS_CHUNK_BAD", `VS chunk ${formatAddress(c)} page offset ${pageOffset} disagrees with its position`, c + pageField);
+        corrupt = AllocFlags.CORRUPT;
+      }
+      const user = c + unit;
+      const area = size - unit;
+      this.counts.vsChunks++;
+      if (d[2] === 1) {
+        let unused = 0;
+        let extra = false;
+        if (w >= 0 && (w & 0x100) !== 0) {
+          const t = s.u16(c + size - 2);
+          if (t < 0) unused = 0;
+          else if (t & 0x8000) unused = 1;
+          else {
+            unused = t & 0x1fff;
+            extra = (t & 0x4000) !== 0;
+          }
+        }
+        this.busy(user, c, area, size, unused, extra, AllocFlags.VS | corrupt);
+      } else {
+        this.add(user, c, 0, size, AllocFlags.FREE | AllocFlags.VS | corrupt, 0);
+      }
+      prev = size;
+      c += size;
+    }
+  }
+
+  /** Add a busy block whose usable area is `area` bytes from `user`, `unused` of them unused. */
+  busy(user: Address, block: Address, area: number, size: number, unused: number, extra: boolean, flags: number): void {
+    let f = AllocFlags.BUSY | flags;
+    let requested = area - unused;
+    if (unused > area) {
+      this.report("SEGMENT_UNUSED_BYTES_BAD", `block ${formatAddress(user)} claims ${unused} unused bytes of ${area}`, user);
+      f |= AllocFlags.CORRUPT | AllocFlags.SIZE_INEXACT;
+      requested = area;
+    }
+    const trace = extra ? this.scanTrace(user + requested, user + area) : 0;
+    this.add(user, block, requested, size, f, trace);
+  }
+
+  /** The `+ust` pointer after the `01 01 00..` marker in [from, to), or 0. */
+  scanTrace(from: Address, to: Address): number {
+    const s = this.space;
+    const ps = this.ps;
+    const start = alignUp(from, ps);
+    const stop = Math.min(to, start + MAX_TRACE_SCAN);
+    for (let a = start; a + 3 * ps <= stop; a += ps) {
+      if (s.u16(a) !== 0x0101) continue;
+      if (s.u16(a + 2) !== 0 || s.u32(a + 4) !== 0) continue;
+      if (ps === 8 && (s.u32(a + 8) !== 0 || s.u32(a + 12) !== 0)) continue;
+      const p = s.ptr(a + 2 * ps);
+      return p === p ? p : 0;
+    }
+    return 0;
+  }
+
+  // ---- LFH ------------------------------------------------------------------------------------
+
+  lfhShift(L: Address, variant: number): number {
+    return variant === 0 ? lo32(L) >>> 12 : Math.floor(L / PAGE) >>> 0;
+  }
+
+  bitmapBytes(blockCount: number): number {
+    return Math.ceil((2 * blockCount) / (this.ps * 8)) * this.ps;
+  }
+
+  lfhHeader(): number {
+    return this.x64 ? 0x30 : 0x20;
+  }
+
+  /** Bucket block size from the subsegment's owner, 0 if unreadable or invalid. */
+  ownerBlockSize(L: Address): number {
+    const owner = this.space.ptr(L + (this.x64 ? 0x10 : 0x08));
+    if (!(owner === owner) || owner === 0) return 0;
+    return lfhBucketBlockSize(this.space.u8(owner + 1));
+  }
+
+  /** Recover LfhKey from subsegment samples (heap-internals §10.2, trap 2). */
+  recoverLfhKey(samples: { L: Address; bytes: number }[], build: number): void {
+    const s = this.space;
+    const align = this.x64 ? 16 : 8;
+    let best: { key: number; count: number; variant: number } | undefined;
+    const order = build >= 26100 ? [1, 0] : [0, 1];
+    for (const variant of order) {
+      const votes = new Map<number, number>();
+      for (const { L, bytes } of samples) {
+        const bs = this.ownerBlockSize(L);
+        const bc = s.u16(L + (this.x64 ? 0x22 : 0x12));
+        const enc = s.u32(L + (this.x64 ? 0x28 : 0x18));
+        if (bs === 0 || bc <= 0 || enc < 0) continue;
+        const shift = this.lfhShift(L, variant);
+        const low = (enc ^ shift ^ bs) & 0xffff;
+        const minF = alignUp(this.lfhHeader() + this.bitmapBytes(bc), align);
+        const maxF = bytes - bc * bs;
+        const mine = new Set<number>();
+        for (let f = minF; f <= maxF && f < minF + 0x10000; f += align) {
+          const high = ((enc >>> 16) ^ (shift >>> 16) ^ f) & 0xffff;
+          const key = ((high << 16) | low) >>> 0;
+          if (mine.has(key)) continue;
+          mine.add(key);
+          votes.set(key, (votes.get(key) ?? 0) + 1);
+        }
+      }
+      for (const [key, count] of votes) {
+        if (!best || count > best.count) best = { key, count, variant };
+      }
+    }
+    if (best) {
+      this.lfhKey = best.key;
+      this.lfhShiftVariant = best.variant;
+      this.lfhKeyKnown = true;
+    }
+  }
+
+  walkLfh(L: Address, bytes: number): void {
+    const s = this.space;
+    const bs = this.ownerBlockSize(L);
+    const bc = s.u16(L + (this.x64 ? 0x22 : 0x12));
+    const enc = s.u32(L + (this.x64 ? 0x28 : 0x18));
+    if (bc < 0 || enc < 0) {
+      this.report("SEGMENT_HEAP_NOT_CAPTURED", `LFH subsegment ${formatAddress(L)} is not in the dump`, L);
+      return;
+    }
+    if (bs === 0) {
+      this.report("SEGMENT_LFH_SUBSEGMENT_BAD", `LFH subsegment ${formatAddress(L)} has no valid bucket owner`, L + (this.x64 ? 0x10 : 0x08));
+      return;
+    }
+    const decoded = (enc ^ this.lfhKey ^ this.lfhShift(L, this.lfhShiftVariant)) >>> 0;
+    const dbs = decoded & 0xffff;
+    const first = decoded >>> 16;
+    if (dbs !== bs || first < this.lfhHeader() + this.bitmapBytes(bc) || first + bc * bs > bytes) {
+      this.report("SEGMENT_LFH_SUBSEGMENT_BAD", `LFH subsegment ${formatAddress(L)} BlockOffsets decode to size 0x${dbs.toString(16)} first 0x${first.toString(16)} (bucket size 0x${bs.toString(16)}, ${bc} blocks)`, L);
+      return;
+    }
+    const bitmap = L + this.lfhHeader();
+    for (let i = 0; i < bc; i++) {
+      const byte = s.u8(bitmap + (i >> 2));
+      const blk = L + first + i * bs;
+      if (byte < 0) {
+        this.report("SEGMENT_HEAP_NOT_CAPTURED", `LFH bitmap of ${formatAddress(L)} is not in the dump`, bitmap + (i >> 2));
+        return;
+      }
+      const bits = (byte >>> ((2 * i) & 7)) & 3;
+      this.counts.lfhBlocks++;
+      if ((bits & 1) === 0) {
+        this.add(blk, blk, 0, bs, AllocFlags.FREE | AllocFlags.LFH, 0);
+        continue;
+      }
+      let unused = 0;
+      let extra = false;
+      if (bits & 2) {
+        const t = s.u16(blk + bs - 2);
+        if (t >= 0) {
+          if (t & 0x8000) unused = 1;
+          else {
+            unused = t & 0x3fff;
+            extra = (t & 0x4000) !== 0;
+          }
+        }
+      }
+      this.busy(blk, blk, bs, bs, unused, extra, AllocFlags.LFH);
+    }
+  }
+
+  // ---- descriptors ----------------------------------------------------------------------------
+
+  /**
+   * Visit the range heads of a page segment: `visit(address, bytes, flags, descriptor)`.
+   * Returns the bytes of busy ranges (for the committed figure).
+   */
+  eachRange(seg: Address, unitShift: number, fdi: number, visit: (addr: Address, bytes: number, flags: number, desc: Address) => void): void {
+    const s = this.space;
+    const descSize = this.x64 ? 0x20 : 0x10;
+    const flagsAt = this.x64 ? 0x18 : 0x0c;
+    const sizeAt = this.x64 ? 0x1f : 0x0f;
+    const unitBytes = 2 ** unitShift;
+    let i = fdi;
+    for (let n = 0; i < 256 && n < 256; n++) {
+      const d = seg + i * descSize;
+      const rf = s.u8(d + flagsAt);
+      const size = s.u8(d + sizeAt);
+      if (rf < 0 || size < 0) {
+        this.report("SEGMENT_HEAP_NOT_CAPTURED", `range descriptor ${i} of page segment ${formatAddress(seg)} is not in the dump`, d);
+        return;
+      }
+      const flags = this.x64 ? rf : rf & 0x1f;
+      if ((flags & 0x02) === 0 || size === 0 || i + size > 256) {
+        this.report("SEGMENT_DESCRIPTOR_BAD", `range descriptor ${i} of page segment ${formatAddress(seg)} (flags 0x${flags.toString(16)}, units ${size}) is not a valid range head`, d);
+        return;
+      }
+      visit(seg + i * unitBytes, size * unitBytes, flags, d);
+      i += size;
+    }
+  }
+
+  // ---- large blocks ---------------------------------------------------------------------------
+
+  walkLarge(tree: Address): void {
+    const s = this.space;
+    const ps = this.ps;
+    const root = s.ptr(tree);
+    if (!(root === root)) {
+      this.report("SEGMENT_HEAP_NOT_CAPTURED", `LargeAllocMetadata at ${formatAddress(tree)} is not in the dump`, tree);
+      return;
+    }
+    if (root === 0) return;
+    const seen = new Set<number>();
+    const stack: number[] = [];
+    let node = root;
+    let parent = 0;
+    let visited = 0;
+    while (node !== 0 || stack.length > 0) {
+      while (node !== 0) {
+        if (seen.has(node)) {
+          this.report("SEGMENT_LARGE_TREE_BAD", `large-block tree node ${formatAddress(node)} is reached twice (cycle)`, node);
+          node = 0;
+          break;
+        }
+        if (seen.size >= MAX_LARGE) {
+          this.report("SEGMENT_LARGE_TREE_BAD", `large-block tree has more than ${MAX_LARGE} nodes`, tree);
+          return;
+        }
+        seen.add(node);
+        const pv = s.ptr(node + 2 * ps);
+        if (pv === pv && pv - (pv % 4) !== parent) {
+          this.report("SEGMENT_LARGE_TREE_BAD", `large-block tree node ${formatAddress(node)} parent ${formatAddress(pv - (pv % 4))} should be ${formatAddress(parent)}`, node + 2 * ps);
+        }
+        stack.push(node);
+        const left = s.ptr(node);
+        if (!(left === left)) {
+          this.report("SEGMENT_HEAP_NOT_CAPTURED", `large-block tree node ${formatAddress(node)} is not in the dump`, node);
+          node = 0;
+          break;
+        }
+        parent = node;
+        node = left;
+      }
+      const n = stack.pop();
+      if (n === undefined) break;
+      if (++visited > MAX_LARGE) return;
+      this.largeNode(n);
+      const right = s.ptr(n + ps);
+      node = right === right ? right : 0;
+      parent = n;
+    }
+  }
+
+  largeNode(n: Address): void {
+    const s = this.space;
+    const ps = this.ps;
+    const va = s.ptr(n + 3 * ps);
+    let pages: number;
+    let extra: boolean;
+    if (this.x64) {
+      const lo = s.u32(n + 0x20);
+      const hi = s.u32(n + 0x24);
+      if (lo < 0 || hi < 0) pages = -1;
+      else pages = (lo >>> 12) + hi * 0x100000;
+      extra = (lo & 1) === 1;
+    } else {
+      const v = s.u32(n + 0x10);
+      pages = v < 0 ? -1 : v >>> 12;
+      extra = (v & 1) === 1;
+    }
+    if (!(va === va) || pages < 0) {
+      this.report("SEGMENT_HEAP_NOT_CAPTURED", `large-block node ${formatAddress(n)} is not in the dump`, n);
+      return;
+    }
+    const unused = va % 0x10000;
+    const block = va - unused;
+    const size = pages * PAGE;
+    if (block === 0 || pages === 0 || pages > 0x10000000) {
+      this.report("SEGMENT_LARGE_TREE_BAD", `large-block node ${formatAddress(n)} describes block ${formatAddress(block)} of ${pages} pages`, n);
+      return;
+    }
+    this.state.largeBlocks++;
+    this.reservedBytes += size;
+    this.committedBytes += size;
+    this.busy(block, block, size, size, unused, extra, AllocFlags.VIRTUAL);
+  }
+
+  // ---- the walk -------------------------------------------------------------------------------
+
+  walkAll(build: number): void {
+    const s = this.space;
+    const heap = this.heap;
+    const B = this.base;
+    const sigOff = this.x64 ? 0x10 : 0x08;
+    const sig = s.u32(B + sigOff);
+    if (sig < 0) {
+      this.report("SEGMENT_HEAP_NOT_CAPTURED", "the heap header is not in the dump", s.firstMissing(B, sigOff + 4) ?? B);
+      heap.incomplete = true;
+      heap.summary = { captured: false };
+      return;
+    }
+    if (sig !== SEGMENT_HEAP_SIGNATURE) {
+      this.report("SEGMENT_LAYOUT_UNKNOWN", `signature 0x${sig.toString(16)} at +0x${sigOff.toString(16)} is not 0xddeeddee`, B + sigOff);
+      heap.incomplete = true;
+      return;
+    }
+    const r = this.resolveLayout(build);
+    if (!r) {
+      const gap = s.firstMissing(B, this.x64 ? 0x800 : 0x580);
+      if (gap !== undefined) this.report("SEGMENT_HEAP_NOT_CAPTURED", `the heap header is captured only up to ${formatAddress(gap)}`, gap);
+      else this.report("SEGMENT_LAYOUT_UNKNOWN", `no SegContexts found for build ${build}`, B);
+      heap.incomplete = true;
+      heap.summary = { captured: gap === undefined, layout: null };
+      return;
+    }
+    if (r.probed) this.report("SEGMENT_LAYOUT_PROBED", `SegContexts found at +0x${(r.segContexts - B).toString(16)} by probing (layout ${r.name}, build ${build})`, r.segContexts);
+    this.state.layout = r.name;
+    this.state.probed = r.probed;
+    const L = r.layout;
+    const ctxs = [r.segContexts, r.segContexts + L.heap.segContextSize];
+
+    // page segments and HeapKey
+    const segs: { seg: Address; ctx: Address; unitShift: number; fdi: number; key: [number, number] | undefined }[] = [];
+    for (const ctx of ctxs) {
+      const unitShift = s.u8(ctx + L.ctx.unitShift);
+      let fdi = s.u8(ctx + L.ctx.firstDescriptorIndex);
+      if (!(fdi >= 1 && fdi <= 16)) fdi = this.x64 ? 2 : 1;
+      for (const seg of this.segmentsOf(ctx, L)) {
+        const span = 2 ** (unitShift + 8);
+        if (seg % 0x100000 !== 0) {
+          this.report("SEGMENT_PAGE_SEGMENT_BAD", `page segment ${formatAddress(seg)} is not 1 MiB aligned`, seg);
+          continue;
+        }
+        segs.push({ seg, ctx, unitShift, fdi, key: this.rawKey(seg, ctx) });
+        this.reservedBytes += span;
+      }
+    }
+    const votes = new Map<string, { lo: number; hi: number; n: number }>();
+    for (const g of segs) {
+      if (!g.key) continue;
+      const id = `${g.key[0]}:${g.key[1]}`;
+      const v = votes.get(id);
+      if (v) v.n++;
+      else votes.set(id, { lo: g.key[0], hi: g.key[1], n: 1 });
+    }
+    let raw: { lo: number; hi: number; n: number } | undefined;
+    for (const v of votes.values()) if (!raw || v.n > raw.n) raw = v;
+    const good = segs.filter((g) => {
+      if (!g.key) {
+        this.report("SEGMENT_HEAP_NOT_CAPTURED", `page segment ${formatAddress(g.seg)} is not in the dump`, g.seg);
+        return false;
+      }
+      if (raw && (g.key[0] !== raw.lo || g.key[1] !== raw.hi)) {
+        this.report("SEGMENT_PAGE_SEGMENT_BAD", `page segment ${formatAddress(g.seg)} signature disagrees with the heap key of the other ${raw.n} segment(s)`, g.seg + (this.x64 ? 0x10 : 0x08));
+        return false;
+      }
+      return true;
+    });
+    this.state.pageSegments = good.map((g) => g.seg);
+
+    // VS list (cross-check, and the first VS subsegment to confirm the key)
+    const vsList = this.vsListOf(r.vsContext);
+    this.state.vsListLength = vsList.length;
+    if (raw) {
+      const pre = build < 26100;
+      const a: [number, number, "a2e64ead" | "zero"] = [(raw.lo ^ CONST_LO) >>> 0, this.x64 ? (raw.hi ^ CONST_HI_64) >>> 0 : 0, "a2e64ead"];
+      const z: [number, number, "a2e64ead" | "zero"] = [raw.lo, raw.hi, "zero"];
+      const [first, second] = pre ? [a, z] : [z, a];
+      let chosen = first;
+      const probe = vsList[0];
+      if (probe !== undefined && !this.keyFitsVs(probe, first[0], first[1])) {
+        if (this.keyFitsVs(probe, second[0], second[1])) {
+          chosen = second;
+          this.report("SEGMENT_KEY_CONSTANT_MISMATCH", `the page-segment constant ${second[2]} fits, not ${first[2]} as expected for build ${build}`, probe);
+        } else {
+          this.report("SEGMENT_HEAP_KEY_UNVERIFIED", `the recovered HeapKey does not decode VS subsegment ${formatAddress(probe)}`, probe);
+        }
+      }
+      this.keyLo = chosen[0];
+      this.keyHi = chosen[1];
+      this.state.heapKeyConstant = chosen[2];
+      this.state.heapKey = `0x${(this.x64 ? this.keyHi.toString(16).padStart(8, "0") : "") + this.keyLo.toString(16).padStart(8, "0")}`;
+    }
+
+    // LfhKey from the LFH subsegments
+    const lfhSamples: { L: Address; bytes: number }[] = [];
+    for (const g of good) {
+      if (lfhSamples.length >= MAX_LFH_KEY_SAMPLES) break;
+      this.eachRangeQuiet(g.seg, g.unitShift, g.fdi, (addr, bytes, flags) => {
+        if (flags === 0x0b && lfhSamples.length < MAX_LFH_KEY_SAMPLES) lfhSamples.push({ L: addr, bytes });
+      });
+    }
+    if (lfhSamples.length > 0) {
+      this.recoverLfhKey(lfhSamples, build);
+      if (this.lfhKeyKnown) {
+        this.state.lfhKey = this.lfhKey;
+        this.state.lfhKeyShift = this.lfhShiftVariant === 0 ? "u32-then-shift" : "shift-then-u32";
+      } else {
+        this.report("SEGMENT_LFH_KEY_UNRECOVERED", `no LfhKey fits the ${lfhSamples.length} LFH subsegment(s)`, lfhSamples[0]!.L);
+      }
+    }
+
+    // the walk proper
+    const vsSeen = new Set<Address>();
+    for (const g of good) {
+      this.committedBytes += g.fdi * 2 ** g.unitShift;
+      this.eachRange(g.seg, g.unitShift, g.fdi, (addr, bytes, flags, d) => {
+        this.host = -1;
+        if (flags === 0x02) {
+          this.counts.freeRanges++;
+          this.add(addr, addr, 0, bytes, AllocFlags.FREE | AllocFlags.BACKEND, 0);
+          return;
+        }
+        this.committedBytes += bytes;
+        if (flags === 0x03) {
+          this.counts.backend++;
+          const unused = s.u32(d + 4);
+          const extra = (s.u32(d + 8) & 1) === 1;
+          this.busy(addr, addr, bytes, bytes, unused < 0 ? 0 : unused, extra, AllocFlags.BACKEND);
+          return;
+        }
+        if (flags === 0x0f || flags === 0x0b) {
+          const hostIndex = this.add(addr, addr, 0, bytes, AllocFlags.BUSY | AllocFlags.HOST | AllocFlags.BACKEND, 0);
+          this.host = hostIndex;
+          if (flags === 0x0f) {
+            vsSeen.add(addr);
+            this.state.vsSubsegments.push(addr);
+            this.walkVs(addr, bytes);
+          } else {
+            this.state.lfhSubsegments.push(addr);
+            if (this.lfhKeyKnown) this.walkLfh(addr, bytes);
+          }
+          this.host = -1;
+          return;
+        }
+        this.report("SEGMENT_DESCRIPTOR_BAD", `range ${formatAddress(addr)} has unknown flags 0x${flags.toString(16)}; skipped`, d);
+      });
+    }
+    this.host = -1;
+    if (vsList.length !== vsSeen.size || vsList.some((v) => !vsSeen.has(v))) {
+      this.report("SEGMENT_VS_LIST_MISMATCH", `VsContext lists ${vsList.length} subsegment(s), the range descriptors ${vsSeen.size}`, r.vsContext);
+    }
+
+    this.walkLarge(r.large);
+
+    heap.stats.reserved = this.reservedBytes;
+    heap.stats.committed = this.committedBytes;
+    heap.summary = {
+      layout: this.state.layout,
+      probed: this.state.probed,
+      pageSegments: good.length,
+      vsSubsegments: this.state.vsSubsegments.length,
+      lfhSubsegments: this.state.lfhSubsegments.length,
+      backendBlocks: this.counts.backend,
+      freeRanges: this.counts.freeRanges,
+      largeBlocks: this.state.largeBlocks,
+      heapKeyRecovered: this.state.heapKey !== null,
+      lfhKeyRecovered: this.state.lfhKey !== null,
+      lfhKeyShift: this.state.lfhKeyShift,
+    };
+    heap.data.segment = this.state;
+  }
+
+  /** Like {@link eachRange} but without diagnostics (the real pass reports). */
+  eachRangeQuiet(seg: Address, unitShift: number, fdi: number, visit: (addr: Address, bytes: number, flags: number) => void): void {
+    const s = this.space;
+    const descSize = this.x64 ? 0x20 : 0x10;
+    const unitBytes = 2 ** unitShift;
+    let i = fdi;
+    for (let n = 0; i < 256 && n < 256; n++) {
+      const d = seg + i * descSize;
+      const rf = s.u8(d + (this.x64 ? 0x18 : 0x0c));
+      const size = s.u8(d + (this.x64 ? 0x1f : 0x0f));
+      if (rf < 0 || size <= 0 || (rf & 2) === 0 || i + size > 256) return;
+      visit(seg + i * unitBytes, size * unitBytes, this.x64 ? rf : rf & 0x1f);
+      i += size;
+    }
+  }
+
+  /** VsContext.SubsegmentList: links XOR-encoded with the entry's own address. */
+  vsListOf(vsContext: Address): Address[] {
+    const s = this.space;
+    const head = vsContext + (this.x64 ? 0x20 : 0x10);
+    const out: Address[] = [];
+    const seen = new Set<number>();
+    const link = (entry: Address, off: number): Address => {
+      if (this.x64) {
+        const lo = s.u32(entry + off);
+        const hi = s.u32(entry + off + 4);
+        if (lo < 0 || hi < 0) return Number.NaN;
+        return ((lo ^ lo32(entry)) >>> 0) + ((hi ^ hi32(entry)) >>> 0) * TWO32;
+      }
+      const v = s.u32(entry + off);
+      return v < 0 ? Number.NaN : (v ^ lo32(entry)) >>> 0;
+    };
+    let prev = head;
+    let cur = link(head, 0);
+    for (let i = 0; i <= MAX_VS_SUBSEGMENTS; i++) {
+      if (!(cur === cur)) {
+        this.report("SEGMENT_HEAP_NOT_CAPTURED", `VS subsegment list link at ${formatAddress(prev)} is not in the dump`, prev);
+        return out;
+      }
+      if (cur === head) return out;
+      if (i === MAX_VS_SUBSEGMENTS || seen.has(cur) || cur % PAGE !== 0) {
+        this.report("SEGMENT_LIST_BROKEN", `VS subsegment list reaches ${formatAddress(cur)} again, or an unaligned or runaway entry`, prev);
+        return out;
+      }
+      seen.add(cur);
+      const back = link(cur, this.ps);
+      if (back !== prev) {
+        this.report("SEGMENT_LIST_BROKEN", `VS subsegment ${formatAddress(cur)} Blink decodes to ${formatAddress(back)}, should be ${formatAddress(prev)}`, cur + this.ps);
+        return out;
+      }
+      out.push(cur);
+      prev = cur;
+      cur = link(cur, 0);
+    }
+    return out;
+  }
+}
+
+/** Walks `kind: "segment"` heaps; one instance serves a whole run. */
+export class SegmentHeapWalker {
+  walk(heap: HeapRecord, run: Run): void {
+    const w = new HeapWalk(heap, run);
+    w.walkAll(run.target.os.build);
+  }
+}

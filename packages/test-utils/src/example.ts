@@ -1,0 +1,114 @@
+/**
+ * The bundled example: a 32-bit program running under WoW64 on 64-bit Windows 10, dumped by a
+ * 64-bit tool (the case where WinDbg needs `.effmach x86` and still gets `!heap -p -a` wrong),
+ * with gflags +ust on and a planted leak:
+ *
+ * - `leaky.exe` creates `net::Session` objects (0x120 bytes, a vtable with MSVC RTTI, a text
+ *   buffer) from `leaky.exe+0x1119` and never frees them: 240 live objects.
+ * - Background: blocks of assorted sizes from two other call sites, some freed blocks, and a
+ *   64-bit process heap on the native side.
+ *
+ * Everything is synthetic (no real program's memory). `EXAMPLE_FACTS` lists what a correct
+ * analysis must find, so tests and the README can check the showcase.
+ */
+import type { NtBlockSpec } from "./heap/nt/writer.js";
+import { buildProcessDump } from "./process.js";
+
+export const EXAMPLE_FACTS = {
+  leakSize: 0x120,
+  leakCount: 240,
+  leakType: "class net::Session",
+  leakFrameOffset: 0x1119,
+  imageBase: 0x400000,
+  imageName: "leaky.exe",
+  heap32: 0x700000,
+  heap64: 0x500000,
+} as const;
+
+const NTDLL32 = 0x77cc0000; // SysWOW64 ntdll as laid out by MinidumpBuilder.wow64Process
+const TRACE_DB = 0x00300000;
+
+/** x86 `_RTL_STACK_TRACE_ENTRY`s (frame count in Index at +8, frames at +0xC), 0x8c apart. */
+function traceDatabase(stacks: number[][]): Uint8Array {
+  const bytes = new Uint8Array(0x1000 + stacks.length * 0x8c);
+  const dv = new DataView(bytes.buffer);
+  stacks.forEach((frames, i) => {
+    const at = 0x100 + i * 0x8c;
+    dv.setUint16(at + 8, frames.length, true);
+    frames.forEach((f, k) => dv.setUint32(at + 0x0c + k * 4, f >>> 0, true));
+  });
+  return bytes;
+}
+const traceAt = (i: number): number => TRACE_DB + 0x100 + i * 0x8c;
+
+/** RTTI of `net::Session` inside leaky.exe (x86: absolute pointers). Returns [data, vtable]. */
+function rttiData(base: number): { address: number; bytes: Uint8Array; vtable: number } {
+  const address = base + 0x3000;
+  const bytes = new Uint8Array(0x1000);
+  const dv = new DataView(bytes.buffer);
+  const col = address + 0x100;
+  const td = address + 0x200;
+  const vtable = address + 0x404;
+  dv.setUint32(vtable - 4 - address, col, true); // vtable[-1] = complete object locator
+  dv.setUint32(vtable - address, base + 0x1200, true); // virtual ~Session
+  dv.setUint32(vtable + 4 - address, base + 0x1280, true);
+  dv.setUint32(col - address + 0x00, 0, true); // signature 0 (x86)
+  dv.setUint32(col - address + 0x0c, td, true); // pTypeDescriptor
+  bytes.set(new TextEncoder().encode(".?AVSession@net@@\0"), td - address + 8);
+  return { address, bytes, vtable };
+}
+
+/** The example dump as bytes (about 1 MiB). */
+export function buildExampleDump(): Uint8Array {
+  const base = EXAMPLE_FACTS.imageBase;
+  const rtti = rttiData(base);
+  const stacks = [
+    // 0: the leak — RtlAllocateHeap <- operator new <- Session::Create (leaky+0x1119) <- main <- BaseThreadInitThunk
+    [NTDLL32 + 0x2c4e, base + 0x1f30, base + EXAMPLE_FACTS.leakFrameOffset, base + 0x16a0, 0x76163c45],
+    // 1, 2: background allocations
+    [NTDLL32 + 0x2c4e, base + 0x2210, base + 0x16b8, 0x76163c45],
+    [NTDLL32 + 0x2c4e, base + 0x2480, base + 0x16d0, 0x76163c45],
+  ];
+  const blocks: NtBlockSpec[] = [];
+  const leakFill = (i: number): Uint8Array => {
+    const b = new Uint8Array(EXAMPLE_FACTS.leakSize);
+    const dv = new DataView(b.buffer);
+    dv.setUint32(0, rtti.vtable, true);
+    dv.setUint32(4, 0x1000 + i, true); // session id
+    b.set(new TextEncoder().encode(`session #${i} from 10.0.0.${(i % 250) + 1}`), 8);
+    return b;
+  };
+  let leak = 0;
+  for (let i = 0; i < 420; i++) {
+    if (i % 7 !== 3 && leak < EXAMPLE_FACTS.leakCount) {
+      blocks.push({ size: EXAMPLE_FACTS.leakSize, trace: traceAt(0), fill: 0 });
+      leak++;
+    }
+    const bg = [0x18, 0x30, 0x44, 0x80, 0x200][i % 5]!;
+    blocks.push({ size: bg, trace: traceAt(1 + (i % 2)), fill: 0x20 + (i % 64) });
+    if (i % 11 === 5) blocks.push({ size: 0x90, free: true });
+  }
+  const process = buildProcessDump({
+    layout: "win10-1709",
+    kind: "wow64",
+    globalFlag: 0x1000, // +ust
+    mainImage: { path: "C:\\Program Files (x86)\\Leaky\\leaky.exe", base, size: 0x8000 },
+    heaps: [
+      { base: EXAMPLE_FACTS.heap32, ust: true, segments: [{ blocks }] },
+      { base: 0x00900000, segments: [{ blocks: [{ size: 0x400 }, { size: 0x1000 }, { size: 0x28, free: true }] }] },
+    ],
+    nativeHeaps: [{ base: EXAMPLE_FACTS.heap64, segments: [{ blocks: [{ size: 0x58 }, { size: 0x130 }, { size: 0x800 }, { size: 0x60, free: true }] }] }],
+    memory: [
+      { address: TRACE_DB, bytes: traceDatabase(stacks) },
+      { address: rtti.address, bytes: rtti.bytes },
+    ],
+  });
+  // Give each leaked object its vtable and text (the builder keeps references to the pieces).
+  const heap = process.heaps[0]!;
+  const leaked = heap.expected.filter((e) => e.kind === "user" && e.requestedSize === EXAMPLE_FACTS.leakSize);
+  leaked.forEach((e, i) => {
+    const piece = heap.pieces.find((p) => e.userAddress >= p.address && e.userAddress + e.requestedSize <= p.address + p.bytes.length);
+    piece?.bytes.set(leakFill(i), e.userAddress - piece.address);
+  });
+  return process.builder.build();
+}
