@@ -7,6 +7,7 @@ import {
   type Suspect,
   type TraceTable,
   type TypeGroup,
+  callSiteOf,
   formatAddress,
   isUserAllocation,
 } from "@leakscope/core";
@@ -44,11 +45,9 @@ export function stackFrames(traces: TraceTable, id: number): Frame[] {
   });
 }
 
-/** The first frame outside the allocator (ntdll/heap/CRT allocation frames are skipped). */
+/** The first frame outside the allocator (see core's `callSiteOf`). */
 export function callSite(frames: readonly Frame[]): Frame | undefined {
-  const allocator = /^(ntdll|kernelbase|kernel32|ucrtbase\w*|msvcr\w*|msvcp\w*|vcruntime\w*|verifier)!/i;
-  const allocFn = /!(Rtlp?\w*Heap\w*|Rtlp\w+|malloc\w*|_malloc\w*|calloc\w*|realloc\w*|operator new\w*|\?\?2@\w*|_?heap_alloc\w*|HeapAlloc\w*|LocalAlloc\w*|GlobalAlloc\w*)/i;
-  return frames.find((f) => !allocator.test(f.text) && !allocFn.test(f.text)) ?? frames[0];
+  return callSiteOf(frames);
 }
 
 interface Groups {
@@ -139,7 +138,11 @@ function groupBlocks(run: Run, options: AnalyzeOptions): Groups {
       sizes: [...g.sizes].sort((x, y) => x - y),
       samples: g.samples.map((i) => formatAddress(set.userAddress(i))),
       frames: traces ? stackFrames(traces, id) : [],
-    }));
+    }))
+    .map((g) => {
+      const site = callSiteOf(g.frames);
+      return site ? { ...g, callSite: site.text } : g;
+    });
   const dominantStack = new Map<number, { stack: number; count: number }>();
   for (const [key, m] of perClassStacks) {
     let best = -1;
@@ -235,7 +238,10 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
       rank: 0,
       kind: "size-class",
       title: `${cls.count} × ${hex(cls.size)}-byte blocks (${pct(cls.bytes, heapBusy)}% of heap ${heap ? formatAddress(heap.address) : "?"})`,
-      score: Math.min(1, share + (dom && traces ? 0.1 * (dom.count / cls.count) : 0) + (cls.count > 1 ? 0 : -0.0001)),
+      // Geometric mean of the share of its heap and of the process: inside one heap the order is
+      // WinDbg's `-stat` order; across heaps a lone block in a tiny heap does not outrank a class
+      // that holds half of the process.
+      score: Math.min(1, Math.sqrt(share * (table.busy.bytes > 0 ? cls.bytes / table.busy.bytes : 0)) + (dom && traces ? 0.1 * (dom.count / cls.count) : 0)),
       size: cls.size,
       count: cls.count,
       bytes: cls.bytes,
@@ -249,6 +255,7 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
       const frames = stackFrames(traces, dom.stack);
       s.stack = frames;
       const site = callSite(frames);
+      if (site) s.callSite = site.text;
       evidence.push(`${pct(dom.count, cls.count)}% of them were allocated by the same stack${site ? ` (${site.text})` : ""}.`);
       s.nextStep = `Check the allocation at ${site?.text ?? "the top frame"}: its blocks of ${hex(cls.size)} bytes are still alive; find where they should be freed.`;
     }
@@ -282,6 +289,7 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
         bytes: g.bytes,
         percent: pct(g.bytes, table.busy.bytes),
         stack: g.frames,
+        ...(site ? { callSite: site.text } : {}),
         samples: g.samples,
         evidence: [`${g.count} busy blocks of ${g.sizes.length} size(s) (${g.sizes.map(hex).join(", ")}) share this allocation stack.`],
         nextStep: `Check the allocation at ${site?.text ?? "the top frame"} and where its blocks are freed.`,
@@ -308,7 +316,12 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
     });
   }
 
-  // Unreferenced blocks (reachability), grouped by size class.
+  // Unreferenced blocks (reachability), grouped by size class. When most of the process looks
+  // unreferenced the roots are probably missing from the dump: the evidence is then weak.
+  const overallUnref = reach && table.busy.count > 0 ? reach.unreferenced.length / table.busy.count : 0;
+  if (reach && overallUnref > 0.5) {
+    reachNote = `${Math.round(overallUnref * 100)}% of the busy blocks look unreferenced: the dump probably lacks some roots (thread stacks, data sections), so unreferenced blocks are weak evidence here.`;
+  }
   if (reach && reach.unreferenced.length > 0) {
     const byClass = new Map<number, { heap: number; size: number; count: number; bytes: number; samples: number[] }>();
     for (const i of reach.unreferenced) {
@@ -326,7 +339,9 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
       if (same) {
         // Fold the evidence into the size class it belongs to.
         same.evidence.push(`${g.count} of these ${same.count} blocks are not referenced from any root (reachability search).`);
-        same.score = Math.min(1, same.score + 0.3 * (g.count / Math.max(1, same.count)));
+        // only a class more unreferenced than the process as a whole gains from it
+        const excess = Math.max(0, g.count / Math.max(1, same.count) - overallUnref) / Math.max(1e-9, 1 - overallUnref);
+        same.score = Math.min(1, same.score + 0.3 * excess);
         continue;
       }
       const s: Suspect = {

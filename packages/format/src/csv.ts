@@ -22,7 +22,7 @@ export function formatCsv(report: Report): string {
   } else if (report.analysis) {
     rows.push(["rank", "kind", "score", "heap", "size", "count", "bytes", "percent", "type", "call_site", "samples", "title", "next_step"]);
     for (const s of report.analysis.suspects) {
-      const site = s.stack?.find((f) => !/^ntdll!/i.test(f.text))?.text;
+      const site = s.callSite;
       rows.push([s.rank, s.kind, s.score, s.heap, s.size, s.count, s.bytes, s.percent, s.typeName, site, s.samples.join(" "), s.title, s.nextStep]);
     }
   } else if (report.stat) {

@@ -1,4 +1,4 @@
-import type { Report } from "@leakscope/core";
+import { type Report, callSiteOf } from "@leakscope/core";
 import { hex, humanBytes, inputLine } from "./common.js";
 
 /** Escape for HTML text and attribute values. Every dump-derived string goes through it. */
@@ -91,7 +91,7 @@ export function formatHtml(report: Report): string {
         barChart(
           "Top allocation stacks (bytes)",
           a.stacks.slice(0, 10).map((g) => ({
-            label: g.frames.find((f) => !/^ntdll!/i.test(f.text))?.text ?? `stack ${g.id}`,
+            label: g.callSite ?? `stack ${g.id}`,
             value: g.bytes,
             note: `${g.count} blocks`,
           })),
@@ -125,7 +125,7 @@ export function formatHtml(report: Report): string {
         barChart(
           "Growth (bytes)",
           d.rows.slice(0, 15).map((r) => ({
-            label: r.kind === "size-class" ? `size ${hex(r.size ?? 0)}` : r.kind === "stack" ? (r.frames?.find((f) => !/^ntdll!/i.test(f.text))?.text ?? r.key) : r.key,
+            label: r.kind === "size-class" ? `size ${hex(r.size ?? 0)}` : r.kind === "stack" ? (callSiteOf(r.frames ?? [])?.text ?? r.key) : r.key,
             value: r.delta.bytes,
             note: `${r.delta.count} blocks`,
           })),

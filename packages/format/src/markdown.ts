@@ -13,7 +13,7 @@ export function formatMarkdown(report: Report): string {
     out.push(`Busy: **${a.summary.busy.count}** blocks, **${humanBytes(a.summary.busy.bytes)}**; stacks: ${a.summary.traces}.`, "");
     out.push("## Suspects", "", "| # | kind | suspect | count | bytes | % | type | call site |", "|---|---|---|---|---|---|---|---|");
     for (const s of a.suspects) {
-      const site = s.stack?.find((f) => !/^ntdll!/i.test(f.text))?.text ?? "";
+      const site = s.callSite ?? "";
       out.push(
         `| ${s.rank} | ${s.kind} | ${mdEscape(s.title)} | ${s.count} | ${hex(s.bytes)} | ${s.percent} | ${mdEscape(s.typeName ?? "")} | ${mdEscape(site)} |`,
       );

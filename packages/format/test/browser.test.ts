@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatHtml } from "../src/index.js";
 import { hostileReport } from "./sample.js";
-import { openInChromium, chromiumPath } from "./browser.js";
+import { chromiumPath, openInChromium } from "@leakscope/test-utils";
 
 const chromium = chromiumPath();
 if (!chromium && process.env.CI === "true") throw new Error("Chromium is required under CI=true (apt-get install chromium)");

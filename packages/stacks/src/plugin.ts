@@ -4,6 +4,7 @@ import {
   STAGE_ENRICH,
   type StackGroup,
   type StacksSection,
+  callSiteOf,
   definePlugin,
   formatAddress,
   isUserAllocation,
@@ -53,6 +54,10 @@ export function groupByStack(run: Run, top = 20): StacksSection {
         }),
       };
     });
+  for (const g of groups) {
+    const site = callSiteOf(g.frames);
+    if (site) g.callSite = site.text;
+  }
   return { status: traces.status, note: traces.note, ust: traces.ust, hpa: traces.hpa, distinct: traces.stacks.length, groups };
 }
 

@@ -6,6 +6,10 @@ import { defineCodes } from "@leakscope/core";
  */
 export const symbolsCodes = defineCodes("symbols", {
   // ---- PE images ------------------------------------------------------------------------------
+  PE_IMAGE_NOT_CAPTURED: {
+    severity: "info",
+    description: "The module's image is not in the dump (normal for dumps without module memory); frames in it are named module+offset.",
+  },
   PE_NOT_AN_IMAGE: {
     severity: "warning",
     description: "No MZ/PE signature at the module base or file start: the header page is missing or not a PE image; symbolization falls back to module+offset.",

@@ -460,7 +460,13 @@ function parse(bytes: ImageBytes, base: Address, options: PeReadOptions, label: 
   const report = (code: keyof typeof symbolsCodes, message: string, rva: number) =>
     diagnostics.report("symbols", code, symbolsCodes[code].severity, `${label}: ${message}`, bytes.location(rva));
   const dos = new Uint8Array(64);
-  if (bytes.read(0, dos, 64) < 64 || dos[0] !== 0x4d || dos[1] !== 0x5a) {
+  const dosRead = bytes.read(0, dos, 64);
+  if (dosRead === 0) {
+    // Common and harmless: many minidumps do not capture module images.
+    report("PE_IMAGE_NOT_CAPTURED", "the image header is not in the dump; frames are named module+offset", 0);
+    return undefined;
+  }
+  if (dosRead < 64 || dos[0] !== 0x4d || dos[1] !== 0x5a) {
     report("PE_NOT_AN_IMAGE", "no MZ header", 0);
     return undefined;
   }

@@ -27,6 +27,10 @@ export const EXAMPLE_FACTS = {
 
 const NTDLL32 = 0x77cc0000; // SysWOW64 ntdll as laid out by MinidumpBuilder.wow64Process
 const TRACE_DB = 0x00300000;
+const UCRT32 = 0x74c00000;
+const KERNEL32 = 0x76140000;
+/** leaky.exe's data section: a global table that references the blocks still in use. */
+const GLOBALS = EXAMPLE_FACTS.imageBase + 0x5000;
 
 /** x86 `_RTL_STACK_TRACE_ENTRY`s (frame count in Index at +8, frames at +0xC), 0x8c apart. */
 function traceDatabase(stacks: number[][]): Uint8Array {
@@ -63,11 +67,11 @@ export function buildExampleDump(): Uint8Array {
   const base = EXAMPLE_FACTS.imageBase;
   const rtti = rttiData(base);
   const stacks = [
-    // 0: the leak — RtlAllocateHeap <- operator new <- Session::Create (leaky+0x1119) <- main <- BaseThreadInitThunk
-    [NTDLL32 + 0x2c4e, base + 0x1f30, base + EXAMPLE_FACTS.leakFrameOffset, base + 0x16a0, 0x76163c45],
-    // 1, 2: background allocations
-    [NTDLL32 + 0x2c4e, base + 0x2210, base + 0x16b8, 0x76163c45],
-    [NTDLL32 + 0x2c4e, base + 0x2480, base + 0x16d0, 0x76163c45],
+    // 0: the leak — RtlAllocateHeap <- malloc (ucrtbase) <- Session::Create (leaky+0x1119) <- main <- BaseThreadInitThunk
+    [NTDLL32 + 0x2c4e, UCRT32 + 0x1f30, base + EXAMPLE_FACTS.leakFrameOffset, base + 0x16a0, KERNEL32 + 0x23c45],
+    // 1, 2: background allocations, kept in a global table
+    [NTDLL32 + 0x2c4e, UCRT32 + 0x1f30, base + 0x2210, base + 0x16b8, KERNEL32 + 0x23c45],
+    [NTDLL32 + 0x2c4e, UCRT32 + 0x1f30, base + 0x2480, base + 0x16d0, KERNEL32 + 0x23c45],
   ];
   const blocks: NtBlockSpec[] = [];
   const leakFill = (i: number): Uint8Array => {
@@ -88,6 +92,7 @@ export function buildExampleDump(): Uint8Array {
     blocks.push({ size: bg, trace: traceAt(1 + (i % 2)), fill: 0x20 + (i % 64) });
     if (i % 11 === 5) blocks.push({ size: 0x90, free: true });
   }
+  const globals = new Uint8Array(0x2000);
   const process = buildProcessDump({
     layout: "win10-1709",
     kind: "wow64",
@@ -101,8 +106,19 @@ export function buildExampleDump(): Uint8Array {
     memory: [
       { address: TRACE_DB, bytes: traceDatabase(stacks) },
       { address: rtti.address, bytes: rtti.bytes },
+      { address: GLOBALS, bytes: globals },
+    ],
+    modules: [
+      { path: "C:\\Windows\\SysWOW64\\ucrtbase.dll", base: UCRT32, size: 0xf0000 },
+      { path: "C:\\Windows\\SysWOW64\\kernel32.dll", base: KERNEL32, size: 0x110000 },
     ],
   });
+  // The program still holds every block except the leaked sessions: point the globals at them.
+  const held = [...process.heaps, ...process.nativeHeaps].flatMap((h) =>
+    h.expected.filter((e) => e.kind === "user" && !(h === process.heaps[0] && e.requestedSize === EXAMPLE_FACTS.leakSize)),
+  );
+  const gv = new DataView(globals.buffer);
+  held.slice(0, globals.length / 4).forEach((e, i) => gv.setUint32(i * 4, e.userAddress >>> 0, true));
   // Give each leaked object its vtable and text (the builder keeps references to the pieces).
   const heap = process.heaps[0]!;
   const leaked = heap.expected.filter((e) => e.kind === "user" && e.requestedSize === EXAMPLE_FACTS.leakSize);

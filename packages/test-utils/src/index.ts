@@ -9,3 +9,4 @@ export * from "./process.js";
 export * from "./bench.js";
 export * from "./example.js";
 export * from "./pe/index.js";
+export * from "./browser.js";

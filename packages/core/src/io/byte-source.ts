@@ -165,7 +165,10 @@ export class FileSource implements ByteSource {
     if (this.fd === undefined) throw new Error(`${this.name} is closed`);
     const start = key * this.blockSize;
     const len = Math.min(this.blockSize, this.size - start);
-    const bytes = new Uint8Array(len);
+    // Not zero-filled: only the `done` bytes read below are ever exposed (saves a pass over
+    // every block; bench: ~10% of a 4M-block walk).
+    const slow = Buffer.allocUnsafeSlow(len);
+    const bytes = new Uint8Array(slow.buffer, slow.byteOffset, len);
     let done = 0;
     while (done < len) {
       let n: number;

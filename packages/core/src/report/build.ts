@@ -153,3 +153,16 @@ export function baseReport(args: BaseReportInput): Report {
   if (args.heaps) report.heaps = summarizeHeaps(args.heaps);
   return report;
 }
+
+const ALLOCATOR_MODULE = /^(ntdll(_[0-9a-f]+)?|kernelbase|kernel32|ucrtbase\w*|msvcr\w*|msvcp\w*|vcruntime\w*|verifier)[!+]/i;
+const ALLOCATOR_FUNCTION =
+  /!(Rtlp?\w*Heap\w*|Rtlp\w+|malloc\w*|_malloc\w*|calloc\w*|realloc\w*|operator new\w*|\?\?2@\w*|_?heap_alloc\w*|HeapAlloc\w*|LocalAlloc\w*|GlobalAlloc\w*)/i;
+
+/**
+ * The call site of an allocation stack: the first frame outside the allocator (ntdll heap
+ * routines, the CRT's malloc/operator new, kernel32/kernelbase wrappers, verifier). Falls back to
+ * the innermost frame. Shared by analyzers and formatters so every output names the same frame.
+ */
+export function callSiteOf<F extends { text: string }>(frames: readonly F[]): F | undefined {
+  return frames.find((f) => !ALLOCATOR_MODULE.test(f.text) && !ALLOCATOR_FUNCTION.test(f.text)) ?? frames[0];
+}

@@ -245,6 +245,8 @@ export const SuspectSchema = Type.Object(
     percent: Type.Number({ minimum: 0, maximum: 100 }),
     delta: Type.Optional(Type.Object({ count: Type.Integer(), bytes: Type.Number() }, { additionalProperties: false })),
     stack: Type.Optional(Type.Array(FrameSchema)),
+    /** The first stack frame outside the allocator. */
+    callSite: Type.Optional(Type.String()),
     typeName: Type.Optional(Type.String()),
     tag: Type.Optional(Type.String()),
     samples: Type.Array(Hex),
@@ -275,6 +277,8 @@ export const StackGroupSchema = Type.Object(
     sizes: Type.Array(Bytes),
     samples: Type.Array(Hex),
     frames: Type.Array(FrameSchema),
+    /** The first frame outside the allocator. */
+    callSite: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );

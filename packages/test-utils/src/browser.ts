@@ -6,6 +6,7 @@ export function chromiumPath(): string | undefined {
   return candidates.find((p): p is string => !!p && existsSync(p));
 }
 
+/** Facts read from a leakscope HTML report page. */
 export interface PageFacts {
   title: string;
   pageErrors: string[];
@@ -18,7 +19,11 @@ export interface PageFacts {
   svgBars: number;
 }
 
-/** Open a local HTML file in headless Chromium, collect facts and save a screenshot. */
+/**
+ * Open a local HTML file in headless Chromium (Debian's `chromium`, through playwright-core; no
+ * browser download), collect facts and save a screenshot. Network requests other than file:/data:
+ * are recorded, so tests can assert the page loads nothing.
+ */
 export async function openInChromium(executablePath: string, file: string, screenshot: string): Promise<PageFacts> {
   const browser = await pw.launch({
     executablePath,

@@ -1,0 +1,72 @@
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { validateReport } from "@leakscope/core";
+import { EXAMPLE_FACTS, buildExampleDump, chromiumPath, openInChromium } from "@leakscope/test-utils";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../src/index.js";
+import { capture } from "./helpers.js";
+
+const dir = mkdtempSync(join(tmpdir(), "leakscope-example-"));
+const dump = join(dir, "example.dmp");
+writeFileSync(dump, buildExampleDump());
+
+async function run(argv: string[]) {
+  const c = capture();
+  const code = await runCli(argv, { io: c.io });
+  return { code, out: c.out(), err: c.err() };
+}
+
+const leakSize = `0x${EXAMPLE_FACTS.leakSize.toString(16)}`;
+const leakFrame = `leaky+0x${EXAMPLE_FACTS.leakFrameOffset.toString(16)}`;
+const chromium = chromiumPath();
+if (!chromium && process.env.CI === "true") throw new Error("Chromium is required under CI=true (apt-get install chromium)");
+
+describe("the bundled example (README's main command)", () => {
+  it("names the planted leak first: size, count, stack, C++ type (JSON)", async () => {
+    const r = await run(["analyze", dump, "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(validateReport(report).errors).toEqual([]);
+    expect(report.target).toMatchObject({ arch: "x64", wow64: true });
+    expect(report.heaps.map((h: { bitness: number }) => h.bitness).sort()).toEqual([32, 32, 64]);
+    const top = report.analysis.suspects[0];
+    expect(top).toMatchObject({ rank: 1, kind: "size-class", size: EXAMPLE_FACTS.leakSize, count: EXAMPLE_FACTS.leakCount, typeName: EXAMPLE_FACTS.leakType });
+    expect(top.stack.map((f: { text: string }) => f.text)).toContain(leakFrame);
+    expect(top.nextStep).toContain(leakFrame);
+    expect(top.preview.ascii).toContain("session #0");
+    expect(report.analysis.reachability.unreferenced.count).toBe(EXAMPLE_FACTS.leakCount);
+    expect(report.analysis.summary.traces).toBe("present");
+  });
+
+  it("names it first in text, Markdown and CSV too", async () => {
+    const text = (await run(["analyze", dump])).out;
+    expect(text.split("\n").find((l) => l.startsWith("#1 "))).toContain(`${EXAMPLE_FACTS.leakCount} × ${leakSize}-byte blocks`);
+    expect(text).toContain(`type: ${EXAMPLE_FACTS.leakType}`);
+    const md = (await run(["analyze", dump, "--format", "markdown"])).out;
+    const row = md.split("\n").find((l) => l.startsWith("| 1 |")) ?? "";
+    for (const part of ["| size-class |", `${EXAMPLE_FACTS.leakCount} × ${leakSize}-byte blocks`, "class net::Session", leakFrame.replace("+", "\\+")]) {
+      expect(row).toContain(part);
+    }
+    const csv = (await run(["analyze", dump, "--format", "csv"])).out.split("\r\n");
+    expect(csv[1]).toMatch(new RegExp(`^1,size-class,[0-9.]+,0x700000,${EXAMPLE_FACTS.leakSize},${EXAMPLE_FACTS.leakCount},`));
+    expect(csv[1]).toContain(EXAMPLE_FACTS.leakType);
+    expect(csv[1]).toContain(leakFrame);
+  });
+
+  it.skipIf(!chromium)("renders it in a real browser, offline, with a screenshot", async () => {
+    const html = join(dir, "example.html");
+    expect((await run(["analyze", dump, "--format", "html", "-o", html])).code).toBe(0);
+    const artifacts = resolve(process.cwd(), "test-artifacts");
+    mkdirSync(artifacts, { recursive: true });
+    const shot = join(artifacts, "example-report.png");
+    const facts = await openInChromium(chromium!, html, shot);
+    expect(facts.pageErrors).toEqual([]);
+    expect(facts.externalRequests).toEqual([]);
+    expect(facts.suspectText).toContain(`#1 ${EXAMPLE_FACTS.leakCount} × ${leakSize}-byte blocks`);
+    expect(facts.typeText).toBe(EXAMPLE_FACTS.leakType);
+    expect(facts.svgBars).toBeGreaterThanOrEqual(3);
+    expect(existsSync(shot)).toBe(true);
+    expect(readFileSync(html, "utf8")).toContain(leakFrame);
+  }, 60_000);
+});
