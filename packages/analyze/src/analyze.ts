@@ -51,6 +51,8 @@ export function callSite(frames: readonly Frame[]): Frame | undefined {
 }
 
 interface Groups {
+  /** Per requested size (any heap): stack id -> blocks, and the heap of the first one. */
+  stackBySize: Map<number, { stack: number; count: number; heap: number; address: number }>;
   stacks: StackGroup[];
   /** stack id -> position in `stacks` (top groups only). */
   dominantStack: Map<number, { stack: number; count: number }>;
@@ -71,6 +73,7 @@ function groupBlocks(run: Run, options: AnalyzeOptions): Groups {
   const traces = run.data.traces;
   const stackAgg = new Map<number, { count: number; bytes: number; sizes: Set<number>; samples: number[] }>();
   const perClassStacks = new Map<number, Map<number, number>>();
+  const stackBySize = new Map<number, { stack: number; count: number; heap: number; address: number }>();
   const typeAgg = new Map<number, { type: RttiType; count: number; bytes: number; samples: number[] }>();
   const perClassTypes = new Map<number, Map<number, number>>();
 
@@ -106,6 +109,9 @@ function groupBlocks(run: Run, options: AnalyzeOptions): Groups {
           let m = perClassStacks.get(key);
           if (!m) perClassStacks.set(key, (m = new Map()));
           m.set(sid, (m.get(sid) ?? 0) + 1);
+          const bySize = stackBySize.get(size);
+          if (!bySize) stackBySize.set(size, { stack: sid, count: 1, heap: c.heap[i]!, address: c.userAddress[i]! });
+          else if (bySize.stack === sid) bySize.count++;
         }
       }
       if (useTypes) {
@@ -169,15 +175,21 @@ function groupBlocks(run: Run, options: AnalyzeOptions): Groups {
     const g = typeAgg.get(best);
     if (g) dominantType.set(key, { type: g.type, count: bestCount });
   }
-  return { stacks, dominantStack, types, dominantType };
+  return { stackBySize, stacks, dominantStack, types, dominantType };
 }
 
 function pct(part: number, whole: number): number {
   return whole > 0 ? Math.min(100, Math.round((part / whole) * 10000) / 100) : 0;
 }
 
-function noTraceStep(traces: TraceTable | undefined): string {
+function noTraceStep(traces: TraceTable | undefined, kind: string): string {
   if (traces?.status === "present") return "";
+  if (kind === "text") {
+    return (
+      "This log has no allocation stacks: with gflags +ust on, add `!heap -p -a <address>` output for one of the sample " +
+      "blocks (or a UMDH log) and run leakscope again — or give leakscope the dump itself."
+    );
+  }
   return (
     "No allocation stacks in this dump: enable user-mode stack traces for the program (gflags /i <program>.exe +ust), " +
     "restart it, take two full dumps some minutes apart (procdump -ma) and run `leakscope diff before.dmp after.dmp`."
@@ -192,6 +204,7 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
   const set = run.allocations;
   const heaps = run.heaps;
   const table = sizeClasses(set, heaps);
+  const sources = applySizeGroups(run, table);
   const groups = groupBlocks(run, options);
   const traces = run.data.traces;
   const status = traces?.status ?? (run.target.kind === "user" ? "disabled" : "unsupported");
@@ -218,7 +231,7 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
   }
 
   const suspects: Suspect[] = [];
-  const step = noTraceStep(traces);
+  const step = noTraceStep(traces, run.target.kind);
   const heapOf = (i: number): HeapRecord | undefined => heaps[i];
 
   // Size classes (the heart of `!heap -stat`): the top classes by bytes.
@@ -229,11 +242,13 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
     const key = classKey(cls.heap, cls.size);
     const dom = groups.dominantStack.get(key);
     const domType = groups.dominantType.get(key);
+    const src = sources.get(classKey(cls.heap, cls.size));
     const evidence = [
       `${cls.count} busy blocks of requested size ${hex(cls.size)} (${cls.size} bytes) hold ${hex(cls.bytes)} bytes: ${pct(cls.bytes, heapBusy)}% of the busy bytes of heap ${heap ? formatAddress(heap.address) : "?"}` +
         ` and ${pct(cls.bytes, table.busy.bytes)}% of all busy bytes.`,
       `${pct(cls.count, table.heapBusy[cls.heap]?.count ?? 0)}% of the heap's busy blocks have this size.`,
     ];
+    if (src) evidence.push(`Figures from the input's ${src}.`);
     const s: Suspect = {
       rank: 0,
       kind: "size-class",
@@ -256,8 +271,27 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
       s.stack = frames;
       const site = callSite(frames);
       if (site) s.callSite = site.text;
-      evidence.push(`${pct(dom.count, cls.count)}% of them were allocated by the same stack${site ? ` (${site.text})` : ""}.`);
+      evidence.push(
+        dom.count === cls.count
+          ? `All of them were allocated by the same stack${site ? ` (${site.text})` : ""}.`
+          : `${dom.count} of the ${cls.count} blocks have a recorded stack, all the same${site ? ` (${site.text})` : ""}.`,
+      );
       s.nextStep = `Check the allocation at ${site?.text ?? "the top frame"}: its blocks of ${hex(cls.size)} bytes are still alive; find where they should be freed.`;
+    }
+    if (!dom && traces && run.target.kind === "text") {
+      // Logs often hold the `!heap -p -a` of one block from another session of the same program.
+      const alt = groups.stackBySize.get(cls.size);
+      const altHeap = alt ? heaps[alt.heap] : undefined;
+      if (alt && altHeap) {
+        const frames = stackFrames(traces, alt.stack);
+        const site = callSite(frames);
+        s.stack = frames;
+        if (site) s.callSite = site.text;
+        evidence.push(
+          `The log's stack for block ${formatAddress(alt.address)} of the same size in heap ${formatAddress(altHeap.address)} shows where such blocks are allocated${site ? ` (${site.text})` : ""}.`,
+        );
+        s.nextStep = `Check the allocation at ${site?.text ?? "the top frame"}: blocks of ${hex(cls.size)} bytes allocated there are not freed.`;
+      }
     }
     if (domType) {
       s.typeName = domType.type.name;
@@ -431,6 +465,56 @@ function capturedShare(run: Run): number {
     if (heap.view.space.isMapped(set.userAddress(i), 1)) mapped++;
   }
   return seen === 0 ? 0 : mapped / seen;
+}
+
+/**
+ * Replace the computed classes of heaps for which the input reported its own size histogram
+ * (WinDbg `!heap -stat -h`): those figures cover every busy block, LFH ones included, while a log
+ * lists only some blocks. The heap's busy total is derived from WinDbg's percentages when printed.
+ * Returns the source text per class key.
+ */
+function applySizeGroups(run: Run, table: ReturnType<typeof sizeClasses>): Map<number, string> {
+  const sources = new Map<number, string>();
+  const groups = run.data.sizeGroups;
+  if (!groups || groups.length === 0) return sources;
+  const byHeap = new Map<number, typeof groups>();
+  for (const g of groups) {
+    const list = byHeap.get(g.heap) ?? [];
+    list.push(g);
+    byHeap.set(g.heap, list);
+  }
+  for (const [heap, list] of byHeap) {
+    const samples = new Map<number, number[]>();
+    run.allocations.forEachChunk((c, n, base) => {
+      for (let i = 0; i < n; i++) {
+        if (c.heap[i] !== heap || !isUserAllocation(c.flags[i]!)) continue;
+        const arr = samples.get(c.requestedSize[i]!) ?? [];
+        if (arr.length < 8) arr.push(base + i);
+        samples.set(c.requestedSize[i]!, arr);
+      }
+    });
+    table.classes = table.classes.filter((c) => c.heap !== heap);
+    let bytes = 0;
+    let count = 0;
+    // WinDbg rounds percentages to 0.01: the group with the largest percentage gives the most
+    // precise heap total.
+    let fromPercent = 0;
+    let bestPercent = 0;
+    for (const g of list) {
+      bytes += g.bytes;
+      count += g.count;
+      if (g.percent !== undefined && g.percent > bestPercent) {
+        bestPercent = g.percent;
+        fromPercent = (g.bytes * 100) / g.percent;
+      }
+      table.classes.push({ heap, size: g.size, count: g.count, bytes: g.bytes, samples: samples.get(g.size) ?? [] });
+      sources.set(classKey(heap, g.size), g.source);
+    }
+    table.heapBusy[heap] = { count, bytes: Math.max(bytes, Math.round(fromPercent)) };
+  }
+  table.busy = table.heapBusy.reduce((a, h) => ({ count: a.count + h.count, bytes: a.bytes + h.bytes }), { count: 0, bytes: 0 });
+  table.classes.sort((a, b) => b.bytes - a.bytes || b.count - a.count || a.size - b.size);
+  return sources;
 }
 
 function hashFrames(frames: readonly Frame[]): number {

@@ -6,11 +6,12 @@ import { heapSegment } from "@leakscope/heap-segment";
 import { stackTraces } from "@leakscope/stacks";
 import { poolKm } from "@leakscope/pool-km";
 import { symbols } from "@leakscope/symbols";
+import { windbgText } from "@leakscope/windbg-text";
 
 /**
  * The plugins the `leakscope` command uses, in no particular order (stages order the taps).
  * The CLI is the only package that wires plugins together.
  */
 export function defaultPlugins(): LeakscopePlugin[] {
-  return [minidumpInput(), poolKm(), heapNt(), heapLfh(), heapSegment(), pageHeap(), stackTraces(), symbols()];
+  return [minidumpInput(), poolKm(), windbgText(), heapNt(), heapLfh(), heapSegment(), pageHeap(), stackTraces(), symbols()];
 }

@@ -10,6 +10,7 @@ import {
   sortPoolRows,
   systemTagHint,
 } from "@leakscope/pool-km";
+import { poolRowsOf } from "@leakscope/windbg-text";
 
 export type PoolRowOut = PoolSection["rows"][number];
 
@@ -23,8 +24,11 @@ export function poolRowsOfRun(run: Run): { rows: PoolUsageRow[]; method: string 
     const usage = api.poolUsage(dump); // its diagnostics go to the target's collector
     return { rows: usage.rows, method: usage.method };
   }
-  const fromLog = (target.data as { poolRows?: PoolUsageRow[] }).poolRows;
-  return fromLog ? { rows: fromLog, method: "log" } : undefined;
+  if (target.kind === "text") {
+    const rows = poolRowsOf(target);
+    return rows.length > 0 ? { rows: rows as PoolUsageRow[], method: "log" } : undefined;
+  }
+  return undefined;
 }
 
 /** The `pool` report section: sorted rows with descriptions, owning drivers and next-step hints. */

@@ -34,6 +34,11 @@ describe("benchmark dumps", () => {
         // free blocks: the generator's plus the writer's free filler at segment ends, if any
         const free = heaps.reduce((a, h) => a + h.stats.free.count, 0);
         expect(free).toBeGreaterThanOrEqual(info.freeBlocks);
+        // the size-ordered free list agrees with the walk (checked from the links the walk kept)
+        for (const h of heaps) {
+          expect(h.data.nt?.freeListAgrees).toBe(true);
+          expect(h.data.nt?.freeListLength).toBe(h.stats.free.count);
+        }
         expect(open.run.diagnostics.list().filter((d) => d.severity !== "info").map((d) => d.code)).toEqual([]);
       } finally {
         open.close();

@@ -39,7 +39,8 @@ export const heapNt = definePlugin({
           discoverNtHeaps(run, { scan: options.scan ?? true, descriptorList: options.descriptorList ?? true });
         });
         engine.hooks.walkHeap.tapPromise({ name: "heap-nt", stage: STAGE_BACKEND }, async (heap, run) => {
-          if (heap.kind !== "nt") return;
+          // heaps another plugin owns (e.g. heaps read from a WinDbg log) are not ours to walk
+          if (heap.kind !== "nt" || (heap.walker !== undefined && heap.walker !== "heap-nt")) return;
           walker.walk(heap, run);
         });
       },

@@ -46,7 +46,8 @@ export const heapSegment = definePlugin({
           discoverSegmentHeaps(run, { scan: options.scan ?? true, descriptorList: options.descriptorList ?? true });
         });
         engine.hooks.walkHeap.tapPromise({ name: "heap-segment", stage: STAGE_BACKEND }, async (heap, run) => {
-          if (heap.kind !== "segment") return;
+          // heaps another plugin owns (e.g. heaps read from a WinDbg log) are not ours to walk
+          if (heap.kind !== "segment" || (heap.walker !== undefined && heap.walker !== "heap-segment")) return;
           walker.walk(heap, run);
         });
       },

@@ -32,6 +32,11 @@ export const windbgTextCodes = defineCodes("windbg-text", {
     description:
       "The input exceeds the parser's limits (total size, lines, line length or frames per stack); the rest was ignored — split the log.",
   },
+  WINDBG_TEXT_BLOCK_NO_HEAP: {
+    severity: "info",
+    description:
+      "A heap block the log lists does not say which heap it belongs to (no `_HEAP @` line or heap column before it); it was not added to the allocations — include the heap in the command (`!heap -flt s <size>` prints it).",
+  },
   WINDBG_TEXT_DECODE: {
     severity: "info",
     description:

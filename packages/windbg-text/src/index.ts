@@ -9,3 +9,13 @@ export { parseFrame } from "./util.js";
 export { windbgTextCodes, type WindbgTextCode } from "./codes.js";
 export type * from "./model.js";
 export { blocksOfKind } from "./model.js";
+export {
+  windbgText,
+  WindbgTextOptions,
+  poolRowsOf,
+  claimsWindbgText,
+  sessionTarget,
+  type WindbgPoolRow,
+  type WindbgPoolData,
+  type PoolUsageRowLike,
+} from "./plugin.js";
