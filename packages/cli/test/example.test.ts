@@ -37,6 +37,12 @@ describe("the bundled example (README's main command)", () => {
     expect(top.preview.ascii).toContain("session #0");
     expect(report.analysis.reachability.unreferenced.count).toBe(EXAMPLE_FACTS.leakCount);
     expect(report.analysis.summary.traces).toBe("present");
+    // the 32-bit heap has a working low-fragmentation front end whose blocks count as busy
+    const h32 = report.heaps.find((h: { address: string }) => h.address === "0x700000");
+    expect(h32.summary).toMatchObject({ lfh: true, lfhBusy: 50 + 80, lfhFree: 10 + 10 });
+    expect(report.diagnostics.filter((d: { severity: string }) => d.severity !== "info")).toEqual(
+      report.diagnostics.filter((d: { code: string }) => d.code === "PE_HEADER_TRUNCATED"),
+    );
   });
 
   it("names it first in text, Markdown and CSV too", async () => {

@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { chromium as pw } from "playwright-core";
 
 export function chromiumPath(): string | undefined {
   const candidates = [process.env.LEAKSCOPE_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
@@ -25,6 +24,7 @@ export interface PageFacts {
  * are recorded, so tests can assert the page loads nothing.
  */
 export async function openInChromium(executablePath: string, file: string, screenshot: string): Promise<PageFacts> {
+  const { chromium: pw } = await import("playwright-core"); // loaded only when a browser test runs
   const browser = await pw.launch({
     executablePath,
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],

@@ -5,13 +5,14 @@
  *
  * - `leaky.exe` creates `net::Session` objects (0x120 bytes, a vtable with MSVC RTTI, a text
  *   buffer) from `leaky.exe+0x1119` and never frees them: 240 live objects.
- * - Background: blocks of assorted sizes from two other call sites, some freed blocks, and a
- *   64-bit process heap on the native side.
+ * - Background: blocks of assorted sizes from two other call sites (small ones in the
+ *   low-fragmentation heap), some freed blocks, and a 64-bit process heap on the native side.
  *
  * Everything is synthetic (no real program's memory). `EXAMPLE_FACTS` lists what a correct
  * analysis must find, so tests and the README can check the showcase.
  */
-import type { NtBlockSpec } from "./heap/nt/writer.js";
+import { type LfhHeapSpec, type LfhSubsegmentSpec, lfhUserBlocksBytes, overlayPieces, writeLfhHeap } from "./heap/lfh/writer.js";
+import { type NtBlockSpec, writeNtHeap } from "./heap/nt/writer.js";
 import { buildProcessDump } from "./process.js";
 
 export const EXAMPLE_FACTS = {
@@ -23,6 +24,8 @@ export const EXAMPLE_FACTS = {
   imageName: "leaky.exe",
   heap32: 0x700000,
   heap64: 0x500000,
+  /** The 32-bit heap's low-fragmentation front end (holds the small background blocks). */
+  lfhHeap: 0x00e0000,
 } as const;
 
 const NTDLL32 = 0x77cc0000; // SysWOW64 ntdll as laid out by MinidumpBuilder.wow64Process
@@ -92,6 +95,23 @@ export function buildExampleDump(): Uint8Array {
     blocks.push({ size: bg, trace: traceAt(1 + (i % 2)), fill: 0x20 + (i % 64) });
     if (i % 11 === 5) blocks.push({ size: 0x90, free: true });
   }
+  // Small background allocations live in the LFH, as in a real process: 0x44- and 0x18-byte
+  // requests from the two background call sites, some freed.
+  const lfhSubsegments: LfhSubsegmentSpec[] = [
+    { blockSize: 0x60, blocks: Array.from({ length: 60 }, (_, i) => (i % 6 === 5 ? { size: 0, free: true } : { size: 0x44, trace: traceAt(1 + (i % 2)), fill: 0x61 + (i % 26) })) },
+    { blockSize: 0x30, blocks: Array.from({ length: 90 }, (_, i) => (i % 9 === 4 ? { size: 0, free: true } : { size: 0x18, trace: traceAt(2 - (i % 2)), fill: 0x41 + (i % 26) })) },
+  ];
+  const lfhSpec: LfhHeapSpec = { version: "win10", bitness: 32, heap: EXAMPLE_FACTS.heap32, lfhHeap: EXAMPLE_FACTS.lfhHeap, subsegments: lfhSubsegments };
+  blocks.splice(10, 0, { size: lfhUserBlocksBytes(lfhSpec, 0), lfhHost: true });
+  blocks.splice(200, 0, { size: lfhUserBlocksBytes(lfhSpec, 1), lfhHost: true });
+  const heap32Spec = { base: EXAMPLE_FACTS.heap32, ust: true, frontEndHeapType: 2, frontEndHeap: EXAMPLE_FACTS.lfhHeap, segments: [{ blocks }] };
+  // The NT layout is deterministic: learn the host addresses, then write the LFH into them.
+  const probe = writeNtHeap({ ...heap32Spec, layout: "win10-1709", bitness: 32 });
+  const hosts = probe.expected.filter((e) => e.kind === "host").map((e) => e.userAddress);
+  const lfh = writeLfhHeap({ ...lfhSpec, subsegments: lfhSubsegments.map((sub, i) => ({ ...sub, userBlocks: hosts[i]! })) });
+  const lfhUserBlocks = lfh.pieces.filter((p) => hosts.includes(p.address));
+  const lfhStructures = lfh.pieces.filter((p) => !hosts.includes(p.address));
+
   const globals = new Uint8Array(0x2000);
   const process = buildProcessDump({
     layout: "win10-1709",
@@ -99,7 +119,7 @@ export function buildExampleDump(): Uint8Array {
     globalFlag: 0x1000, // +ust
     mainImage: { path: "C:\\Program Files (x86)\\Leaky\\leaky.exe", base, size: 0x8000 },
     heaps: [
-      { base: EXAMPLE_FACTS.heap32, ust: true, segments: [{ blocks }] },
+      heap32Spec,
       { base: 0x00900000, segments: [{ blocks: [{ size: 0x400 }, { size: 0x1000 }, { size: 0x28, free: true }] }] },
     ],
     nativeHeaps: [{ base: EXAMPLE_FACTS.heap64, segments: [{ blocks: [{ size: 0x58 }, { size: 0x130 }, { size: 0x800 }, { size: 0x60, free: true }] }] }],
@@ -107,16 +127,21 @@ export function buildExampleDump(): Uint8Array {
       { address: TRACE_DB, bytes: traceDatabase(stacks) },
       { address: rtti.address, bytes: rtti.bytes },
       { address: GLOBALS, bytes: globals },
+      ...lfhStructures,
     ],
     modules: [
       { path: "C:\\Windows\\SysWOW64\\ucrtbase.dll", base: UCRT32, size: 0xf0000 },
       { path: "C:\\Windows\\SysWOW64\\kernel32.dll", base: KERNEL32, size: 0x110000 },
     ],
   });
+  overlayPieces(process.heaps[0]!.pieces, lfhUserBlocks);
   // The program still holds every block except the leaked sessions: point the globals at them.
-  const held = [...process.heaps, ...process.nativeHeaps].flatMap((h) =>
-    h.expected.filter((e) => e.kind === "user" && !(h === process.heaps[0] && e.requestedSize === EXAMPLE_FACTS.leakSize)),
-  );
+  const held = [
+    ...[...process.heaps, ...process.nativeHeaps].flatMap((h) =>
+      h.expected.filter((e) => e.kind === "user" && !(h === process.heaps[0] && e.requestedSize === EXAMPLE_FACTS.leakSize)),
+    ),
+    ...lfh.expected.filter((b) => b.busy),
+  ];
   const gv = new DataView(globals.buffer);
   held.slice(0, globals.length / 4).forEach((e, i) => gv.setUint32(i * 4, e.userAddress >>> 0, true));
   // Give each leaked object its vtable and text (the builder keeps references to the pieces).
