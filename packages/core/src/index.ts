@@ -9,6 +9,7 @@ export * from "./io/byte-source.js";
 export * from "./memory/address-space.js";
 // Models
 export * from "./model/target.js";
+export * from "./model/codeview.js";
 export * from "./model/allocations.js";
 export * from "./model/memory-target.js";
 export * from "./model/traces.js";

@@ -1,4 +1,5 @@
 import { type Address, addressFromParts, formatAddress } from "../address.js";
+import { parseCodeView } from "../model/codeview.js";
 import type { DiagnosticLocation, Diagnostics } from "../diagnostics.js";
 import { DumpFormatError, InputError } from "../errors.js";
 import { type ByteSource, readBytes } from "../io/byte-source.js";
@@ -376,33 +377,7 @@ class MinidumpParser {
       });
       return undefined;
     }
-    const v = r.view;
-    const sig = v.getUint32(0, true);
-    if (sig === 0x53445352 && r.length >= 24) {
-      // RSDS: GUID (Data1 u32, Data2 u16, Data3 u16, Data4 8 bytes), age u32, UTF-8 path.
-      const d4 = Array.from(r.bytes.subarray(12, 20), (b) => b.toString(16).padStart(2, "0")).join("");
-      const guid =
-        v.getUint32(4, true).toString(16).padStart(8, "0") +
-        "-" +
-        v.getUint16(8, true).toString(16).padStart(4, "0") +
-        "-" +
-        v.getUint16(10, true).toString(16).padStart(4, "0") +
-        "-" +
-        d4.slice(0, 4) +
-        "-" +
-        d4.slice(4);
-      return { format: "RSDS", guid, age: v.getUint32(20, true), pdbName: this.nulTerminated(r.bytes.subarray(24), "utf8") };
-    }
-    if (sig === 0x3031424e && r.length >= 16) {
-      // NB10: offset u32, signature u32, age u32, path.
-      return {
-        format: "NB10",
-        guid: v.getUint32(8, true).toString(16).padStart(8, "0"),
-        age: v.getUint32(12, true),
-        pdbName: this.nulTerminated(r.bytes.subarray(16), "latin1"),
-      };
-    }
-    return undefined;
+    return parseCodeView(r.bytes);
   }
 
   modules(s: MinidumpStreamEntry): MinidumpModule[] {
