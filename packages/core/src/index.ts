@@ -10,6 +10,7 @@ export * from "./memory/address-space.js";
 // Models
 export * from "./model/target.js";
 export * from "./model/codeview.js";
+export * from "./model/peb.js";
 export * from "./model/allocations.js";
 export * from "./model/memory-target.js";
 export * from "./model/traces.js";

@@ -1,4 +1,4 @@
-import { type Address, type AddressSpace, type HeapRecord, type ProcessView, type Run, at, formatAddress } from "@leakscope/core";
+import { type Address, type AddressSpace, type HeapRecord, PEB_OFFSETS, type ProcessView, type Run, at, formatAddress, readPebHeapList } from "@leakscope/core";
 
 /** Secondary segments the signature scan attributed to a heap (checked by the walker against SegmentList). */
 export const scannedSegments = new WeakMap<HeapRecord, Address[]>();
@@ -12,12 +12,6 @@ const MAX_DESCRIPTORS = 4096;
 /** Most 64 KiB-aligned candidates the scan visits (a 256 GiB dump); beyond that it stops with a note. */
 const MAX_SCAN_CANDIDATES = 1 << 22;
 
-/** PEB fields (x86 / x64), stable Win7 -> Win11. */
-function pebOffsets(bitness: 32 | 64) {
-  return bitness === 64
-    ? { processHeap: 0x30, csr: 0x88, numberOfHeaps: 0xe8, maxHeaps: 0xec, processHeaps: 0xf0 }
-    : { processHeap: 0x18, csr: 0x4c, numberOfHeaps: 0x88, maxHeaps: 0x8c, processHeaps: 0x90 };
-}
 
 export type HeapKind = "nt" | "segment" | "segment-of-nt" | "none" | "missing";
 
@@ -66,32 +60,23 @@ export function discoverNtHeaps(run: Run, options: DiscoveryOptions): void {
   for (const view of target.views) {
     if (view.peb === undefined) continue;
     const space = view.space;
-    const o = pebOffsets(view.bitness);
+    const o = PEB_OFFSETS[view.bitness];
     const peb = view.peb;
-    const processHeap = space.ptr(peb + o.processHeap);
-    const count = space.u32(peb + o.numberOfHeaps);
-    const max = space.u32(peb + o.maxHeaps);
-    const array = space.ptr(peb + o.processHeaps);
-    const csr = space.ptr(peb + o.csr);
     const foundBy = viewFoundBy(view);
-    if (!(processHeap === processHeap) || count < 0) {
+    const pebList = readPebHeapList(view, MAX_PEB_HEAPS);
+    if (!pebList) {
       const gap = space.firstMissing(peb, o.processHeaps + view.bitness / 8) ?? peb;
       run.diagnostics.report(SOURCE, "NT_HEAP_NOT_CAPTURED", ntCodes.NT_HEAP_NOT_CAPTURED.severity, `the ${view.bitness}-bit PEB at ${formatAddress(peb)} is not in the dump; heaps are found by the signature scan only`, at(gap));
       continue;
     }
+    const { processHeap, count, maximum: max, array, csr } = pebList;
     if (csr === csr && csr !== 0) csrBases.add(csr);
     if (max >= 0 && count > max) {
       run.diagnostics.report(SOURCE, "NT_HEAP_PEB_INCONSISTENT", ntCodes.NT_HEAP_PEB_INCONSISTENT.severity, `${view.bitness}-bit PEB: NumberOfHeaps ${count} > MaximumNumberOfHeaps ${max}`, at(peb + o.numberOfHeaps));
     }
-    const n = Math.min(count, max >= 0 ? Math.max(max, 0) : count, MAX_PEB_HEAPS);
-    const list: Address[] = [];
-    for (let i = 0; i < n; i++) {
-      const h = space.ptr(array + i * (view.bitness / 8));
-      if (!(h === h)) {
-        run.diagnostics.report(SOURCE, "NT_HEAP_NOT_CAPTURED", ntCodes.NT_HEAP_NOT_CAPTURED.severity, `the ${view.bitness}-bit PEB ProcessHeaps array at ${formatAddress(array)} is not in the dump; only ProcessHeap is known from the PEB`, at(array + i * (view.bitness / 8)));
-        break;
-      }
-      if (h !== 0) list.push(h);
+    const list = pebList.heaps;
+    if (pebList.missingSlot !== undefined) {
+      run.diagnostics.report(SOURCE, "NT_HEAP_NOT_CAPTURED", ntCodes.NT_HEAP_NOT_CAPTURED.severity, `the ${view.bitness}-bit PEB ProcessHeaps array at ${formatAddress(array)} is not in the dump; only ProcessHeap is known from the PEB`, at(pebList.missingSlot));
     }
     if (list.length > 0 && list[0] !== processHeap) {
       run.diagnostics.report(SOURCE, "NT_HEAP_PEB_INCONSISTENT", ntCodes.NT_HEAP_PEB_INCONSISTENT.severity, `${view.bitness}-bit PEB: ProcessHeaps[0] ${formatAddress(list[0]!)} differs from ProcessHeap ${formatAddress(processHeap)}`, at(array));

@@ -11,6 +11,7 @@ import {
   definePlugin,
   emptySpan,
   formatAddress,
+  readNtGlobalFlag,
 } from "@leakscope/core";
 
 /**
@@ -150,7 +151,6 @@ declare module "@leakscope/core" {
   }
 }
 
-const PEB_NTGLOBALFLAG = { 32: 0x68, 64: 0xbc } as const;
 const FLG_HEAP_PAGE_ALLOCS = 0x02000000;
 
 export const PageHeapOptions = Type.Object(
@@ -170,8 +170,8 @@ export const pageHeap = definePlugin({
       engine.hooks.discoverHeaps.tapPromise({ name: "heap-page", stage: STAGE_BACKEND }, async (run) => {
         if (run.target.kind !== "user") return;
         for (const view of run.target.views) {
-          const flag = view.peb !== undefined ? view.space.u32(view.peb + PEB_NTGLOBALFLAG[view.bitness]) : -1;
-          if (!options.always && !(flag >= 0 && (flag & FLG_HEAP_PAGE_ALLOCS) !== 0)) continue;
+          const flag = readNtGlobalFlag(view);
+          if (!options.always && !(flag !== undefined && (flag & FLG_HEAP_PAGE_ALLOCS) !== 0)) continue;
           const blocks = scanPageHeap(run, view, options.maxBlocks);
           const byRoot = new Map<number, PageHeapBlock[]>();
           for (const b of blocks) {

@@ -1,4 +1,4 @@
-import { type Address, type AddressSpace, type ProcessView, type Run, at, formatAddress } from "@leakscope/core";
+import { type Address, type AddressSpace, type ProcessView, type Run, at, formatAddress, readPebHeapList } from "@leakscope/core";
 import { segmentCodes } from "./codes.js";
 import { SEGMENT_HEAP_SIGNATURE, SEGMENT_LAYOUTS } from "./layouts.js";
 
@@ -41,11 +41,6 @@ function register(run: Run, view: ProcessView, address: Address, foundBy: string
   });
 }
 
-function pebOffsets(bitness: 32 | 64) {
-  return bitness === 64
-    ? { processHeap: 0x30, numberOfHeaps: 0xe8, maxHeaps: 0xec, processHeaps: 0xf0 }
-    : { processHeap: 0x18, numberOfHeaps: 0x88, maxHeaps: 0x8c, processHeaps: 0x90 };
-}
 
 /**
  * Find segment heaps: both PEBs' heap lists, the 24H2 heap-descriptor list (x64) and a 64 KiB
@@ -56,21 +51,12 @@ export function discoverSegmentHeaps(run: Run, options: SegmentDiscoveryOptions)
   for (const view of target.views) {
     if (view.peb === undefined) continue;
     const space = view.space;
-    const o = pebOffsets(view.bitness);
-    const peb = view.peb;
-    const processHeap = space.ptr(peb + o.processHeap);
-    const count = space.u32(peb + o.numberOfHeaps);
-    const array = space.ptr(peb + o.processHeaps);
-    if (!(processHeap === processHeap) || count < 0) continue; // heap-nt reports an uncaptured PEB
+    const pebList = readPebHeapList(view, MAX_PEB_HEAPS);
+    if (!pebList) continue; // heap-nt reports an uncaptured PEB
     const foundBy = view.role === "wow64" ? "peb32" : "peb";
     const list: Address[] = [];
-    if (processHeap !== 0) list.push(processHeap);
-    const n = Math.min(count, MAX_PEB_HEAPS);
-    for (let i = 0; i < n; i++) {
-      const h = space.ptr(array + i * (view.bitness / 8));
-      if (!(h === h)) break;
-      if (h !== 0 && !list.includes(h)) list.push(h);
-    }
+    if (pebList.processHeap !== 0) list.push(pebList.processHeap);
+    for (const h of pebList.heaps) if (!list.includes(h)) list.push(h);
     for (const h of list) {
       const sig = signatureAt(space, h, view.bitness);
       if (sig < 0) {
@@ -83,7 +69,7 @@ export function discoverSegmentHeaps(run: Run, options: SegmentDiscoveryOptions)
         );
         continue;
       }
-      if (sig === SEGMENT_HEAP_SIGNATURE) register(run, view, h, foundBy, h === processHeap ? (view.role === "wow64" ? "process heap (32-bit)" : "process heap") : undefined);
+      if (sig === SEGMENT_HEAP_SIGNATURE) register(run, view, h, foundBy, h === pebList.processHeap ? (view.role === "wow64" ? "process heap (32-bit)" : "process heap") : undefined);
     }
     if (options.descriptorList && view.bitness === 64 && target.os.build >= 26100 && list.length > 0) {
       followDescriptorList(run, view, list[0]!);

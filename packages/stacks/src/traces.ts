@@ -7,12 +7,14 @@ import {
   type Run,
   type StackRecord,
   type TraceTable,
+  PEB_OFFSETS,
   formatAddress,
+  readNtGlobalFlag,
 } from "@leakscope/core";
 import { type TraceDatabase, findTraceDatabase, resolveLegacyIndex } from "./tracedb.js";
 
-/** `PEB.NtGlobalFlag` offsets (x86 / x64) and the gflags bits leakscope cares about. */
-export const PEB_NTGLOBALFLAG = { 32: 0x68, 64: 0xbc } as const;
+/** `PEB.NtGlobalFlag` offsets (x86 / x64), from core's PEB table, and the gflags bits used here. */
+export const PEB_NTGLOBALFLAG = { 32: PEB_OFFSETS[32].ntGlobalFlag, 64: PEB_OFFSETS[64].ntGlobalFlag } as const;
 export const FLG_USER_STACK_TRACE_DB = 0x1000;
 export const FLG_HEAP_PAGE_ALLOCS = 0x02000000;
 
@@ -32,9 +34,8 @@ export interface GlobalFlags {
 
 /** NtGlobalFlag of each view's PEB (undefined when the PEB is not in the dump). */
 export function readGlobalFlags(view: ProcessView): GlobalFlags | undefined {
-  if (view.peb === undefined || !(view.peb === view.peb)) return undefined;
-  const value = view.space.u32(view.peb + PEB_NTGLOBALFLAG[view.bitness]);
-  if (value < 0) return undefined;
+  const value = readNtGlobalFlag(view);
+  if (value === undefined) return undefined;
   return {
     bitness: view.bitness,
     value,
