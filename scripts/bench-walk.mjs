@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // One measured walk for bench.mjs, in its own process so peak RSS belongs to this walk alone.
+import { readFileSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const file = process.argv[2];
-const { Engine, isUserAllocation } = await import(join(root, "packages/core/dist/index.js"));
-const { defaultPlugins } = await import(join(root, "packages/cli/dist/index.js"));
+// argv[3]: the bundle bench.mjs built from the sources; without it, the packages' dist
+const bundle = process.argv[3];
+const core = bundle ? await import(pathToFileURL(bundle).href) : await import(join(root, "packages/core/dist/index.js"));
+const { Engine, isUserAllocation } = core;
+const { defaultPlugins } = bundle ? core : await import(join(root, "packages/cli/dist/index.js"));
 const baseRssBytes = process.memoryUsage().rss;
 const t0 = process.hrtime.bigint();
 const engine = new Engine({ plugins: defaultPlugins() });
@@ -22,5 +26,15 @@ open.run.allocations.forEachChunk((c, n) => {
 });
 const blocks = open.run.allocations.count;
 open.close();
-const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+// Peak RSS of this process image. getrusage's maxRSS survives exec (Linux folds the forked
+// parent's high-water mark into it), so a big parent would inflate it: prefer VmHWM, which is
+// per address space and starts at zero at exec.
+function peakRss() {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m) return Number(m[1]) * 1024;
+  } catch {}
+  return process.resourceUsage().maxRSS * 1024;
+}
+const maxRssBytes = peakRss();
 process.stdout.write(`${JSON.stringify({ secs, blocks, liveBlocks, heapBytes, maxRssBytes, baseRssBytes })}\n`);

@@ -10,7 +10,19 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BufferSource, Engine, InternalError, LeakscopeError, PluginError, type RunDepth } from "@leakscope/core";
-import { type MemoryPiece, Rng, buildProcessDump, mutate, sharedFile, type WrittenNtHeap } from "@leakscope/test-utils";
+import {
+  type MemoryPiece,
+  MinidumpBuilder,
+  Rng,
+  SEGMENT_LAYOUT_BUILD,
+  type SegmentAllocSpec,
+  buildProcessDump,
+  mutate,
+  sharedFile,
+  type WrittenNtHeap,
+  writePeb,
+  writeSegmentHeap,
+} from "@leakscope/test-utils";
 import { parseWindbgLog } from "@leakscope/windbg-text";
 import { afterAll, describe, expect, it } from "vitest";
 import { defaultPlugins, runCli } from "../src/index.js";
@@ -244,6 +256,23 @@ function syntheticDump(kind: "x64" | "wow64", rng: Rng, corrupt: number | undefi
   return { bytes: dump.builder.build(), what };
 }
 
+/** An x64 process whose one heap is a segment heap (VS, LFH, backend and large blocks). */
+function segmentHeapDump(rng: Rng): { bytes: Uint8Array; allocations: number; heap: number } {
+  const allocations: SegmentAllocSpec[] = [];
+  for (let i = 0; i < 24; i++) allocations.push({ kind: "vs", size: 0x40 + rng.below(0x300), ...(i % 6 === 5 ? { free: true } : {}) });
+  for (let i = 0; i < 30; i++) allocations.push({ kind: "lfh", size: 0x10 + rng.below(0x30), ...(i % 7 === 6 ? { free: true } : {}) });
+  allocations.push({ kind: "backend", size: 0x3000 }, { kind: "backend", size: 0x2000, free: true }, { kind: "large", size: 0x30000 });
+  const heap = 0x2a0000000;
+  const seg = writeSegmentHeap({ layout: "21H2", bitness: 64, base: heap, allocations });
+  const builder = new MinidumpBuilder({ flags: 0x1826 });
+  builder.systemInfo({ arch: "x64", major: 10, minor: 0, build: SEGMENT_LAYOUT_BUILD["21H2"] });
+  const l = builder.nativeProcess({ bitness: 64, pebSize: 0x1000, systemInfo: false });
+  const peb = writePeb({ bitness: 64, address: l.peb, heaps: [seg.address] });
+  l.pebBytes.set(peb.bytes.subarray(0, l.pebBytes.length));
+  for (const p of seg.pieces) builder.memory(p.address, p.bytes);
+  return { bytes: builder.build(), allocations: allocations.filter((a) => !a.free).length, heap };
+}
+
 // ---- cases ---------------------------------------------------------------------------------------
 
 const userDumps = [
@@ -300,6 +329,18 @@ describe("fuzz: the default pipeline survives hostile inputs", () => {
     });
   }
 
+  it("synthetic segment heap dumps: random mutations and self-pointers in the heap header", async () => {
+    const rng = new Rng(SEED ^ 0x5e6);
+    const valid = segmentHeapDump(rng);
+    // the intact dump is walked: every busy allocation is found
+    expect(await runPipeline(valid.bytes, "walk", "synthetic segment heap valid")).toBeGreaterThanOrEqual(valid.allocations);
+    for (let c = 0; c < 80; c++) {
+      const m = mutateMany(valid.bytes, rng);
+      await runPipeline(m.bytes, c % 4 === 3 ? "analyze" : "walk", `synthetic segment heap seed ${SEED} case ${c} (${m.what})`);
+    }
+    expectClean();
+  });
+
   it("runCli in-process over mutated dumps never reports an internal error (exit 3)", async () => {
     const f = sharedFile(userDumps[0]!);
     const rng = new Rng(SEED ^ 0xc11);
@@ -317,7 +358,7 @@ describe("fuzz: the default pipeline survives hostile inputs", () => {
     expectClean();
   });
 
-  it("WinDbg logs: mutated text parses to a session or a LeakscopeError, never a crash", () => {
+  it("WinDbg logs: mutated text parses to a session or a LeakscopeError, never a crash, alone and through the pipeline", async () => {
     const files: string[] = [];
     for (const dir of ["seeds", "data/windbg-samples", "data/poolused-samples"]) {
       const d = sharedFile(dir);
@@ -346,6 +387,7 @@ describe("fuzz: the default pipeline survives hostile inputs", () => {
         } catch (e) {
           if (!acceptable(e)) failures.push(`${file} seed ${SEED} case ${c} (${what}): ${describeError(e)}`);
         }
+        await runPipeline(bytes, c % 2 ? "analyze" : "walk", `${file} seed ${SEED} pipeline case ${c} (${what})`);
       }
     }
     expect(files.length).toBeGreaterThan(0);
