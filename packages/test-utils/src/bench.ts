@@ -14,8 +14,9 @@ import { MinidumpBuilder } from "./minidump/builder.js";
 import { NT_LAYOUT_BUILD, type NtBlockSpec, type NtSegmentSpec, type NtVirtualBlockSpec, type NtWriterLayout, writeNtHeap, writePeb } from "./heap/nt/writer.js";
 import { Rng } from "./fuzz.js";
 import { SEGMENT_LAYOUT_BUILD, type SegmentAllocSpec, writeSegmentHeap } from "./heap/segment/writer.js";
+import { type LfhHeapSpec, type LfhSubsegmentSpec, lfhUserBlocksBytes, overlayPieces, writeLfhHeap } from "./heap/lfh/writer.js";
 
-export type BenchScenarioName = "nt" | "wow64" | "segment";
+export type BenchScenarioName = "nt" | "wow64" | "lfh" | "segment";
 
 export interface BenchScenario {
   /** What the dump holds, one sentence. */
@@ -28,7 +29,7 @@ export interface BenchScenario {
   maxBlocks: number;
 }
 
-/** The scenarios {@link writeBenchDump} can write. An LFH-heavy NT scenario is not here yet. */
+/** The scenarios {@link writeBenchDump} can write. */
 export const benchScenarios: Readonly<Record<BenchScenarioName, BenchScenario>> = {
   nt: {
     description:
@@ -43,6 +44,13 @@ export const benchScenarios: Readonly<Record<BenchScenarioName, BenchScenario>> 
     bitness: 32,
     layout: "win10-1709",
     maxBlocks: 12_000_000,
+  },
+  lfh: {
+    description:
+      "x64 process (Windows 10 19041 layout): NT heaps whose blocks are almost all LFH blocks, 512 per subsegment in 7 buckets (0x20-0x100 bytes), ~10% free, up to 1M blocks per heap",
+    bitness: 64,
+    layout: "win10-1709",
+    maxBlocks: 16_000_000,
   },
   segment: {
     description:
@@ -158,6 +166,53 @@ function segmentHeapPlan(rng: Rng, blocks: number, base: number, info: BenchDump
   return writeSegmentHeap({ layout: "21H2", bitness: 64, base, allocations, collectExpected: false });
 }
 
+/**
+ * One LFH-heavy NT heap of `blocks` blocks at `base`: 512-block subsegments in 7 buckets, their
+ * user blocks hosted by backend blocks, the LFH structures 2 GiB above the heap. Returns the
+ * memory pieces; counts go to `info`.
+ */
+function lfhHeapPieces(rng: Rng, blocks: number, base: number, info: BenchDumpInfo) {
+  const BUCKETS = [0x20, 0x30, 0x40, 0x60, 0x80, 0xc0, 0x100];
+  const PER_SUBSEGMENT = 512;
+  const subsegments: LfhSubsegmentSpec[] = [];
+  for (let left = blocks, k = 0; left > 0; k++) {
+    const blockSize = BUCKETS[k % BUCKETS.length]!;
+    const n = Math.min(PER_SUBSEGMENT, left);
+    left -= n;
+    const list = [];
+    for (let i = 0; i < n; i++) list.push(rng.below(10) === 0 ? { size: 0, free: true } : { size: blockSize - 16 - rng.below(16) });
+    subsegments.push({ blockSize, blocks: list });
+  }
+  const lfhHeap = base + 0x80000000;
+  const spec: LfhHeapSpec = { version: "win10", bitness: 64, heap: base, lfhHeap, subsegments, perZone: 64 };
+  const ntBlocks: NtBlockSpec[] = [{ size: 0x50 }];
+  const segments: NtSegmentSpec[] = [];
+  subsegments.forEach((_, i) => {
+    ntBlocks.push({ size: lfhUserBlocksBytes(spec, i), lfhHost: true });
+    if (ntBlocks.length === 4096) segments.push({ blocks: ntBlocks.splice(0), tailUncommittedPages: TAIL_PAGES });
+  });
+  if (ntBlocks.length > 0 || segments.length === 0) segments.push({ blocks: ntBlocks, tailUncommittedPages: TAIL_PAGES });
+  const nt = writeNtHeap({ layout: "win10-1709", bitness: 64, base, frontEndHeapType: 2, frontEndHeap: lfhHeap, segments });
+  const hosts = nt.expected.filter((e) => e.kind === "host").map((e) => e.userAddress);
+  const lfh = writeLfhHeap({ ...spec, subsegments: subsegments.map((sub, i) => ({ ...sub, userBlocks: hosts[i]! })) });
+  const hostSet = new Set(hosts);
+  overlayPieces(nt.pieces, lfh.pieces.filter((p) => hostSet.has(p.address)));
+  for (const b of lfh.expected) {
+    if (b.busy) {
+      info.busyBlocks++;
+      info.busyRequestedBytes += b.requestedSize;
+    } else info.freeBlocks++;
+  }
+  for (const e of nt.expected) {
+    if (e.kind === "user") {
+      info.busyBlocks++;
+      info.busyRequestedBytes += e.requestedSize;
+    } else if (e.kind === "free") info.freeBlocks++;
+  }
+  info.segments += nt.segments.length;
+  return [...nt.pieces, ...lfh.pieces.filter((p) => !hostSet.has(p.address))];
+}
+
 const MB = 0x100000;
 const alignUp = (v: number, a: number): number => Math.ceil(v / a) * a;
 
@@ -216,6 +271,18 @@ export function writeBenchDump(scenario: BenchScenarioName, blocks: number, file
   for (let left = blocks; left > 0; ) {
     const n = Math.min(left, perHeap);
     left -= n;
+    if (scenario === "lfh") {
+      const base = next;
+      for (const p of lfhHeapPieces(rng, n, base, info)) {
+        builder.memory(p.address, p.bytes);
+        info.memoryBytes += p.bytes.length;
+      }
+      info.blocks += n;
+      info.heaps++;
+      heapBases.push(base);
+      next = base + 0x100000000;
+      continue;
+    }
     if (scenario === "segment") {
       const base = next;
       const written = segmentHeapPlan(rng, n, base, info);
