@@ -24,6 +24,7 @@ import {
 import { writeFileSync } from "node:fs";
 import { diffSnapshots, leakAnalyzer, snapshotOfRun } from "@leakscope/analyze";
 import { buildTraceTable, groupByStack } from "@leakscope/stacks";
+import { formatLfhBuckets, lfhBucketStats } from "@leakscope/heap-lfh";
 import { readFileSync } from "node:fs";
 import { RttiResolver } from "@leakscope/analyze";
 import { type FoundAllocation, formatVerifyResult, parseManifest, verifyManifest } from "@leakscope/groundtruth";
@@ -145,10 +146,30 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     .command("heaps")
     .description("every heap of both bitnesses with totals, like !heap -s")
     .argument("<dump>")
-    .option("--json", "print the report as JSON")
+    .option("--buckets", "also print each low-fragmentation heap's buckets (like !heap -s -h's bucket table)")
+    .option("--json", "print the report as JSON (LFH buckets always included)")
     .action(async (file, flags) => {
-      const report = await execute(file, "walk", "heaps", flags, (r) => r);
-      emit(report, flags, renderHeaps);
+      const texts: string[] = [];
+      const report = await execute(file, "walk", "heaps", flags, (r, { run }) => {
+        const heaps = r.heaps?.map((h, i) => {
+          const stats = run.heaps[i] ? lfhBucketStats(run.heaps[i]!) : undefined;
+          if (!stats) return h;
+          if (flags.buckets) texts.push(formatLfhBuckets(stats));
+          return {
+            ...h,
+            buckets: stats.buckets.map((b) => ({
+              blockSize: b.blockSize,
+              subsegments: b.subsegments,
+              totalBlocks: b.totalBlocks,
+              busyBlocks: b.busyBlocks,
+              freeBlocks: b.freeBlocks,
+              busyBytes: b.busyBytes,
+            })),
+          };
+        });
+        return heaps ? { ...r, heaps } : r;
+      });
+      emit(report, flags, (r) => renderHeaps(r) + (texts.length ? `\n${texts.join("\n")}` : ""));
     });
 
   program

@@ -35,6 +35,23 @@ describe("leakscope info on the real dumps", () => {
     expect(report.diagnostics).toEqual([]);
   });
 
+  it.skipIf(!fizzbuzz.present)("heaps: the 32-bit LFH heap counts its LFH blocks and lists its buckets (JSON and text)", async () => {
+    const r = await run(["heaps", fizzbuzz.path, "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(validateReport(report).errors).toEqual([]);
+    const lfh = report.heaps.find((h: { address: string }) => h.address === "0x700000");
+    expect(lfh).toMatchObject({ bitness: 32, busy: { count: 304, bytes: 53465 }, summary: { lfh: true, lfhBusy: 152, lfhFree: 102 } });
+    expect(lfh.buckets).toEqual([
+      { blockSize: 0x18, subsegments: 1, totalBlocks: 41, busyBlocks: 27, freeBlocks: 14, busyBytes: 0x190 },
+      { blockSize: 0x20, subsegments: 1, totalBlocks: 63, busyBlocks: 1, freeBlocks: 62, busyBytes: 0x18 },
+      { blockSize: 0x28, subsegments: 3, totalBlocks: 150, busyBlocks: 124, freeBlocks: 26, busyBytes: 0xf4c },
+    ]);
+    expect(report.heaps.filter((h: { buckets?: unknown }) => h.buckets !== undefined)).toHaveLength(1);
+    const text = (await run(["heaps", fizzbuzz.path, "--buckets"])).out;
+    expect(text).toContain("LFH of heap 0x700000");
+  });
+
   for (const f of others) {
     it.skipIf(!f.present)(`opens ${f.path.split("/").pop()} and reports what it lacks as diagnostics`, async () => {
       const r = await run(["heaps", f.path, "--json"]);

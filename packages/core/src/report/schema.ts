@@ -132,6 +132,15 @@ export const HeapSummarySchema = Type.Object(
     incomplete: Type.Boolean(),
     /** Allocator-specific figures (segments, UCRs, virtual blocks, LFH...). */
     summary: Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()])),
+    /** Front-end (LFH) buckets: block size (header included), subsegments, blocks, busy, free, busy requested bytes. */
+    buckets: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { blockSize: Bytes, subsegments: Count, totalBlocks: Count, busyBlocks: Count, freeBlocks: Count, busyBytes: Bytes },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
   },
   { additionalProperties: false },
 );
