@@ -24,6 +24,20 @@ describe("AllocationSet", () => {
     expect(() => set.flags(N)).toThrow(RangeError);
   });
 
+  it("allocates the trace column only for chunks that hold traces", () => {
+    const set = new AllocationSet();
+    for (let i = 0; i < 70_000; i++) set.add(0, i * 16, i * 16, 8, 16, AllocFlags.BUSY);
+    expect(set.byteSize).toBe(2 * 65536 * 40);
+    expect(set.tracePointer(5)).toBe(0);
+    set.add(0, 0x99990, 0x99980, 8, 16, AllocFlags.BUSY | AllocFlags.HAS_TRACE, 0x7ffe0000);
+    set.setTracePointer(3, 0x1234);
+    expect(set.tracePointer(70_000)).toBe(0x7ffe0000);
+    expect(set.tracePointer(3)).toBe(0x1234);
+    expect(set.tracePointer(4)).toBe(0);
+    expect(set.flags(3) & AllocFlags.HAS_TRACE).toBeTruthy();
+    expect(set.byteSize).toBe(2 * 65536 * 48);
+  });
+
   it("finds the most specific block containing an address", () => {
     const set = new AllocationSet();
     const host = set.add(0, 0x1008, 0x1000, 0x400, 0x408, AllocFlags.BUSY | AllocFlags.HOST);

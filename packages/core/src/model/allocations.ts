@@ -56,7 +56,11 @@ export interface AllocationChunk {
   readonly requestedSize: Float64Array;
   /** Bytes the block occupies, header included. */
   readonly blockSize: Float64Array;
-  /** Stack-trace pointer or index (see {@link AllocFlags.HAS_TRACE}), else 0. */
+  /**
+   * Stack-trace pointer or index (see {@link AllocFlags.HAS_TRACE}), else 0. Allocated on the
+   * first trace written into the chunk (most dumps have none): until then it is an empty array,
+   * so read it through {@link AllocationSet.tracePointer} or check its length.
+   */
   readonly tracePointer: Float64Array;
   /** Index of the heap in {@link AllocationSet.heaps}. */
   readonly heap: Uint16Array;
@@ -65,22 +69,30 @@ export interface AllocationChunk {
   readonly host: Int32Array;
 }
 
+const NO_TRACES = new Float64Array(0);
+
 function newChunk(): AllocationChunk {
   return {
     userAddress: new Float64Array(CHUNK),
     blockAddress: new Float64Array(CHUNK),
     requestedSize: new Float64Array(CHUNK),
     blockSize: new Float64Array(CHUNK),
-    tracePointer: new Float64Array(CHUNK),
+    tracePointer: NO_TRACES,
     heap: new Uint16Array(CHUNK),
     flags: new Uint16Array(CHUNK),
     host: new Int32Array(CHUNK),
   };
 }
 
+/** The chunk's trace column, allocated on first use. */
+function traceColumn(c: AllocationChunk): Float64Array {
+  if (c.tracePointer.length === 0) (c as { tracePointer: Float64Array }).tracePointer = new Float64Array(CHUNK);
+  return c.tracePointer;
+}
+
 /**
  * Every block found by the allocator walkers, stored column-wise in fixed chunks of 65,536
- * entries (48 bytes per block; growth never copies). Walkers append with {@link add}, which
+ * entries (40 bytes per block, 48 once a chunk holds a stack-trace reference; growth never copies). Walkers append with {@link add}, which
  * takes only numbers and allocates nothing except a new chunk every 65,536 blocks.
  *
  * Read single values with the accessors, or iterate chunk by chunk for speed:
@@ -120,7 +132,7 @@ export class AllocationSet {
     c.blockAddress[k] = blockAddress;
     c.requestedSize[k] = requestedSize;
     c.blockSize[k] = blockSize;
-    c.tracePointer[k] = tracePointer;
+    if (tracePointer !== 0) traceColumn(c)[k] = tracePointer;
     c.heap[k] = heap;
     c.flags[k] = flags;
     c.host[k] = host;
@@ -147,7 +159,7 @@ export class AllocationSet {
     return this.chunk(i).blockSize[i & MASK]!;
   }
   tracePointer(i: number): number {
-    return this.chunk(i).tracePointer[i & MASK]!;
+    return this.chunk(i).tracePointer[i & MASK] ?? 0;
   }
   heap(i: number): number {
     return this.chunk(i).heap[i & MASK]!;
@@ -164,7 +176,7 @@ export class AllocationSet {
   }
   setTracePointer(i: number, value: number): void {
     const c = this.chunk(i);
-    c.tracePointer[i & MASK] = value;
+    traceColumn(c)[i & MASK] = value;
     c.flags[i & MASK] = c.flags[i & MASK]! | AllocFlags.HAS_TRACE;
   }
   setRequestedSize(i: number, value: number): void {
@@ -223,7 +235,9 @@ export class AllocationSet {
 
   /** Bytes held by the columns (for benchmarks' memory figures). */
   get byteSize(): number {
-    return this.chunks.length * CHUNK * 48;
+    let n = 0;
+    for (const c of this.chunks) n += CHUNK * 40 + c.tracePointer.byteLength;
+    return n;
   }
 }
 
