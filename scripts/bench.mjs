@@ -16,6 +16,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync,
 import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { bundleLeakscope } from "./lib/bundle.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -28,42 +29,8 @@ const scenarios = opt("scenarios", "nt,lfh,segment,wow64").split(",");
 const keep = args.includes("--keep");
 
 
-/**
- * What this script needs from leakscope, bundled from the sources with esbuild into .tmp: the
- * default plugins, the engine and the test-utils generators, as they are in the work tree. It does
- * not depend on the packages' dist folders (which a parallel build may be rewriting) nor on what else a
- * package's dist bundles.
- */
-async function bundleLeakscope() {
-  const { build } = await import("esbuild");
-  const outfile = join(root, ".tmp", "scripts", "bench-%d.mjs".replace("%d", String(process.pid)));
-  await build({
-    stdin: {
-      contents: [
-        'export { Engine, BufferSource, isUserAllocation, LeakscopeError, InternalError, PluginError } from "@leakscope/core";',
-        'export { defaultPlugins } from "./packages/cli/src/plugins.js";',
-        'export * from "./packages/test-utils/src/bench.js";',
-        'export * from "./packages/test-utils/src/fuzz.js";',
-        'export { buildProcessDump } from "./packages/test-utils/src/process.js";',
-      ].join("\n"),
-      resolveDir: root,
-      sourcefile: "bench-entry.ts",
-      loader: "ts",
-    },
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    conditions: ["@leakscope/source"],
-    // CommonJS dependencies (ajv, tapable) call require(): give the bundle one
-    banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
-    outfile,
-    logLevel: "error",
-  });
-  return outfile;
-}
 
-const bundle = await bundleLeakscope();
+const bundle = await bundleLeakscope("bench");
 const { benchScenarios, writeBenchDump } = await import(pathToFileURL(bundle).href);
 const known = new Set(Object.keys(benchScenarios));
 

@@ -19,50 +19,13 @@ import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "no
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { bundleLeakscope } from "./lib/bundle.mjs";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 // ---- the corpus and one case (shared by main thread and workers) --------------------------------
 
-/**
- * What this script needs from leakscope, bundled from the sources with esbuild into .tmp: the
- * default plugins, the engine and the test-utils generators, as they are in the work tree. It does
- * not depend on the packages' dist folders (which a parallel build may be rewriting) nor on what else a
- * package's dist bundles.
- */
-async function bundleLeakscope() {
-  const { build } = await import("esbuild");
-  const outfile = join(root, ".tmp", "scripts", "fuzz-%d.mjs".replace("%d", String(process.pid)));
-  await build({
-    stdin: {
-      contents: [
-        'export { Engine, BufferSource, isUserAllocation, LeakscopeError, InternalError, PluginError } from "@leakscope/core";',
-        'export { defaultPlugins } from "./packages/cli/src/plugins.js";',
-        'export * from "./packages/test-utils/src/bench.js";',
-        'export * from "./packages/test-utils/src/fuzz.js";',
-        'export { buildProcessDump } from "./packages/test-utils/src/process.js";',
-        'export { parseWindbgLog } from "@leakscope/windbg-text";',
-        'export { MinidumpBuilder } from "./packages/test-utils/src/minidump/index.js";',
-        'export { writePeb } from "./packages/test-utils/src/heap/nt/index.js";',
-        'export { writeSegmentHeap, SEGMENT_LAYOUT_BUILD } from "./packages/test-utils/src/heap/segment/index.js";',
-      ].join("\n"),
-      resolveDir: root,
-      sourcefile: "fuzz-entry.ts",
-      loader: "ts",
-    },
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    conditions: ["@leakscope/source"],
-    // CommonJS dependencies (ajv, tapable) call require(): give the bundle one
-    banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
-    outfile,
-    logLevel: "error",
-  });
-  return outfile;
-}
 
 function corpusFiles(shared) {
   const files = [];
@@ -241,7 +204,12 @@ async function main() {
   const one = opt("case", undefined);
   const jsonOut = opt("json", undefined);
 
-  const tuFile = await bundleLeakscope();
+  const tuFile = await bundleLeakscope("fuzz", [
+    'export { parseWindbgLog } from "@leakscope/windbg-text";',
+    'export { MinidumpBuilder } from "./packages/test-utils/src/minidump/index.js";',
+    'export { writePeb } from "./packages/test-utils/src/heap/nt/index.js";',
+    'export { writeSegmentHeap, SEGMENT_LAYOUT_BUILD } from "./packages/test-utils/src/heap/segment/index.js";',
+  ]);
   if (one !== undefined) {
     const { run, corpus, tu } = await loadAll(tuFile);
     const c = makeCase(corpus, tu, seed, Number(one));
