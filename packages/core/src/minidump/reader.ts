@@ -424,22 +424,45 @@ class MinidumpParser {
     return out;
   }
 
+  /**
+   * The header of a "table" stream (`SizeOfHeader` u32, `SizeOfEntry` u32, count u32 or u64):
+   * validated against the stream and the minimum sizes, the count cut to what the stream holds.
+   * Undefined (with MINIDUMP_STREAM_MALFORMED, unless the table is empty) when inconsistent.
+   */
+  private table(
+    s: MinidumpStreamEntry,
+    r: Region,
+    minHeader: 12 | 16,
+    minEntry: number,
+    countWidth: 4 | 8,
+    label: string,
+    /** An empty table with bad sizes is accepted silently: `never`, `if-header-ok`, or `always`. */
+    emptyOk: "never" | "if-header-ok" | "always" = "never",
+  ): { headerSize: number; entrySize: number; count: number; n: number } | undefined {
+    const v = r.view;
+    const headerSize = v.getUint32(0, true);
+    const entrySize = v.getUint32(4, true);
+    const count = countWidth === 8 ? u64(v, 8) : v.getUint32(8, true);
+    if (headerSize < minHeader || headerSize > r.length || entrySize < minEntry) {
+      if (count === 0 && (emptyOk === "always" || (emptyOk === "if-header-ok" && headerSize >= minHeader))) {
+        return { headerSize, entrySize, count, n: 0 };
+      }
+      this.diag("MINIDUMP_STREAM_MALFORMED", `${label} header ${headerSize} / entry ${entrySize} bytes is inconsistent; skipped`, {
+        fileOffset: s.rva,
+        where: s.name,
+      });
+      return undefined;
+    }
+    return { headerSize, entrySize, count, n: this.fit(s, r, headerSize, entrySize, count) };
+  }
+
   unloadedModules(s: MinidumpStreamEntry): MinidumpUnloadedModule[] {
     const r = this.streamRegion(s);
     if (!this.need(s, r, 12)) return [];
     const v = r.view;
-    const headerSize = v.getUint32(0, true);
-    const entrySize = v.getUint32(4, true);
-    const claimed = v.getUint32(8, true);
-    if (headerSize < 12 || headerSize > r.length || entrySize < 24) {
-      if (claimed === 0 && headerSize >= 12) return [];
-      this.diag("MINIDUMP_STREAM_MALFORMED", `UnloadedModuleList header ${headerSize} / entry ${entrySize} bytes is inconsistent; skipped`, {
-        fileOffset: s.rva,
-        where: s.name,
-      });
-      return [];
-    }
-    const n = this.fit(s, r, headerSize, entrySize, claimed);
+    const t = this.table(s, r, 12, 24, 4, "UnloadedModuleList", "if-header-ok");
+    if (!t) return [];
+    const { headerSize, entrySize, n } = t;
     const out: MinidumpUnloadedModule[] = [];
     for (let i = 0; i < n; i++) {
       const at = headerSize + i * entrySize;
@@ -488,17 +511,9 @@ class MinidumpParser {
     const r = this.streamRegion(s);
     if (!this.need(s, r, 12)) return [];
     const v = r.view;
-    const headerSize = v.getUint32(0, true);
-    const entrySize = v.getUint32(4, true);
-    const claimed = v.getUint32(8, true);
-    if (headerSize < 12 || headerSize > r.length || entrySize < 64) {
-      this.diag("MINIDUMP_STREAM_MALFORMED", `ThreadInfoList header ${headerSize} / entry ${entrySize} bytes is inconsistent; skipped`, {
-        fileOffset: s.rva,
-        where: s.name,
-      });
-      return [];
-    }
-    const n = this.fit(s, r, headerSize, entrySize, claimed);
+    const t = this.table(s, r, 12, 64, 4, "ThreadInfoList");
+    if (!t) return [];
+    const { headerSize, entrySize, n } = t;
     const out: MinidumpThreadInfo[] = [];
     for (let i = 0; i < n; i++) {
       const at = headerSize + i * entrySize;
@@ -589,17 +604,9 @@ class MinidumpParser {
     const r = this.streamRegion(s);
     if (!this.need(s, r, 16)) return [];
     const v = r.view;
-    const headerSize = v.getUint32(0, true);
-    const entrySize = v.getUint32(4, true);
-    const claimed = u64(v, 8);
-    if (headerSize < 16 || headerSize > r.length || entrySize < 48) {
-      this.diag("MINIDUMP_STREAM_MALFORMED", `MemoryInfoList header ${headerSize} / entry ${entrySize} bytes is inconsistent; skipped`, {
-        fileOffset: s.rva,
-        where: s.name,
-      });
-      return [];
-    }
-    const n = this.fit(s, r, headerSize, entrySize, claimed);
+    const t = this.table(s, r, 16, 48, 8, "MemoryInfoList");
+    if (!t) return [];
+    const { headerSize, entrySize, n } = t;
     const out: MinidumpMemoryInfo[] = [];
     for (let i = 0; i < n; i++) {
       const at = headerSize + i * entrySize;
@@ -681,18 +688,9 @@ class MinidumpParser {
     const r = this.streamRegion(s);
     if (!this.need(s, r, 16)) return undefined;
     const v = r.view;
-    const headerSize = v.getUint32(0, true);
-    const descriptorSize = v.getUint32(4, true);
-    const count = v.getUint32(8, true);
-    if (headerSize < 16 || headerSize > r.length || descriptorSize < 32) {
-      if (count === 0) return { count, descriptorSize, handles: [] };
-      this.diag("MINIDUMP_STREAM_MALFORMED", `HandleData header ${headerSize} / descriptor ${descriptorSize} bytes is inconsistent; skipped`, {
-        fileOffset: s.rva,
-        where: s.name,
-      });
-      return undefined;
-    }
-    const n = this.fit(s, r, headerSize, descriptorSize, count);
+    const t = this.table(s, r, 16, 32, 4, "HandleData", "always");
+    if (!t) return undefined;
+    const { headerSize, entrySize: descriptorSize, count, n } = t;
     const handles: MinidumpHandle[] = [];
     for (let i = 0; i < n; i++) {
       const at = headerSize + i * descriptorSize;
