@@ -151,6 +151,10 @@ function signatureScan(run: Run, csrBases: Set<number>): void {
     const end = r.address + r.size;
     for (; a + 0x100 <= end; a += SCAN_STEP) {
       if (++visited > MAX_SCAN_CANDIDATES) return;
+      // cheap probe first: most candidates hold no segment signature for either bitness
+      const p64 = space.peekU32(a + 0x10);
+      const p32 = space.peekU32(a + 0x08);
+      if (p64 !== SEGMENT_SIGNATURE && p64 !== SEGMENT_HEAP_SIGNATURE && p32 !== SEGMENT_SIGNATURE && p32 !== SEGMENT_HEAP_SIGNATURE) continue;
       for (const bitness of [64, 32] as const) {
         const kind = classifyHeap(space, a, bitness);
         if (kind === "none" || kind === "missing") continue;

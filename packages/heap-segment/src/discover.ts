@@ -147,7 +147,8 @@ function signatureScan(run: Run): void {
     for (let a = Math.ceil(r.address / SCAN_STEP) * SCAN_STEP; a + 0x20 <= end; a += SCAN_STEP) {
       if (++visited > MAX_SCAN_CANDIDATES) return;
       for (const bitness of [64, 32] as const) {
-        if (space.u32(a + (bitness === 64 ? 0x10 : 0x08)) !== SEGMENT_HEAP_SIGNATURE) continue;
+        // a probe that does not pull every page of the dump through the block cache
+        if (space.peekU32(a + (bitness === 64 ? 0x10 : 0x08)) !== SEGMENT_HEAP_SIGNATURE) continue;
         if (!confirmSegmentHeap(space, a, bitness)) {
           run.diagnostics.report(SOURCE, "SEGMENT_SCAN_UNCONFIRMED", segmentCodes.SEGMENT_SCAN_UNCONFIRMED.severity, `0xddeeddee at ${formatAddress(a + (bitness === 64 ? 0x10 : 0x08))} is not followed by segment heap contexts; not registered`, at(a));
           continue;

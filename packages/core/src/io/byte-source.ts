@@ -31,6 +31,12 @@ export interface ByteSource {
   window(offset: number, out: ByteWindow): boolean;
   /** Copy up to `length` bytes at `offset` into `dst`; returns how many were copied (short at EOF). */
   readInto(offset: number, dst: Uint8Array, dstOffset: number, length: number): number;
+  /**
+   * Copy a few bytes without loading them into a cache (for sparse probes such as signature
+   * scans, which would otherwise pull every cache block through memory once more). Optional:
+   * callers fall back to {@link readInto}.
+   */
+  peek?(offset: number, dst: Uint8Array, length: number): number;
   /** Release the file handle. Further reads throw. Safe to call twice. */
   close(): void;
 }
@@ -228,6 +234,28 @@ export class FileSource implements ByteSource {
       want -= n;
     }
     return copied;
+  }
+
+  peek(offset: number, dst: Uint8Array, length: number): number {
+    if (!(offset >= 0) || offset >= this.size) return 0;
+    const n = Math.min(length, this.size - offset);
+    const key = Math.floor(offset / this.blockSize);
+    const cached = key === this.lastKey ? this.lastBlock : this.cache.get(key);
+    const index = offset - key * this.blockSize;
+    if (cached && index + n <= cached.bytes.length) {
+      dst.set(cached.bytes.subarray(index, index + n));
+      return n;
+    }
+    if (this.fd === undefined) throw new Error(`${this.name} is closed`);
+    try {
+      return fs.readSync(this.fd, dst, 0, n, offset);
+    } catch (e) {
+      throw new InputError("INPUT_UNREADABLE", `cannot read ${this.name} at offset 0x${offset.toString(16)}: ${(e as Error).message}`, {
+        file: this.name,
+        fileOffset: offset,
+        cause: e,
+      });
+    }
   }
 
   close(): void {

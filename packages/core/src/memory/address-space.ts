@@ -173,6 +173,18 @@ export abstract class AddressSpace {
     return this.scratchRead(va, 4) ? this.scratchView.getUint32(0, true) : -1;
   }
 
+  /**
+   * A u32 read for sparse probes (signature scans): served from the current window when it
+   * covers `va`, else read directly from the input without loading a cache block. -1 if missing.
+   */
+  peekU32(va: Address): number {
+    if (va >= this.winStart && va + 4 <= this.winEnd) return this.win.view.getUint32(this.win.index + (va - this.winStart), true);
+    if (!(va === va) || !this.translate(va, this.tr) || this.tr.contiguous < 4 || this.tr.source.peek === undefined) {
+      return this.u32(va);
+    }
+    return this.tr.source.peek(this.tr.fileOffset, this.scratch, 4) === 4 ? this.scratchView.getUint32(0, true) : -1;
+  }
+
   i32(va: Address): number {
     const v = this.u32(va);
     return v < 0 ? Number.NaN : v | 0;
