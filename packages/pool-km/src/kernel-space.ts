@@ -96,16 +96,23 @@ export class KernelAddressSpace extends AddressSpace {
     // PML4
     if (!this.entry64(this.dtb + ((hi >>> 7) & 0x1ff) * 8) || (e.lo & 1) === 0) return -1;
     // PDPT
-    let table = frame(e.lo, e.hi);
-    if (!this.entry64(table + ((((hi & 0x7f) << 2) | (lo >>> 30)) & 0x1ff) * 8) || (e.lo & 1) === 0) return -1;
+    const pdpt = frame(e.lo, e.hi);
+    if (!this.entry64(pdpt + ((((hi & 0x7f) << 2) | (lo >>> 30)) & 0x1ff) * 8) || (e.lo & 1) === 0) return -1;
     if (e.lo & 0x80) return (e.hi & FRAME_HI_MASK) * TWO_32 + ((e.lo & 0xc0000000) >>> 0) + (lo & 0x3fffffff);
-    // PD
-    table = frame(e.lo, e.hi);
-    if (!this.entry64(table + ((lo >>> 21) & 0x1ff) * 8) || (e.lo & 1) === 0) return -1;
+    // PD, PT
+    return this.walkPd(frame(e.lo, e.hi), lo);
+  }
+
+  /**
+   * The page-directory and page-table steps shared by x64 and PAE (8-byte entries): 2 MiB large
+   * pages, then 4 KiB pages with transition PTEs when enabled. -1 when not present.
+   */
+  private walkPd(pd: number, lo: number): number {
+    const e = this.e;
+    if (!this.entry64(pd + ((lo >>> 21) & 0x1ff) * 8) || (e.lo & 1) === 0) return -1;
     if (e.lo & 0x80) return (e.hi & FRAME_HI_MASK) * TWO_32 + ((e.lo & 0xffe00000) >>> 0) + (lo & 0x1fffff);
-    // PT
-    table = frame(e.lo, e.hi);
-    if (!this.entry64(table + ((lo >>> 12) & 0x1ff) * 8)) return -1;
+    const pt = frame(e.lo, e.hi);
+    if (!this.entry64(pt + ((lo >>> 12) & 0x1ff) * 8)) return -1;
     if ((e.lo & 1) === 0 && !(this.options.transitionPtes && (e.lo & 0x800) !== 0 && (e.lo & 0x400) === 0)) return -1;
     return frame(e.lo, e.hi) + (lo & 0xfff);
   }
@@ -114,13 +121,7 @@ export class KernelAddressSpace extends AddressSpace {
     const lo = va >>> 0;
     const e = this.e;
     if (!this.entry64(this.dtb + (lo >>> 30) * 8) || (e.lo & 1) === 0) return -1;
-    let table = frame(e.lo, e.hi);
-    if (!this.entry64(table + ((lo >>> 21) & 0x1ff) * 8) || (e.lo & 1) === 0) return -1;
-    if (e.lo & 0x80) return (e.hi & FRAME_HI_MASK) * TWO_32 + ((e.lo & 0xffe00000) >>> 0) + (lo & 0x1fffff);
-    table = frame(e.lo, e.hi);
-    if (!this.entry64(table + ((lo >>> 12) & 0x1ff) * 8)) return -1;
-    if ((e.lo & 1) === 0 && !(this.options.transitionPtes && (e.lo & 0x800) !== 0 && (e.lo & 0x400) === 0)) return -1;
-    return frame(e.lo, e.hi) + (lo & 0xfff);
+    return this.walkPd(frame(e.lo, e.hi), lo);
   }
 
   private walk32(va: Address): number {
