@@ -8,9 +8,7 @@ import {
   type NtBlockSpec,
   buildProcessDump,
   lfhUserBlocksBytes,
-  overlayPieces,
-  writeLfhHeap,
-  writeNtHeap,
+  writeLfhInNtHeap,
 } from "@leakscope/test-utils";
 import { heapLfh } from "../src/index.js";
 import { actualLfhBlocks, expectedLfhBlocks, lfhSubsegments } from "./helpers.js";
@@ -25,14 +23,9 @@ async function walkDump(version: LfhWriterVersion, kind: "x86" | "x64" | "wow64"
   const blocks: NtBlockSpec[] = [{ size: 50 }];
   subsegments.forEach((_, i) => blocks.push({ size: lfhUserBlocksBytes(spec, i), lfhHost: true }, { size: 10 + i }));
   const heapSpec = { base, frontEndHeapType: 2, frontEndHeap: lfhAddress, segments: [{ blocks }] };
-  // The NT layout is deterministic: learn the host addresses, then write the LFH into them.
-  const probe = writeNtHeap({ ...heapSpec, layout: LFH_NT_LAYOUT[version], bitness });
-  const hosts = probe.expected.filter((e) => e.kind === "host").map((e) => e.userAddress);
-  const lfh = writeLfhHeap({ ...spec, subsegments: subsegments.map((s, i) => ({ ...s, userBlocks: hosts[i]! })) });
-  const userBlocks = lfh.pieces.filter((p) => hosts.includes(p.address));
-  const structures = lfh.pieces.filter((p) => !hosts.includes(p.address));
-  const dump = buildProcessDump({ layout: LFH_NT_LAYOUT[version], kind, heaps: [heapSpec], memory: structures });
-  overlayPieces(dump.heaps[0]!.pieces, userBlocks);
+  const dump = buildProcessDump({ layout: LFH_NT_LAYOUT[version], kind, heaps: [heapSpec] });
+  const { lfh, structures } = writeLfhInNtHeap(dump.heaps[0]!, spec);
+  for (const p of structures) dump.builder.memory(p.address, p.bytes);
   const bytes = dump.builder.build();
   const engine = new Engine({ plugins: [minidumpInput(), heapNt(), heapLfh()] });
   const open = await engine.openSource(new BufferSource(bytes, "lfh.dmp"), { command: "heaps", depth: "walk" });

@@ -14,7 +14,7 @@ import { MinidumpBuilder } from "./minidump/builder.js";
 import { NT_LAYOUT_BUILD, type NtBlockSpec, type NtSegmentSpec, type NtVirtualBlockSpec, type NtWriterLayout, writeNtHeap, writePeb } from "./heap/nt/writer.js";
 import { Rng } from "./fuzz.js";
 import { SEGMENT_LAYOUT_BUILD, type SegmentAllocSpec, writeSegmentHeap } from "./heap/segment/writer.js";
-import { type LfhHeapSpec, type LfhSubsegmentSpec, lfhUserBlocksBytes, overlayPieces, writeLfhHeap } from "./heap/lfh/writer.js";
+import { type LfhHeapSpec, type LfhSubsegmentSpec, lfhUserBlocksBytes, writeLfhInNtHeap } from "./heap/lfh/writer.js";
 
 export type BenchScenarioName = "nt" | "wow64" | "lfh" | "segment";
 
@@ -193,10 +193,7 @@ function lfhHeapPieces(rng: Rng, blocks: number, base: number, info: BenchDumpIn
   });
   if (ntBlocks.length > 0 || segments.length === 0) segments.push({ blocks: ntBlocks, tailUncommittedPages: TAIL_PAGES });
   const nt = writeNtHeap({ layout: "win10-1709", bitness: 64, base, frontEndHeapType: 2, frontEndHeap: lfhHeap, segments });
-  const hosts = nt.expected.filter((e) => e.kind === "host").map((e) => e.userAddress);
-  const lfh = writeLfhHeap({ ...spec, subsegments: subsegments.map((sub, i) => ({ ...sub, userBlocks: hosts[i]! })) });
-  const hostSet = new Set(hosts);
-  overlayPieces(nt.pieces, lfh.pieces.filter((p) => hostSet.has(p.address)));
+  const { lfh, structures } = writeLfhInNtHeap(nt, spec);
   for (const b of lfh.expected) {
     if (b.busy) {
       info.busyBlocks++;
@@ -210,7 +207,7 @@ function lfhHeapPieces(rng: Rng, blocks: number, base: number, info: BenchDumpIn
     } else if (e.kind === "free") info.freeBlocks++;
   }
   info.segments += nt.segments.length;
-  return [...nt.pieces, ...lfh.pieces.filter((p) => !hostSet.has(p.address))];
+  return [...nt.pieces, ...structures];
 }
 
 const MB = 0x100000;

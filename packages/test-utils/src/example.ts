@@ -11,8 +11,8 @@
  * Everything is synthetic (no real program's memory). `EXAMPLE_FACTS` lists what a correct
  * analysis must find, so tests and the README can check the showcase.
  */
-import { type LfhHeapSpec, type LfhSubsegmentSpec, lfhUserBlocksBytes, overlayPieces, writeLfhHeap } from "./heap/lfh/writer.js";
-import { type NtBlockSpec, writeNtHeap } from "./heap/nt/writer.js";
+import { type LfhHeapSpec, type LfhSubsegmentSpec, lfhUserBlocksBytes, writeLfhInNtHeap } from "./heap/lfh/writer.js";
+import type { NtBlockSpec } from "./heap/nt/writer.js";
 import { buildProcessDump } from "./process.js";
 
 export const EXAMPLE_FACTS = {
@@ -105,12 +105,6 @@ export function buildExampleDump(): Uint8Array {
   blocks.splice(10, 0, { size: lfhUserBlocksBytes(lfhSpec, 0), lfhHost: true });
   blocks.splice(200, 0, { size: lfhUserBlocksBytes(lfhSpec, 1), lfhHost: true });
   const heap32Spec = { base: EXAMPLE_FACTS.heap32, ust: true, frontEndHeapType: 2, frontEndHeap: EXAMPLE_FACTS.lfhHeap, segments: [{ blocks }] };
-  // The NT layout is deterministic: learn the host addresses, then write the LFH into them.
-  const probe = writeNtHeap({ ...heap32Spec, layout: "win10-1709", bitness: 32 });
-  const hosts = probe.expected.filter((e) => e.kind === "host").map((e) => e.userAddress);
-  const lfh = writeLfhHeap({ ...lfhSpec, subsegments: lfhSubsegments.map((sub, i) => ({ ...sub, userBlocks: hosts[i]! })) });
-  const lfhUserBlocks = lfh.pieces.filter((p) => hosts.includes(p.address));
-  const lfhStructures = lfh.pieces.filter((p) => !hosts.includes(p.address));
 
   const globals = new Uint8Array(0x2000);
   const process = buildProcessDump({
@@ -127,14 +121,14 @@ export function buildExampleDump(): Uint8Array {
       { address: TRACE_DB, bytes: traceDatabase(stacks) },
       { address: rtti.address, bytes: rtti.bytes },
       { address: GLOBALS, bytes: globals },
-      ...lfhStructures,
     ],
     modules: [
       { path: "C:\\Windows\\SysWOW64\\ucrtbase.dll", base: UCRT32, size: 0xf0000 },
       { path: "C:\\Windows\\SysWOW64\\kernel32.dll", base: KERNEL32, size: 0x110000 },
     ],
   });
-  overlayPieces(process.heaps[0]!.pieces, lfhUserBlocks);
+  const { lfh, structures } = writeLfhInNtHeap(process.heaps[0]!, lfhSpec);
+  for (const p of structures) process.builder.memory(p.address, p.bytes);
   // The program still holds every block except the leaked sessions: point the globals at them.
   const held = [
     ...[...process.heaps, ...process.nativeHeaps].flatMap((h) =>

@@ -393,3 +393,24 @@ export function overlayPieces(base: readonly LfhPiece[], overlay: readonly LfhPi
   }
   return out;
 }
+
+/**
+ * Put an LFH inside an NT heap that is already written: the heap's spec holds one `lfhHost`
+ * block per subsegment, in subsegment order (size {@link lfhUserBlocksBytes}). Writes the LFH
+ * with each subsegment's user blocks in its host, copies those user blocks into the heap's own
+ * pieces (so a builder holding them sees the result) and returns the LFH structures (the
+ * `_LFH_HEAP` and its zones) that still need to be placed in memory.
+ */
+export function writeLfhInNtHeap(
+  nt: { expected: readonly { kind: string; userAddress: number }[]; pieces: LfhPiece[] },
+  spec: LfhHeapSpec,
+): { lfh: WrittenLfhHeap; structures: LfhPiece[] } {
+  const hosts = nt.expected.filter((e) => e.kind === "host").map((e) => e.userAddress);
+  if (hosts.length < spec.subsegments.length) {
+    throw new Error(`writeLfhInNtHeap: ${spec.subsegments.length} subsegments but only ${hosts.length} lfhHost blocks in the heap`);
+  }
+  const lfh = writeLfhHeap({ ...spec, subsegments: spec.subsegments.map((s, i) => ({ ...s, userBlocks: hosts[i]! })) });
+  const hostSet = new Set(hosts);
+  overlayPieces(nt.pieces, lfh.pieces.filter((p) => hostSet.has(p.address)));
+  return { lfh, structures: lfh.pieces.filter((p) => !hostSet.has(p.address)) };
+}
