@@ -45,11 +45,6 @@ export function stackFrames(traces: TraceTable, id: number): Frame[] {
   });
 }
 
-/** The first frame outside the allocator (see core's `callSiteOf`). */
-export function callSite(frames: readonly Frame[]): Frame | undefined {
-  return callSiteOf(frames);
-}
-
 interface Groups {
   /** Per requested size (any heap): stack id -> blocks, and the heap of the first one. */
   stackBySize: Map<number, { stack: number; count: number; heap: number; address: number }>;
@@ -269,7 +264,7 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
     if (dom && traces) {
       const frames = stackFrames(traces, dom.stack);
       s.stack = frames;
-      const site = callSite(frames);
+      const site = callSiteOf(frames);
       if (site) s.callSite = site.text;
       evidence.push(
         dom.count === cls.count
@@ -284,7 +279,7 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
       const altHeap = alt ? heaps[alt.heap] : undefined;
       if (alt && altHeap) {
         const frames = stackFrames(traces, alt.stack);
-        const site = callSite(frames);
+        const site = callSiteOf(frames);
         s.stack = frames;
         if (site) s.callSite = site.text;
         evidence.push(
@@ -313,7 +308,7 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
     for (const s of suspects) if (s.stack && s.kind === "size-class") explained.add(s.stack.length > 0 ? hashFrames(s.stack) : -1);
     for (const g of groups.stacks.slice(0, options.top)) {
       if (explained.has(hashFrames(g.frames)) && g.sizes.length === 1) continue;
-      const site = callSite(g.frames);
+      const site = callSiteOf(g.frames);
       suspects.push({
         rank: 0,
         kind: "call-site",

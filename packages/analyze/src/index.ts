@@ -1,5 +1,5 @@
 export { leakAnalyzer, AnalyzeOptionsSchema } from "./plugin.js";
-export { analyzeRun, callSite, stackFrames, DEFAULT_ANALYZE_OPTIONS, type AnalyzeOptions } from "./analyze.js";
+export { analyzeRun, stackFrames, DEFAULT_ANALYZE_OPTIONS, type AnalyzeOptions } from "./analyze.js";
 export { diffSnapshots, snapshotOfRun, emptySnapshot, type Snapshot } from "./diff.js";
 export { RttiResolver, demangleTypeName, type RttiType } from "./rtti.js";
 export { previewBlock, type BlockPreview } from "./preview.js";
