@@ -22,7 +22,7 @@ import {
   statBySize,
 } from "@leakscope/core";
 import { writeFileSync } from "node:fs";
-import { diffSnapshots, leakAnalyzer, snapshotOfRun } from "@leakscope/analyze";
+import { diffSnapshots, leakAnalyzer, snapshotOfRun, stackFrames } from "@leakscope/analyze";
 import { buildTraceTable, groupByStack } from "@leakscope/stacks";
 import { formatLfhBuckets, lfhBucketStats } from "@leakscope/heap-lfh";
 import { readFileSync } from "node:fs";
@@ -237,8 +237,7 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
           const i = run.allocations.findContaining(address);
           const sid = traces?.stackOf[i] ?? -1;
           if (traces && sid >= 0) {
-            const g = groupByStack(run, Number.MAX_SAFE_INTEGER).groups.find((x) => x.id === sid);
-            if (g) block.stack = g.frames;
+            block.stack = stackFrames(traces, sid);
           } else {
             block.stackNote = traces?.status === "present" ? "This block has no recorded allocation stack." : (traces?.note ?? "No allocation stacks in this input.");
           }

@@ -37,6 +37,10 @@ describe("the bundled example (README's main command)", () => {
     expect(top.preview.ascii).toContain("session #0");
     expect(report.analysis.reachability.unreferenced.count).toBe(EXAMPLE_FACTS.leakCount);
     expect(report.analysis.summary.traces).toBe("present");
+    // `block` on a sample shows its allocation stack, like !heap -p -a
+    const b = JSON.parse((await run(["block", dump, top.samples[0], "--json"])).out);
+    expect(b.block.block.requestedSize).toBe(EXAMPLE_FACTS.leakSize);
+    expect(b.block.stack.map((f: { text: string }) => f.text)).toContain(leakFrame);
     // the 32-bit heap has a working low-fragmentation front end whose blocks count as busy
     const h32 = report.heaps.find((h: { address: string }) => h.address === "0x700000");
     expect(h32.summary).toMatchObject({ lfh: true, lfhBusy: 50 + 80, lfhFree: 10 + 10 });
