@@ -14,7 +14,23 @@ const { defaultPlugins } = bundle ? core : await import(join(root, "packages/cli
 const baseRssBytes = process.memoryUsage().rss;
 const t0 = process.hrtime.bigint();
 const engine = new Engine({ plugins: defaultPlugins() });
-const open = await engine.open(file, { command: "bench", depth: "walk" });
+// Phase times from the engine's progress reports: "discovering heaps" (PEB lists, signature
+// scans) and "walking heaps" (the allocator walkers alone).
+const phases = {};
+let phase;
+let phaseStart = 0n;
+const progress = {
+  start(label) {
+    phase = label;
+    phaseStart = process.hrtime.bigint();
+  },
+  update() {},
+  end() {
+    if (phase !== undefined) phases[phase] = (phases[phase] ?? 0) + Number(process.hrtime.bigint() - phaseStart) / 1e9;
+    phase = undefined;
+  },
+};
+const open = await engine.open(file, { command: "bench", depth: "walk", progress });
 const secs = Number(process.hrtime.bigint() - t0) / 1e9;
 let heapBytes = 0;
 let liveBlocks = 0;
@@ -37,4 +53,6 @@ function peakRss() {
   return process.resourceUsage().maxRSS * 1024;
 }
 const maxRssBytes = peakRss();
-process.stdout.write(`${JSON.stringify({ secs, blocks, liveBlocks, heapBytes, maxRssBytes, baseRssBytes })}\n`);
+const walkSecs = phases["walking heaps"] ?? secs;
+const discoverSecs = phases["discovering heaps"] ?? 0;
+process.stdout.write(`${JSON.stringify({ secs, walkSecs, discoverSecs, blocks, liveBlocks, heapBytes, maxRssBytes, baseRssBytes })}\n`);

@@ -7,6 +7,7 @@ export { VERSION } from "./version.js";
 // Input and memory
 export * from "./io/byte-source.js";
 export * from "./memory/address-space.js";
+export * from "./memory/scan.js";
 // Models
 export * from "./model/target.js";
 export * from "./model/codeview.js";

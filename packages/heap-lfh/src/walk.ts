@@ -1,4 +1,4 @@
-import { type Address, type AddressSpace, AllocFlags, type HeapRecord, type Run, at, formatAddress } from "@leakscope/core";
+import { type Address, type AddressSpace, AllocFlags, type HeapRecord, type Run, type Span, at, emptySpan, formatAddress } from "@leakscope/core";
 import type { NtHeapState } from "@leakscope/heap-nt";
 import { type LfhCode, lfhCodes } from "./codes.js";
 import { type LfhFamily, type LfhLayout, USERDATA_SIGNATURE, familyForNtLayout, lfhLayout } from "./layouts.js";
@@ -48,6 +48,9 @@ export class LfhWalker {
   private votes = new Float64Array(KEY_VOTES);
   /** Zone slots visited in the current heap. */
   private slots = 0;
+  private readonly span: Span = emptySpan();
+  /** Scratch copy of one subsegment's busy bitmap (Win8 layout). */
+  private bitmap = new Uint8Array(128);
 
   constructor(options: LfhWalkOptions) {
     this.options = options;
@@ -448,11 +451,17 @@ export class LfhWalker {
     const checkHeaders = this.options.checkHeaders && key !== null;
     const P = u32(this.heap.address);
     const ssLow = u32(ss);
-    let bitmap = -1;
+    // Win8 busy bitmap, copied once: read in place it would alternate the address space's window
+    // between the bitmap and each block whenever the subsegment spans two cache blocks.
+    let bitmapBytes = 0;
     if (win8) {
       const buf = space.ptr(ub + L.udBitmapBuffer);
-      bitmap = buf === buf && buf >= ub && buf + Math.ceil(count / 8) <= ub + first ? buf : ub + L.udBitmapData;
+      const bitmap = buf === buf && buf >= ub && buf + Math.ceil(count / 8) <= ub + first ? buf : ub + L.udBitmapData;
+      const want = Math.ceil(count / 8);
+      if (this.bitmap.length < want) this.bitmap = new Uint8Array(want);
+      bitmapBytes = space.readInto(bitmap, this.bitmap, 0, want);
     }
+    const bits = this.bitmap;
     let busy = 0;
     let free = 0;
     let busyBytes = 0;
@@ -461,10 +470,30 @@ export class LfhWalker {
     let mismatch = 0;
     let firstMismatch = Number.NaN;
     let missing = Number.NaN;
+    // Headers are read in place from a span over the user blocks (refreshed when a header lies
+    // past it); the scalar readers are the fallback for headers that straddle two pieces.
+    const span = this.span;
+    let spanLo = Number.NaN;
+    let spanHi = Number.NaN;
+    let spanIndex = 0;
     for (let i = 0; i < count; i++) {
       const h = ub + first + i * stride;
-      const code = space.u32(h + L.entryData);
-      const u = space.u8(h + L.entryData + 7);
+      const a = h + L.entryData;
+      let code: number;
+      let u: number;
+      if (!(a >= spanLo && a + 8 <= spanHi && !span.lease.stale) && space.span(a, span) && span.length >= 8) {
+        spanLo = a;
+        spanHi = a + span.length;
+        spanIndex = span.index;
+      }
+      if (a >= spanLo && a + 8 <= spanHi && !span.lease.stale) {
+        const o = spanIndex + (a - spanLo);
+        code = span.view.getUint32(o, true);
+        u = span.bytes[o + 7]!;
+      } else {
+        code = space.u32(a);
+        u = space.u8(a + 7);
+      }
       if (code < 0 || u < 0) {
         if (missing !== missing) missing = h;
         continue;
@@ -478,9 +507,9 @@ export class LfhWalker {
       if ((u & 0x80) === 0) corrupt = true;
       const headerBusy = (u & 0x3f) !== 0;
       let isBusy = headerBusy;
-      if (win8) {
-        const byte = space.u8(bitmap + (i >>> 3));
-        if (byte >= 0) {
+      if (win8 && i >>> 3 < bitmapBytes) {
+        const byte = bits[i >>> 3]!;
+        {
           isBusy = ((byte >>> (i & 7)) & 1) === 1;
           if (isBusy !== headerBusy) {
             if (mismatch === 0) firstMismatch = h;

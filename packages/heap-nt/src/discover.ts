@@ -1,4 +1,4 @@
-import { type Address, type AddressSpace, type HeapRecord, PEB_OFFSETS, type ProcessView, type Run, at, formatAddress, readPebHeapList } from "@leakscope/core";
+import { type Address, type AddressSpace, type HeapRecord, PEB_OFFSETS, type ProcessView, type Run, at, formatAddress, readPebHeapList, scanAligned } from "@leakscope/core";
 
 /** Secondary segments the signature scan attributed to a heap (checked by the walker against SegmentList). */
 export const scannedSegments = new WeakMap<HeapRecord, Address[]>();
@@ -145,35 +145,29 @@ function signatureScan(run: Run, csrBases: Set<number>): void {
   for (const v of views) if (!byBitness.has(v.bitness)) byBitness.set(v.bitness, v);
   const space = views[0]!.space;
   const orphans: { segment: Address; heap: Address; view: ProcessView }[] = [];
-  let visited = 0;
-  for (const r of space.ranges()) {
-    let a = Math.ceil(r.address / SCAN_STEP) * SCAN_STEP;
-    const end = r.address + r.size;
-    for (; a + 0x100 <= end; a += SCAN_STEP) {
-      if (++visited > MAX_SCAN_CANDIDATES) return;
-      // cheap probe first: most candidates hold no segment signature for either bitness
-      const p64 = space.peekU32(a + 0x10);
-      const p32 = space.peekU32(a + 0x08);
-      if (p64 !== SEGMENT_SIGNATURE && p64 !== SEGMENT_HEAP_SIGNATURE && p32 !== SEGMENT_SIGNATURE && p32 !== SEGMENT_HEAP_SIGNATURE) continue;
-      for (const bitness of [64, 32] as const) {
-        const kind = classifyHeap(space, a, bitness);
-        if (kind === "none" || kind === "missing") continue;
-        const view = byBitness.get(bitness);
-        if (!view) {
-          run.diagnostics.report(SOURCE, "NT_HEAP_NO_VIEW", ntCodes.NT_HEAP_NO_VIEW.severity, `a ${bitness}-bit heap structure at ${formatAddress(a)} was found but the dump has no ${bitness}-bit process view`, at(a));
-          continue;
-        }
-        if (kind === "segment-of-nt") {
-          const owner = view.space.ptr(a + (bitness === 64 ? 0x28 : 0x18));
-          orphans.push({ segment: a, heap: owner, view });
-          continue;
-        }
-        const isCsr = csrBases.has(a);
-        register(run, view, a, kind, "signature-scan", isCsr ? "CSRSS shared heap" : undefined);
-        break;
+  scanAligned(space, { step: SCAN_STEP, probe: 0x100, maxCandidates: MAX_SCAN_CANDIDATES }, (a, dv, i) => {
+    // cheap probe first: most candidates hold no segment signature for either bitness
+    const p64 = dv.getUint32(i + 0x10, true);
+    const p32 = dv.getUint32(i + 0x08, true);
+    if (p64 !== SEGMENT_SIGNATURE && p64 !== SEGMENT_HEAP_SIGNATURE && p32 !== SEGMENT_SIGNATURE && p32 !== SEGMENT_HEAP_SIGNATURE) return;
+    for (const bitness of [64, 32] as const) {
+      const kind = classifyHeap(space, a, bitness);
+      if (kind === "none" || kind === "missing") continue;
+      const view = byBitness.get(bitness);
+      if (!view) {
+        run.diagnostics.report(SOURCE, "NT_HEAP_NO_VIEW", ntCodes.NT_HEAP_NO_VIEW.severity, `a ${bitness}-bit heap structure at ${formatAddress(a)} was found but the dump has no ${bitness}-bit process view`, at(a));
+        continue;
       }
+      if (kind === "segment-of-nt") {
+        const owner = view.space.ptr(a + (bitness === 64 ? 0x28 : 0x18));
+        orphans.push({ segment: a, heap: owner, view });
+        continue;
+      }
+      const isCsr = csrBases.has(a);
+      register(run, view, a, kind, "signature-scan", isCsr ? "CSRSS shared heap" : undefined);
+      break;
     }
-  }
+  });
   for (const o of orphans) {
     const owner = run.heaps.find((h) => h.address === o.heap && h.bitness === o.view.bitness);
     if (!owner) {

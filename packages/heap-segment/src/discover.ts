@@ -1,4 +1,4 @@
-import { type Address, type AddressSpace, type ProcessView, type Run, at, formatAddress, readPebHeapList } from "@leakscope/core";
+import { type Address, type AddressSpace, type ProcessView, type Run, at, formatAddress, readPebHeapList, scanAligned } from "@leakscope/core";
 import { segmentCodes } from "./codes.js";
 import { SEGMENT_HEAP_SIGNATURE, SEGMENT_LAYOUTS } from "./layouts.js";
 
@@ -141,26 +141,23 @@ function signatureScan(run: Run): void {
   const byBitness = new Map<number, ProcessView>();
   for (const v of views) if (!byBitness.has(v.bitness)) byBitness.set(v.bitness, v);
   const space = views[0]!.space;
-  let visited = 0;
-  for (const r of space.ranges()) {
-    const end = r.address + r.size;
-    for (let a = Math.ceil(r.address / SCAN_STEP) * SCAN_STEP; a + 0x20 <= end; a += SCAN_STEP) {
-      if (++visited > MAX_SCAN_CANDIDATES) return;
-      for (const bitness of [64, 32] as const) {
-        // a probe that does not pull every page of the dump through the block cache
-        if (space.peekU32(a + (bitness === 64 ? 0x10 : 0x08)) !== SEGMENT_HEAP_SIGNATURE) continue;
-        if (!confirmSegmentHeap(space, a, bitness)) {
-          run.diagnostics.report(SOURCE, "SEGMENT_SCAN_UNCONFIRMED", segmentCodes.SEGMENT_SCAN_UNCONFIRMED.severity, `0xddeeddee at ${formatAddress(a + (bitness === 64 ? 0x10 : 0x08))} is not followed by segment heap contexts; not registered`, at(a));
-          continue;
-        }
-        const view = byBitness.get(bitness);
-        if (!view) {
-          run.diagnostics.report(SOURCE, "SEGMENT_HEAP_NO_VIEW", segmentCodes.SEGMENT_HEAP_NO_VIEW.severity, `a ${bitness}-bit segment heap at ${formatAddress(a)} has no ${bitness}-bit process view`, at(a));
-          continue;
-        }
-        register(run, view, a, "signature-scan");
-        break;
+  scanAligned(space, { step: SCAN_STEP, probe: 0x20, maxCandidates: MAX_SCAN_CANDIDATES }, (a, dv, i) => {
+    const s64 = dv.getUint32(i + 0x10, true) === SEGMENT_HEAP_SIGNATURE;
+    const s32 = dv.getUint32(i + 0x08, true) === SEGMENT_HEAP_SIGNATURE;
+    if (!s64 && !s32) return;
+    for (const bitness of [64, 32] as const) {
+      if (!(bitness === 64 ? s64 : s32)) continue;
+      if (!confirmSegmentHeap(space, a, bitness)) {
+        run.diagnostics.report(SOURCE, "SEGMENT_SCAN_UNCONFIRMED", segmentCodes.SEGMENT_SCAN_UNCONFIRMED.severity, `0xddeeddee at ${formatAddress(a + (bitness === 64 ? 0x10 : 0x08))} is not followed by segment heap contexts; not registered`, at(a));
+        continue;
       }
+      const view = byBitness.get(bitness);
+      if (!view) {
+        run.diagnostics.report(SOURCE, "SEGMENT_HEAP_NO_VIEW", segmentCodes.SEGMENT_HEAP_NO_VIEW.severity, `a ${bitness}-bit segment heap at ${formatAddress(a)} has no ${bitness}-bit process view`, at(a));
+        continue;
+      }
+      register(run, view, a, "signature-scan");
+      break;
     }
-  }
+  });
 }

@@ -163,11 +163,9 @@ export function buildTraceTable(run: Run): TraceTable {
   };
   let legacyDecoded = 0;
 
-  for (let i = 0; i < set.count; i++) {
-    const f = set.flags(i);
-    if ((f & AllocFlags.HAS_TRACE) === 0) continue;
+  const visit = (i: number, f: number): void => {
     const heap = run.heaps[set.heap(i)];
-    if (!heap) continue;
+    if (!heap) return;
     const view = heap.view;
     const legacy = (f & AllocFlags.TRACE_INDEX) !== 0;
     if (legacy) indexOnly++;
@@ -201,7 +199,15 @@ export function buildTraceTable(run: Run): TraceTable {
       decoded++;
       if (legacy) legacyDecoded++;
     }
-  }
+  };
+  // column by column: most blocks carry no trace, and the accessors' range checks add up at 10^7 blocks
+  set.forEachChunk((c, n, base) => {
+    const flagColumn = c.flags;
+    for (let k = 0; k < n; k++) {
+      const f = flagColumn[k]!;
+      if ((f & AllocFlags.HAS_TRACE) !== 0) visit(base + k, f);
+    }
+  });
 
   let status: TraceTable["status"];
   let note: string;

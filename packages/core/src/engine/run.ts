@@ -6,6 +6,7 @@ import {
   type HeapData,
   type HeapRecord,
   emptyHeapStats,
+  NOT_USER,
   isUserAllocation,
 } from "../model/allocations.js";
 import type { ProcessView, Target } from "../model/target.js";
@@ -128,27 +129,40 @@ export class Run {
    * with their requested bytes; free = backend free blocks with their block sizes.
    */
   computeHeapStats(): void {
-    for (const h of this.heaps) {
-      h.stats.busy.count = 0;
-      h.stats.busy.bytes = 0;
-      h.stats.free.count = 0;
-      h.stats.free.bytes = 0;
-    }
     const heaps = this.heaps;
-    this.allocations.forEachChunk((c, n) => {
-      for (let i = 0; i < n; i++) {
-        const f = c.flags[i]!;
-        const h = heaps[c.heap[i]!];
-        if (!h) continue;
-        if (isUserAllocation(f)) {
-          h.stats.busy.count++;
-          h.stats.busy.bytes += c.requestedSize[i]!;
-        } else if ((f & AllocFlags.FREE) !== 0 && (f & AllocFlags.LFH) === 0) {
-          h.stats.free.count++;
-          h.stats.free.bytes += c.blockSize[i]!;
+    const n = heaps.length;
+    // per-heap sums in typed arrays: no object property writes per block
+    const busyCount = new Float64Array(n);
+    const busyBytes = new Float64Array(n);
+    const freeCount = new Float64Array(n);
+    const freeBytes = new Float64Array(n);
+    const notUser = NOT_USER;
+    const freeOnly = AllocFlags.FREE | AllocFlags.LFH;
+    this.allocations.forEachChunk((c, used) => {
+      const flags = c.flags;
+      const heap = c.heap;
+      const requested = c.requestedSize;
+      const size = c.blockSize;
+      for (let i = 0; i < used; i++) {
+        const f = flags[i]!;
+        const h = heap[i]!;
+        if (h >= n) continue;
+        if ((f & AllocFlags.BUSY) !== 0 && (f & notUser) === 0) {
+          busyCount[h]!++;
+          busyBytes[h]! += requested[i]!;
+        } else if ((f & freeOnly) === AllocFlags.FREE) {
+          freeCount[h]!++;
+          freeBytes[h]! += size[i]!;
         }
       }
     });
+    for (let k = 0; k < n; k++) {
+      const st = heaps[k]!.stats;
+      st.busy.count = busyCount[k]!;
+      st.busy.bytes = busyBytes[k]!;
+      st.free.count = freeCount[k]!;
+      st.free.bytes = freeBytes[k]!;
+    }
   }
 
   /** All diagnostics: the target's, then the run's. */

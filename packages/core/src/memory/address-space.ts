@@ -1,5 +1,5 @@
 import { type Address, INVALID_ADDRESS, addressFromParts } from "../address.js";
-import { BufferSource, type ByteSource, type ByteWindow, emptyWindow } from "../io/byte-source.js";
+import { BufferSource, type ByteSource, type ByteWindow, type WindowLease, emptyWindow } from "../io/byte-source.js";
 
 /**
  * Where a virtual address lives in the input: filled in place by
@@ -16,6 +16,7 @@ export interface Translation {
 /**
  * A contiguous piece of memory for tight loops (heap walkers): `bytes[index]` is the byte at
  * `address`, `length` bytes are readable from there. Filled in place by {@link AddressSpace.span}.
+ * Use it right away: its bytes stay valid while `lease.stale` is false (see {@link ByteWindow}).
  */
 export interface Span {
   address: Address;
@@ -23,11 +24,12 @@ export interface Span {
   view: DataView;
   index: number;
   length: number;
+  lease: WindowLease;
 }
 
 export function emptySpan(): Span {
   const w = emptyWindow();
-  return { address: 0, bytes: w.bytes, view: w.view, index: 0, length: 0 };
+  return { address: 0, bytes: w.bytes, view: w.view, index: 0, length: 0, lease: w.lease };
 }
 
 /** A mapped virtual range (one entry of a minidump memory list, one run of pages). */
@@ -38,7 +40,10 @@ export interface MemoryRange {
 
 /**
  * Virtual memory of a target. Subclasses provide {@link translate}; everything else is built on
- * it with a one-window cache, so sequential scalar reads cost a bounds check and a DataView read.
+ * it with a two-window cache, so sequential scalar reads cost a bounds check and a DataView read,
+ * and a walker that alternates between two places (a bitmap and the blocks it describes, a list
+ * and its entries) does not reload a window on every read. A window is dropped when its source
+ * reuses the memory behind it (its lease turns stale).
  *
  * Scalar readers return `-1` (integers) or `NaN` (pointers, u64) when any byte is missing;
  * use {@link firstMissing} to name the missing address in a diagnostic. Nothing here throws
@@ -51,10 +56,14 @@ export abstract class AddressSpace {
   /** Pointer size used by {@link ptr}: 4 for 32-bit views, 8 for 64-bit ones. */
   readonly pointerSize: 4 | 8;
 
-  private readonly win: ByteWindow = emptyWindow();
+  private win: ByteWindow = emptyWindow();
   /** Virtual address of win.bytes[win.index], and the end of what the window covers. */
   private winStart = 0;
   private winEnd = 0;
+  /** The window used before `win`. */
+  private alt: ByteWindow = emptyWindow();
+  private altStart = 0;
+  private altEnd = 0;
   private readonly tr: Translation;
   private readonly scratch = new Uint8Array(8);
   private readonly scratchView = new DataView(this.scratch.buffer);
@@ -73,10 +82,21 @@ export abstract class AddressSpace {
   /** A view of the same memory with another pointer size (the WoW64 32-bit view, or back). */
   abstract withPointerSize(pointerSize: 4 | 8): AddressSpace;
 
-  /** Load the window that contains `va`; false if unmapped. */
+  /** Make the window that contains `va` current (the other one, or a new read); false if unmapped. */
   private load(va: Address): boolean {
+    const w = this.alt;
+    const start = this.altStart;
+    const end = this.altEnd;
+    this.alt = this.win;
+    this.altStart = this.winStart;
+    this.altEnd = this.winEnd;
+    this.win = w;
+    this.winStart = start;
+    this.winEnd = end;
+    if (va >= start && va < end && !w.lease.stale) return true;
+    this.winStart = 0;
+    this.winEnd = 0;
     if (!(va === va) || !this.translate(va, this.tr)) return false;
-    const w = this.win;
     if (!this.tr.source.window(this.tr.fileOffset, w)) return false;
     const n = Math.min(w.length, this.tr.contiguous);
     if (n <= 0) return false;
@@ -108,7 +128,7 @@ export abstract class AddressSpace {
    * block, range or page). False when `va` is unmapped. No copy is made.
    */
   span(va: Address, out: Span): boolean {
-    if (!(va >= this.winStart && va < this.winEnd) && !this.load(va)) return false;
+    if (!(va >= this.winStart && va < this.winEnd && !this.win.lease.stale) && !this.load(va)) return false;
     const w = this.win;
     const delta = va - this.winStart;
     out.address = va;
@@ -116,6 +136,7 @@ export abstract class AddressSpace {
     out.view = w.view;
     out.index = w.index + delta;
     out.length = w.length - delta;
+    out.lease = w.lease;
     return true;
   }
 
@@ -127,7 +148,7 @@ export abstract class AddressSpace {
     let done = 0;
     while (done < length) {
       const cur = va + done;
-      if (!(cur >= this.winStart && cur < this.winEnd) && !this.load(cur)) break;
+      if (!(cur >= this.winStart && cur < this.winEnd && !this.win.lease.stale) && !this.load(cur)) break;
       const w = this.win;
       const delta = cur - this.winStart;
       const n = Math.min(length - done, w.length - delta);
@@ -147,8 +168,8 @@ export abstract class AddressSpace {
 
   /** Bytes at va when all `n` are in one window; else copy into a scratch view. -1 if missing. */
   private at(va: Address, n: number): number {
-    if (va >= this.winStart && va + n <= this.winEnd) return this.win.index + (va - this.winStart);
-    if (this.load(va) && va + n <= this.winEnd) return this.win.index;
+    if (va >= this.winStart && va + n <= this.winEnd && !this.win.lease.stale) return this.win.index + (va - this.winStart);
+    if (this.load(va) && va + n <= this.winEnd) return this.win.index + (va - this.winStart);
     return -1;
   }
 
@@ -178,7 +199,9 @@ export abstract class AddressSpace {
    * covers `va`, else read directly from the input without loading a cache block. -1 if missing.
    */
   peekU32(va: Address): number {
-    if (va >= this.winStart && va + 4 <= this.winEnd) return this.win.view.getUint32(this.win.index + (va - this.winStart), true);
+    if (va >= this.winStart && va + 4 <= this.winEnd && !this.win.lease.stale) {
+      return this.win.view.getUint32(this.win.index + (va - this.winStart), true);
+    }
     if (!(va === va) || !this.translate(va, this.tr) || this.tr.contiguous < 4 || this.tr.source.peek === undefined) {
       return this.u32(va);
     }

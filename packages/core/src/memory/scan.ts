@@ -1,0 +1,98 @@
+import type { Address } from "../address.js";
+import { type ByteSource, emptyWindow } from "../io/byte-source.js";
+import type { AddressSpace, Translation } from "./address-space.js";
+
+/** What {@link scanAligned} did. */
+export interface ScanResult {
+  /** Aligned addresses visited. */
+  visited: number;
+  /** True when the scan stopped at `maxCandidates` (or because the visitor returned false). */
+  stopped: boolean;
+}
+
+export interface ScanOptions {
+  /** Alignment of the visited addresses, a power of two (0x1000 for pages, 0x10000 for allocation granules). */
+  step: number;
+  /** Bytes the visitor reads at each address (from `index` on); addresses with fewer captured bytes are skipped. */
+  probe: number;
+  /** Stop after this many addresses (a bound for huge dumps). */
+  maxCandidates: number;
+}
+
+/** Steps at least this large are probed with one small read each; smaller ones read the memory in bulk. */
+const SPARSE_STEP = 0x10000;
+
+/**
+ * Visit every `step`-aligned address of the captured memory of `space` that has at least `probe`
+ * captured bytes, in address order: `visit(va, view, index)` reads them as
+ * `view.getUint32(index + k, true)` (valid during the call only). Return false from `visit` to
+ * stop.
+ *
+ * This is the signature-scan primitive. Sparse steps (64 KiB and more) cost one small read per
+ * candidate that bypasses the source's block cache; smaller steps read the memory in place
+ * through the cache in one sequential pass (which a {@link FileSource} reads ahead on another
+ * core), since one read per 4 KiB page costs several times a bulk read of the same memory
+ * [bench: 480k page probes of a 1 GB dump, 1.1 s as single reads]. Nothing is allocated per
+ * candidate.
+ */
+export function scanAligned(
+  space: AddressSpace,
+  options: ScanOptions,
+  visit: (va: Address, view: DataView, index: number) => boolean | void,
+): ScanResult {
+  const { step, probe, maxCandidates } = options;
+  if (!(step > 0) || (step & (step - 1)) !== 0) throw new RangeError("scanAligned: step must be a power of two");
+  if (!(probe > 0 && probe <= step)) throw new RangeError("scanAligned: probe must be between 1 and step");
+  const sparse = step >= SPARSE_STEP;
+  const scratch = new Uint8Array(probe);
+  const scratchView = new DataView(scratch.buffer);
+  const win = emptyWindow();
+  const tr: Translation = { source: undefined as unknown as ByteSource, fileOffset: 0, contiguous: 0 };
+  let visited = 0;
+  for (const r of space.ranges()) {
+    const end = r.address + r.size;
+    let a = Math.ceil(r.address / step) * step;
+    while (a + probe <= end) {
+      if (!space.translate(a, tr) || tr.contiguous < probe) {
+        a += step;
+        continue;
+      }
+      // Bytes readable at `a` in one piece of the file, within this range.
+      const avail = Math.min(tr.contiguous, end - a);
+      if (sparse || !tr.source.window(tr.fileOffset, win) || win.length < probe) {
+        // one candidate, copied out
+        if (copyOut(tr.source, tr.fileOffset, scratch, probe) === probe) {
+          if (++visited > maxCandidates) return { visited: maxCandidates, stopped: true };
+          if (visit(a, scratchView, 0) === false) return { visited, stopped: true };
+        }
+        a += step;
+        continue;
+      }
+      // Candidates a, a+step, ... whose probe bytes lie within the window, read in place.
+      const inWindow = Math.min(win.length, avail);
+      const view = win.view;
+      const base = win.index;
+      let c = a;
+      for (; c + probe <= a + inWindow; c += step) {
+        if (++visited > maxCandidates) return { visited: maxCandidates, stopped: true };
+        if (visit(c, view, base + (c - a)) === false) return { visited, stopped: true };
+      }
+      if (c === a) {
+        // the probe straddles the end of the window: copy this one candidate
+        if (copyOut(tr.source, tr.fileOffset, scratch, probe) === probe) {
+          if (++visited > maxCandidates) return { visited: maxCandidates, stopped: true };
+          if (visit(a, scratchView, 0) === false) return { visited, stopped: true };
+        }
+        c += step;
+      }
+      a = c;
+    }
+  }
+  return { visited, stopped: false };
+}
+
+/** Copy `length` bytes at `offset` into `dst` without going through the source's cache when it has one. */
+function copyOut(source: ByteSource, offset: number, dst: Uint8Array, length: number): number {
+  if (source.peek !== undefined) return source.peek(offset, dst, length);
+  return source.readInto(offset, dst, 0, length);
+}

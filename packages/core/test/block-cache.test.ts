@@ -1,0 +1,202 @@
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BufferSource, BytesAddressSpace, FileSource, RangeAddressSpace, emptySpan, emptyWindow, scanAligned } from "../src/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "leakscope-cache-"));
+
+/** A file whose every u32 at offset o holds o / 4 (so any read can be checked against its offset). */
+function countingFile(name: string, bytes: number): string {
+  const p = join(dir, name);
+  const u32 = new Uint32Array(bytes / 4);
+  for (let i = 0; i < u32.length; i++) u32[i] = i;
+  writeFileSync(p, new Uint8Array(u32.buffer));
+  return p;
+}
+
+describe("FileSource block cache", () => {
+  const BLOCK = 1024;
+  const path = countingFile("count.bin", 256 * BLOCK);
+
+  it("cycles a sequential pass through the queue and keeps nothing", () => {
+    const src = FileSource.open(path, { blockSize: BLOCK, cacheBlocks: 64 });
+    const w = emptyWindow();
+    for (let off = 0; off < src.size; off += BLOCK) {
+      expect(src.window(off, w)).toBe(true);
+      expect(w.view.getUint32(w.index, true)).toBe(off / 4);
+    }
+    // 64 blocks: a queue of 4, the rest for blocks read again
+    expect(src.cacheState.queued).toBe(4);
+    expect(src.cacheState.kept).toBe(0);
+    src.close();
+  });
+
+  it("marks recycled windows stale, and address spaces re-read them", () => {
+    const src = FileSource.open(path, { blockSize: BLOCK, cacheBlocks: 16 });
+    const first = emptyWindow();
+    expect(src.window(0, first)).toBe(true);
+    expect(first.lease.stale).toBe(false);
+    const space = new RangeAddressSpace(src, [{ address: 0x10000, size: src.size, fileOffset: 0 }], 8);
+    expect(space.u32(0x10000 + 8)).toBe(2); // the space's window now points into block 0
+    const w = emptyWindow();
+    for (let off = BLOCK; off < 64 * BLOCK; off += BLOCK) src.window(off, w);
+    expect(first.lease.stale).toBe(true);
+    // block 0's memory now holds another block; the space must not serve it from its old window
+    expect(space.u32(0x10000 + 12)).toBe(3);
+    const span = emptySpan();
+    expect(space.span(0x10000 + 16, span)).toBe(true);
+    expect(span.view.getUint32(span.index, true)).toBe(4);
+    expect(span.lease.stale).toBe(false);
+    src.close();
+    expect(span.lease.stale).toBe(true);
+  });
+
+  it("keeps a block read again after it left the queue through later passes", () => {
+    const src = FileSource.open(path, { blockSize: BLOCK, cacheBlocks: 32 });
+    const w = emptyWindow();
+    const header = 200 * BLOCK;
+    src.window(header, w); // first read: queued
+    for (let off = 0; off < 10 * BLOCK; off += BLOCK) src.window(off, w);
+    src.window(header, w); // read again after leaving the queue: kept
+    expect(src.cacheState.kept).toBe(1);
+    const held = emptyWindow();
+    src.window(header, held);
+    for (let pass = 0; pass < 3; pass++) for (let off = 0; off < 150 * BLOCK; off += BLOCK) src.window(off, w);
+    expect(held.lease.stale).toBe(false);
+    expect(held.view.getUint32(held.index, true)).toBe(header / 4);
+    const before = src.bytesRead;
+    src.window(header + 4, w);
+    expect(src.bytesRead).toBe(before); // served from the cache
+    src.close();
+  });
+
+  it("serves random reads correctly whatever the eviction order (property check against the file)", () => {
+    const src = FileSource.open(path, { blockSize: BLOCK, cacheBlocks: 8 });
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    const space = new RangeAddressSpace(src, [{ address: 0x400000, size: src.size, fileOffset: 0 }], 4);
+    const span = emptySpan();
+    for (let i = 0; i < 5000; i++) {
+      const off = rnd(src.size / 4) * 4;
+      expect(space.u32(0x400000 + off)).toBe(off / 4);
+      if (i % 7 === 0 && space.span(0x400000 + off, span)) expect(span.view.getUint32(span.index, true)).toBe(off / 4);
+    }
+    src.close();
+  });
+});
+
+describe("scanAligned", () => {
+  function page(sig: number, at: number): Uint8Array {
+    const b = new Uint8Array(0x1000);
+    new DataView(b.buffer).setUint32(at, sig, true);
+    return b;
+  }
+
+  it("visits every aligned address with its probe bytes, across ranges and cache blocks", () => {
+    // three ranges: one starting off-alignment, one spanning several 1 KiB cache blocks
+    const pieces = [
+      { address: 0x10800, bytes: new Uint8Array(0x2800) }, // aligned candidates 0x11000, 0x12000
+      { address: 0x20000, bytes: new Uint8Array(0x4000) },
+      { address: 0x30000, bytes: new Uint8Array(0x10) }, // too short for the probe
+    ];
+    new DataView(pieces[0]!.bytes.buffer).setUint32(0x1800 + 0x10, 0xddeeddee, true);
+    new DataView(pieces[1]!.bytes.buffer).setUint32(0x3000 + 0x08, 0xffeeffee, true);
+    const mem = new BytesAddressSpace(pieces, 8);
+    const seen: [number, number, number][] = [];
+    const r = scanAligned(mem, { step: 0x1000, probe: 0x20, maxCandidates: 100 }, (va, dv, i) => {
+      seen.push([va, dv.getUint32(i + 0x08, true), dv.getUint32(i + 0x10, true)]);
+    });
+    expect(r).toEqual({ visited: 6, stopped: false });
+    expect(seen.map((s) => s[0])).toEqual([0x11000, 0x12000, 0x20000, 0x21000, 0x22000, 0x23000]);
+    expect(seen.find((s) => s[0] === 0x12000)![2]).toBe(0xddeeddee);
+    expect(seen.find((s) => s[0] === 0x23000)![1]).toBe(0xffeeffee);
+
+    // the same memory from a file with 1 KiB blocks and file offsets that are not page-aligned
+    const bytes = new Uint8Array(0x10 + 0x2800 + 0x4000);
+    bytes.set(pieces[0]!.bytes, 0x10);
+    bytes.set(pieces[1]!.bytes, 0x10 + 0x2800);
+    const p = join(dir, "scan.bin");
+    writeFileSync(p, bytes);
+    const src = FileSource.open(p, { blockSize: 1024, cacheBlocks: 4 });
+    const fileSpace = new RangeAddressSpace(
+      src,
+      [
+        { address: 0x10800, size: 0x2800, fileOffset: 0x10 },
+        { address: 0x20000, size: 0x4000, fileOffset: 0x2810 },
+      ],
+      8,
+    );
+    const again: [number, number, number][] = [];
+    scanAligned(fileSpace, { step: 0x1000, probe: 0x20, maxCandidates: 100 }, (va, dv, i) => {
+      again.push([va, dv.getUint32(i + 0x08, true), dv.getUint32(i + 0x10, true)]);
+    });
+    expect(again).toEqual(seen);
+    src.close();
+  });
+
+  it("probes sparse steps one candidate at a time and stops at its bound", () => {
+    const pieces = Array.from({ length: 8 }, (_, k) => ({ address: 0x100000 + k * 0x10000, bytes: page(0xffeeffee + 0 * k, 0x10) }));
+    const mem = new BytesAddressSpace(pieces, 8);
+    let n = 0;
+    const r = scanAligned(mem, { step: 0x10000, probe: 0x100, maxCandidates: 5 }, (_va, dv, i) => {
+      expect(dv.getUint32(i + 0x10, true)).toBe(0xffeeffee);
+      n++;
+    });
+    expect(r.stopped).toBe(true);
+    expect(n).toBe(5);
+    const early = scanAligned(mem, { step: 0x10000, probe: 0x100, maxCandidates: 100 }, (va) => va < 0x120000);
+    expect(early).toEqual({ visited: 3, stopped: true });
+  });
+
+  it("refuses steps that are not powers of two and probes longer than a step", () => {
+    const mem = new BytesAddressSpace([{ address: 0, bytes: new Uint8Array(16) }], 4);
+    expect(() => scanAligned(mem, { step: 3000, probe: 4, maxCandidates: 1 }, () => {})).toThrow(RangeError);
+    expect(() => scanAligned(mem, { step: 0x1000, probe: 0x2000, maxCandidates: 1 }, () => {})).toThrow(RangeError);
+  });
+
+  it("works over in-memory sources without copying", () => {
+    const src = new BufferSource(page(0xddeeddee, 0x10));
+    const space = new RangeAddressSpace(src, [{ address: 0x7000, size: 0x1000, fileOffset: 0 }], 8);
+    const hits: number[] = [];
+    scanAligned(space, { step: 0x1000, probe: 0x20, maxCandidates: 10 }, (va, dv, i) => {
+      if (dv.getUint32(i + 0x10, true) === 0xddeeddee) hits.push(va);
+    });
+    expect(hits).toEqual([0x7000]);
+  });
+});
+
+describe("AddressSpace windows", () => {
+  it("keeps two windows, so alternating between two places does not refill one on every read", () => {
+    const BLOCK = 1024;
+    const path = countingFile("alternate.bin", 64 * BLOCK);
+    const src = FileSource.open(path, { blockSize: BLOCK, cacheBlocks: 16 });
+    let windows = 0;
+    const counted = {
+      name: src.name,
+      size: src.size,
+      window: (offset: number, out: ReturnType<typeof emptyWindow>) => {
+        windows++;
+        return src.window(offset, out);
+      },
+      readInto: src.readInto.bind(src),
+      close: () => src.close(),
+    };
+    const space = new RangeAddressSpace(counted, [{ address: 0x10000, size: src.size, fileOffset: 0 }], 8);
+    const bitmap = 0x10000 + 2 * BLOCK;
+    const blocks = 0x10000 + 40 * BLOCK;
+    for (let i = 0; i < 200; i++) {
+      expect(space.u32(bitmap + (i % 64) * 4)).toBe((2 * BLOCK) / 4 + (i % 64));
+      expect(space.u32(blocks + i * 4)).toBe((40 * BLOCK) / 4 + i);
+    }
+    expect(windows).toBe(2);
+    // a third place evicts the older window, and the values stay right
+    expect(space.u32(0x10000 + 60 * BLOCK)).toBe((60 * BLOCK) / 4);
+    expect(space.u32(bitmap)).toBe((2 * BLOCK) / 4);
+    expect(windows).toBe(4);
+    src.close();
+  });
+});
