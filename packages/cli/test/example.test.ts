@@ -44,9 +44,8 @@ describe("the bundled example (README's main command)", () => {
     // the 32-bit heap has a working low-fragmentation front end whose blocks count as busy
     const h32 = report.heaps.find((h: { address: string }) => h.address === "0x700000");
     expect(h32.summary).toMatchObject({ lfh: true, lfhBusy: 50 + 80, lfhFree: 10 + 10 });
-    expect(report.diagnostics.filter((d: { severity: string }) => d.severity !== "info")).toEqual(
-      report.diagnostics.filter((d: { code: string }) => d.code === "PE_HEADER_TRUNCATED"),
-    );
+    // the showcase raises nothing a user would have to look into
+    expect(report.diagnostics.filter((d: { severity: string }) => d.severity !== "info")).toEqual([]);
   });
 
   it("names it first in text, Markdown and CSV too", async () => {

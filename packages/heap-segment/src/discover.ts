@@ -43,8 +43,9 @@ function register(run: Run, view: ProcessView, address: Address, foundBy: string
 
 
 /**
- * Find segment heaps: both PEBs' heap lists, the 24H2 heap-descriptor list (x64) and a 64 KiB
- * signature scan. Heaps already registered (by heap-nt) are merged by the engine.
+ * Find segment heaps: both PEBs' heap lists, the 24H2 heap-descriptor list (x64) and a
+ * page-granular signature scan (one sequential pass over the captured memory). Heaps already
+ * registered (by heap-nt) are merged by the engine.
  */
 export function discoverSegmentHeaps(run: Run, options: SegmentDiscoveryOptions): void {
   const target = run.target;

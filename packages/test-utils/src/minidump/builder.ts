@@ -270,15 +270,37 @@ function codeViewBytes(cv: MinidumpCodeViewSpec): Uint8Array {
   return out;
 }
 
-/** A minimal PE header (MZ, e_lfanew 0x80, PE, machine, optional-header magic) for a mapped image. */
-export function minidumpPeHeader(bitness: 32 | 64, size = 0x1000): Uint8Array {
+/**
+ * A minimal but consistent PE header for a mapped image: MZ, e_lfanew 0x80, PE, machine, no
+ * sections, and a full optional header (magic, ImageBase, SizeOfImage, SizeOfHeaders 0x400, 16
+ * empty data directories), as a loader leaves it in memory.
+ */
+export function minidumpPeHeader(bitness: 32 | 64, size = 0x1000, image: { base?: number; sizeOfImage?: number } = {}): Uint8Array {
   const out = new Uint8Array(size);
   const v = new DataView(out.buffer);
+  const is64 = bitness === 64;
   v.setUint16(0, 0x5a4d, true);
   v.setUint32(0x3c, 0x80, true);
   v.setUint32(0x80, 0x4550, true);
-  v.setUint16(0x84, bitness === 32 ? 0x14c : 0x8664, true);
-  v.setUint16(0x98, bitness === 32 ? 0x10b : 0x20b, true);
+  v.setUint16(0x84, is64 ? 0x8664 : 0x14c, true);
+  v.setUint16(0x86, 0, true); // NumberOfSections
+  v.setUint16(0x94, is64 ? 0xf0 : 0xe0, true); // SizeOfOptionalHeader
+  v.setUint16(0x96, is64 ? 0x0022 : 0x0102, true); // executable, large-address-aware / 32-bit machine
+  const o = 0x98;
+  v.setUint16(o, is64 ? 0x20b : 0x10b, true);
+  const base = image.base ?? (is64 ? 0x140000000 : 0x400000);
+  if (is64) {
+    v.setUint32(o + 24, base % 0x100000000, true);
+    v.setUint32(o + 28, Math.floor(base / 0x100000000), true);
+  } else v.setUint32(o + 28, base >>> 0, true);
+  v.setUint32(o + 32, 0x1000, true); // SectionAlignment
+  v.setUint32(o + 36, 0x200, true); // FileAlignment
+  v.setUint16(o + 40, 6, true); // MajorOperatingSystemVersion
+  v.setUint16(o + 48, 6, true); // MajorSubsystemVersion
+  v.setUint32(o + 56, Math.max(0x1000, image.sizeOfImage ?? 0x20000), true); // SizeOfImage
+  v.setUint32(o + 60, 0x400, true); // SizeOfHeaders
+  v.setUint16(o + 68, 3, true); // Subsystem: console
+  v.setUint32(o + (is64 ? 108 : 92), 16, true); // NumberOfRvaAndSizes
   return out;
 }
 
@@ -447,7 +469,7 @@ export class MinidumpBuilder {
       layout.wow64Context = page + 4;
     }
     this.memory(teb64, teb64Bytes).memory(teb32, teb32Bytes).memory(peb32, peb32Bytes).memory(peb64, peb64Bytes);
-    this.memory(mainImage.base, minidumpPeHeader(32));
+    this.memory(mainImage.base, minidumpPeHeader(32, 0x1000, { base: mainImage.base, sizeOfImage: mainImage.size }));
     this.module({ path: mainImage.path, base: mainImage.base, size: mainImage.size });
     this.module({ path: "C:\\Windows\\System32\\ntdll.dll", base: 0x77ae0000, size: 0x1a9000, version: "6.1.7601.19135" });
     this.module({ path: "C:\\Windows\\System32\\wow64.dll", base: 0x755b0000, size: 0x3f000, version: "6.1.7601.19135" });
@@ -478,7 +500,7 @@ export class MinidumpBuilder {
       tv.setUint32(0x30, peb, true);
     }
     const pebBytes = new Uint8Array(spec.pebSize ?? 0x1000);
-    this.memory(teb, tebBytes).memory(peb, pebBytes).memory(mainImage.base, minidumpPeHeader(spec.bitness));
+    this.memory(teb, tebBytes).memory(peb, pebBytes).memory(mainImage.base, minidumpPeHeader(spec.bitness, 0x1000, { base: mainImage.base, sizeOfImage: mainImage.size }));
     this.module({ path: mainImage.path, base: mainImage.base, size: mainImage.size });
     this.module({ path: "C:\\Windows\\System32\\ntdll.dll", base: is64 ? 0x7ffa00000000 : 0x77000000, size: 0x1f0000 });
     this.thread({ id: threadId, teb, context: spec.context ?? { arch: is64 ? "x64" : "x86", registers: {} } });
