@@ -2,7 +2,7 @@ import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BufferSource, BytesAddressSpace, FileSource, RangeAddressSpace, emptySpan, emptyWindow, scanAligned } from "../src/index.js";
+import { BufferSource, BytesAddressSpace, Engine, FileSource, MAX_MEMORY_CLAIMS, RangeAddressSpace, emptySpan, emptyWindow, scanAligned } from "../src/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "leakscope-cache-"));
 
@@ -152,6 +152,25 @@ describe("scanAligned", () => {
     expect(early).toEqual({ visited: 3, stopped: true });
   });
 
+  it("skips claimed memory without reading it", () => {
+    const PAGE = 0x1000;
+    const bytes = new Uint8Array(64 * PAGE);
+    const p = join(dir, "skip.bin");
+    writeFileSync(p, bytes);
+    const src = FileSource.open(p, { blockSize: 4 * PAGE, cacheBlocks: 16 });
+    const space = new RangeAddressSpace(src, [{ address: 0x100000, size: 64 * PAGE, fileOffset: 0 }], 8);
+    const skip = { starts: Float64Array.from([0x100000 + 8 * PAGE, 0x100000 + 20 * PAGE + 0x10]), ends: Float64Array.from([0x100000 + 16 * PAGE, 0x100000 + 60 * PAGE]) };
+    const seen: number[] = [];
+    scanAligned(space, { step: PAGE, probe: 0x20, maxCandidates: 1000, skip }, (va) => {
+      seen.push((va - 0x100000) / PAGE);
+    });
+    // pages 8..15 and 21..59 are skipped (page 20 starts before the second range does)
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 60, 61, 62, 63]);
+    // only the 4-page blocks holding visited pages were read: 0-7, 16-23, 60-63
+    expect(src.bytesRead).toBe(5 * 4 * PAGE);
+    src.close();
+  });
+
   it("refuses steps that are not powers of two and probes longer than a step", () => {
     const mem = new BytesAddressSpace([{ address: 0, bytes: new Uint8Array(16) }], 4);
     expect(() => scanAligned(mem, { step: 3000, probe: 4, maxCandidates: 1 }, () => {})).toThrow(RangeError);
@@ -198,5 +217,31 @@ describe("AddressSpace windows", () => {
     expect(space.u32(bitmap)).toBe((2 * BLOCK) / 4);
     expect(windows).toBe(4);
     src.close();
+  });
+});
+
+describe("Run.claimMemory", () => {
+  it("sorts and merges claims, ignores invalid ones and stops at its bound", async () => {
+    const engine = new Engine({ plugins: [] });
+    let claimedAfter: { starts: number[]; ends: number[] } | undefined;
+    engine.hooks.resolveReader.tap("test", () => ({
+      name: "test",
+      open: (_probe, run) => {
+        run.claimMemory(0x5000, 0x6000);
+        run.claimMemory(0x1000, 0x2000);
+        run.claimMemory(0x1800, 0x3000); // overlaps
+        run.claimMemory(0x3000, 0x4000); // touches
+        run.claimMemory(0x9000, 0x9000); // empty
+        run.claimMemory(Number.NaN, 0x10000); // invalid
+        const r = run.claimedMemory();
+        claimedAfter = { starts: Array.from(r.starts), ends: Array.from(r.ends) };
+        for (let i = 0; i < MAX_MEMORY_CLAIMS + 10; i++) run.claimMemory(0x100000 + i * 0x2000, 0x100000 + i * 0x2000 + 0x1000);
+        // 4 claims were kept above (2 ranges once merged); the bound counts claims, not ranges
+        expect(run.claimedMemory().starts.length).toBe(2 + MAX_MEMORY_CLAIMS - 4);
+        throw new Error("stop here");
+      },
+    }));
+    await expect(engine.openSource(new BufferSource(new Uint8Array(8)), { command: "info", depth: "open" })).rejects.toThrow("stop here");
+    expect(claimedAfter).toEqual({ starts: [0x1000, 0x5000], ends: [0x4000, 0x6000] });
   });
 });

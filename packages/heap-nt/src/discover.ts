@@ -3,7 +3,7 @@ import { type Address, type AddressSpace, type HeapRecord, PEB_OFFSETS, type Pro
 /** Secondary segments the signature scan attributed to a heap (checked by the walker against SegmentList). */
 export const scannedSegments = new WeakMap<HeapRecord, Address[]>();
 import { ntCodes } from "./codes.js";
-import { HEAP_SIGNATURE, SEGMENT_HEAP_SIGNATURE, SEGMENT_SIGNATURE } from "./layouts.js";
+import { HEAP_SIGNATURE, SEGMENT_HEAP_SIGNATURE, SEGMENT_SIGNATURE, ntLayout } from "./layouts.js";
 
 const SOURCE = "heap-nt";
 const SCAN_STEP = 0x10000;
@@ -107,7 +107,43 @@ export function discoverNtHeaps(run: Run, options: DiscoveryOptions): void {
     }
   }
 
+  // (this scan is sparse and cheap, and confirms listed heaps in `foundBy`: it skips nothing)
   if (options.scan) signatureScan(run, csrBases);
+  claimNtSegments(run);
+}
+
+/** Heaps whose segments have been claimed. */
+const claimedHeaps = new WeakSet<HeapRecord>();
+const MAX_CLAIMED_SEGMENTS = 4096;
+/** 2^20 pages: 4 GiB, far above any real segment; a larger count is not believed. */
+const MAX_SEGMENT_PAGES = 1 << 20;
+
+/**
+ * Claim the reserved span of each segment of the NT heaps found ({@link Run.claimMemory}), so
+ * that the page-granular scan of heap-segment, which runs after this, skips NT heap memory. Only
+ * segments that carry the segment signature and name their heap are claimed; the list is
+ * followed at most 4,096 steps.
+ */
+function claimNtSegments(run: Run): void {
+  for (const heap of run.heaps) {
+    if (heap.kind !== "nt" || claimedHeaps.has(heap)) continue;
+    claimedHeaps.add(heap);
+    const space = heap.view.space;
+    const base = heap.address;
+    const bitness = heap.bitness;
+    if (space.u32(base + (bitness === 64 ? 0x10 : 0x08)) !== SEGMENT_SIGNATURE) continue;
+    // the segment list moved once, between Windows 7 and 8 (where the heap signature moved too)
+    const L = ntLayout(space.u32(base + (bitness === 64 ? 0xa0 : 0x64)) === HEAP_SIGNATURE ? "win7" : "win8", bitness);
+    const head = base + L.segmentList;
+    let link = space.ptr(head);
+    for (let i = 0; i < MAX_CLAIMED_SEGMENTS && link === link && link !== 0 && link !== head; i++) {
+      const seg = link - L.segListEntry;
+      if (space.u32(seg + L.segmentSignature) !== SEGMENT_SIGNATURE || space.ptr(seg + L.segHeap) !== base) break;
+      const pages = space.u32(seg + L.segNumberOfPages);
+      if (pages > 0 && pages <= MAX_SEGMENT_PAGES) run.claimMemory(seg, seg + pages * 0x1000);
+      link = space.ptr(link);
+    }
+  }
 }
 
 /** 24H2: heap[0].UserContext -> {Next, Prev, Heap} descriptors (x64). */

@@ -24,6 +24,28 @@ describe("heap discovery", () => {
     expect(run.allDiagnostics()).toEqual([]);
   });
 
+  it("claims the span of every listed segment of the NT heaps, so page scans can skip heap memory", async () => {
+    const a = writeNtHeap({ layout: "win7", bitness: 64, base: 0x50_0000, segments: [small, { ...small, base: 0x90_0000 }] });
+    const b = writeNtHeap({ layout: "win10-1709", bitness: 32, base: 0x30_0000, segments: [small] });
+    const peb = writePeb({ bitness: 64, address: 0x7efd_f000, heaps: [a.address] });
+    const run = await runOnTarget(syntheticTarget("win7", [...a.pieces, ...b.pieces, peb], [{ bitness: 64, peb: peb.address }, { bitness: 32, role: "wow64" }]), [heapNt()]);
+    const claimed = run.claimedMemory();
+    const segments = [...a.segments, ...b.segments].sort((x, y) => x.base - y.base);
+    expect(Array.from(claimed.starts)).toEqual(segments.map((s) => s.base));
+    for (const [i, s] of segments.entries()) {
+      expect(claimed.ends[i]!).toBeGreaterThanOrEqual(s.lastValidEntry);
+      expect((claimed.ends[i]! - s.base) % 0x1000).toBe(0);
+    }
+    // a segment list that loops (the first segment's link points at itself) is followed a bounded
+    // number of steps and claims that segment once
+    const loop = writeNtHeap({ layout: "win8", bitness: 32, base: 0x50_0000, segments: [small] });
+    const bytes = loop.pieces.find((p) => p.address === loop.address)!.bytes;
+    const entry = loop.offsets.segListEntry;
+    new DataView(bytes.buffer, bytes.byteOffset).setUint32(entry, loop.address + entry, true);
+    const r2 = await runOnTarget(syntheticTarget("win8", loop.pieces, [{ bitness: 32 }]), [heapNt()]);
+    expect(Array.from(r2.claimedMemory().starts)).toEqual([loop.address]);
+  });
+
   it("a dump without a PEB: the signature scan finds heaps of both bitnesses", async () => {
     const h64 = writeNtHeap({ layout: "win10-1709", bitness: 64, base: 0x2_0000_0000, segments: [small] });
     const h32 = writeNtHeap({ layout: "win10-1709", bitness: 32, base: 0x40_0000, segments: [small] });

@@ -142,7 +142,8 @@ function signatureScan(run: Run): void {
   const byBitness = new Map<number, ProcessView>();
   for (const v of views) if (!byBitness.has(v.bitness)) byBitness.set(v.bitness, v);
   const space = views[0]!.space;
-  scanAligned(space, { step: SCAN_STEP, probe: 0x20, maxCandidates: MAX_SCAN_CANDIDATES }, (a, dv, i) => {
+  // memory that another allocator claimed (NT heap segments) cannot hold a segment heap
+  scanAligned(space, { step: SCAN_STEP, probe: 0x20, maxCandidates: MAX_SCAN_CANDIDATES, skip: run.claimedMemory() }, (a, dv, i) => {
     const s64 = dv.getUint32(i + 0x10, true) === SEGMENT_HEAP_SIGNATURE;
     const s32 = dv.getUint32(i + 0x08, true) === SEGMENT_HEAP_SIGNATURE;
     if (!s64 && !s32) return;

@@ -10,9 +10,13 @@ import {
   isUserAllocation,
 } from "../model/allocations.js";
 import type { ProcessView, Target } from "../model/target.js";
+import type { AddressRanges, ScanOptions } from "../memory/scan.js";
 import type { TraceTable } from "../model/traces.js";
 import type { Engine } from "./engine.js";
 import type { InputProbe } from "./hooks.js";
+
+/** Most ranges {@link Run.claimMemory} keeps. */
+export const MAX_MEMORY_CLAIMS = 1 << 16;
 
 /** How far a run goes. Each depth includes the ones before it. */
 export type RunDepth = "open" | "discover" | "walk" | "analyze";
@@ -72,6 +76,9 @@ export class Run {
   /** Plugin state, extended by module augmentation of {@link RunData}. */
   readonly data: RunData = {};
   private targetValue: Target | undefined;
+  /** claimMemory pairs (start, end), and their sorted, merged form. */
+  private readonly claims: number[] = [];
+  private claimed: AddressRanges | undefined;
 
   constructor(engine: Engine, request: RunRequest, input: InputProbe) {
     this.engine = engine;
@@ -92,6 +99,40 @@ export class Run {
   /** @internal set by the engine */
   setTarget(target: Target): void {
     this.targetValue = target;
+  }
+
+  /**
+   * Record that [start, end) is an allocator's own memory (the committed pages of a heap
+   * segment), found while discovering heaps. Signature scans skip claimed memory (see
+   * {@link ScanOptions.skip}): no heap starts inside another heap's segment, and a leaking
+   * process is mostly heap, so this saves most of a scan's reading. Empty or invalid ranges are
+   * ignored, and so is every claim after the first {@link MAX_MEMORY_CLAIMS} (scans then read
+   * more, nothing else changes).
+   */
+  claimMemory(start: Address, end: Address): void {
+    if (!(start === start && end > start) || this.claims.length >= MAX_MEMORY_CLAIMS * 2) return;
+    this.claims.push(start, end);
+    this.claimed = undefined;
+  }
+
+  /** The claimed ranges, sorted by start and merged where they overlap or touch. */
+  claimedMemory(): AddressRanges {
+    if (this.claimed !== undefined) return this.claimed;
+    const n = this.claims.length / 2;
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.claims[2 * a]! - this.claims[2 * b]!);
+    const starts: number[] = [];
+    const ends: number[] = [];
+    for (const i of order) {
+      const s = this.claims[2 * i]!;
+      const e = this.claims[2 * i + 1]!;
+      if (ends.length > 0 && s <= ends[ends.length - 1]!) ends[ends.length - 1] = Math.max(ends[ends.length - 1]!, e);
+      else {
+        starts.push(s);
+        ends.push(e);
+      }
+    }
+    this.claimed = { starts: Float64Array.from(starts), ends: Float64Array.from(ends) };
+    return this.claimed;
   }
 
   /** Register a heap; a heap already known at the same address and bitness gains `foundBy`. */

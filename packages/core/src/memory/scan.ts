@@ -2,6 +2,14 @@ import type { Address } from "../address.js";
 import { type ByteSource, emptyWindow } from "../io/byte-source.js";
 import type { AddressSpace, Translation } from "./address-space.js";
 
+/** Address ranges as two sorted arrays: the [starts[i], ends[i]) do not overlap. */
+export interface AddressRanges {
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+}
+
+const EMPTY = new Float64Array(0);
+
 /** What {@link scanAligned} did. */
 export interface ScanResult {
   /** Aligned addresses visited. */
@@ -17,6 +25,11 @@ export interface ScanOptions {
   probe: number;
   /** Stop after this many addresses (a bound for huge dumps). */
   maxCandidates: number;
+  /**
+   * Memory not to visit (nor read), e.g. {@link Run.claimedMemory}: sorted, non-overlapping
+   * [starts[i], ends[i]) ranges.
+   */
+  skip?: AddressRanges;
 }
 
 /** Steps at least this large are probed with one small read each; smaller ones read the memory in bulk. */
@@ -49,16 +62,26 @@ export function scanAligned(
   const win = emptyWindow();
   const tr: Translation = { source: undefined as unknown as ByteSource, fileOffset: 0, contiguous: 0 };
   let visited = 0;
+  const skipStarts = options.skip?.starts ?? EMPTY;
+  const skipEnds = options.skip?.ends ?? EMPTY;
+  let k = 0;
   for (const r of space.ranges()) {
     const end = r.address + r.size;
     let a = Math.ceil(r.address / step) * step;
     while (a + probe <= end) {
+      // skipped memory: jump past it without reading
+      while (k < skipStarts.length && skipEnds[k]! <= a) k++;
+      if (k < skipStarts.length && skipStarts[k]! <= a) {
+        a = Math.ceil(skipEnds[k]! / step) * step;
+        continue;
+      }
+      const stopAt = k < skipStarts.length ? Math.min(end, skipStarts[k]!) : end;
       if (!space.translate(a, tr) || tr.contiguous < probe) {
         a += step;
         continue;
       }
-      // Bytes readable at `a` in one piece of the file, within this range.
-      const avail = Math.min(tr.contiguous, end - a);
+      // Bytes readable at `a` in one piece of the file, within this range, before skipped memory.
+      const avail = Math.min(tr.contiguous, end - a, stopAt - a + probe - 1);
       if (sparse || !tr.source.window(tr.fileOffset, win) || win.length < probe) {
         // one candidate, copied out
         if (copyOut(tr.source, tr.fileOffset, scratch, probe) === probe) {
