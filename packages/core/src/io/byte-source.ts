@@ -256,25 +256,25 @@ export class FileSource implements ByteSource {
     this.freeSlots.push(b.slot);
   }
 
-  /** Make room in the queue for one more block: its oldest leaves and is remembered. */
+  /** Remove the oldest block of a cache part and drop it; returns its key. */
+  private dropOldest(part: Map<number, Block>): number {
+    const oldest = part.keys().next().value as number;
+    const b = part.get(oldest)!;
+    part.delete(oldest);
+    this.drop(b);
+    return oldest;
+  }
+
+  /** Shrink the queue to `limit` blocks: the oldest leave, and their keys are remembered. */
   private trimQueue(limit: number): void {
     while (this.fifo.size > limit) {
-      const oldest = this.fifo.keys().next().value as number;
-      const b = this.fifo.get(oldest)!;
-      this.fifo.delete(oldest);
-      this.drop(b);
-      this.ghosts.add(oldest);
+      this.ghosts.add(this.dropOldest(this.fifo));
       if (this.ghosts.size > this.ghostKeys) this.ghosts.delete(this.ghosts.values().next().value as number);
     }
   }
 
   private trimKept(limit: number): void {
-    while (this.lru.size > limit) {
-      const oldest = this.lru.keys().next().value as number;
-      const b = this.lru.get(oldest)!;
-      this.lru.delete(oldest);
-      this.drop(b);
-    }
+    while (this.lru.size > limit) this.dropOldest(this.lru);
   }
 
   /** A slot to read into: a free one, else one taken from the cache part the block goes to. */
