@@ -508,13 +508,10 @@ export class LfhWalker {
       const headerBusy = (u & 0x3f) !== 0;
       let isBusy = headerBusy;
       if (win8 && i >>> 3 < bitmapBytes) {
-        const byte = bits[i >>> 3]!;
-        {
-          isBusy = ((byte >>> (i & 7)) & 1) === 1;
-          if (isBusy !== headerBusy) {
-            if (mismatch === 0) firstMismatch = h;
-            mismatch++;
-          }
+        isBusy = ((bits[i >>> 3]! >>> (i & 7)) & 1) === 1;
+        if (isBusy !== headerBusy) {
+          if (mismatch === 0) firstMismatch = h;
+          mismatch++;
         }
       }
       if (corrupt) {

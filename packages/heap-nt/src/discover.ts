@@ -112,8 +112,6 @@ export function discoverNtHeaps(run: Run, options: DiscoveryOptions): void {
   claimNtSegments(run);
 }
 
-/** Heaps whose segments have been claimed. */
-const claimedHeaps = new WeakSet<HeapRecord>();
 const MAX_CLAIMED_SEGMENTS = 4096;
 /** 2^20 pages: 4 GiB, far above any real segment; a larger count is not believed. */
 const MAX_SEGMENT_PAGES = 1 << 20;
@@ -126,8 +124,7 @@ const MAX_SEGMENT_PAGES = 1 << 20;
  */
 function claimNtSegments(run: Run): void {
   for (const heap of run.heaps) {
-    if (heap.kind !== "nt" || claimedHeaps.has(heap)) continue;
-    claimedHeaps.add(heap);
+    if (heap.kind !== "nt") continue;
     const space = heap.view.space;
     const base = heap.address;
     const bitness = heap.bitness;

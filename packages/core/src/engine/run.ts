@@ -6,7 +6,6 @@ import {
   type HeapData,
   type HeapRecord,
   emptyHeapStats,
-  NOT_USER,
   isUserAllocation,
 } from "../model/allocations.js";
 import type { ProcessView, Target } from "../model/target.js";
@@ -177,8 +176,6 @@ export class Run {
     const busyBytes = new Float64Array(n);
     const freeCount = new Float64Array(n);
     const freeBytes = new Float64Array(n);
-    const notUser = NOT_USER;
-    const freeOnly = AllocFlags.FREE | AllocFlags.LFH;
     this.allocations.forEachChunk((c, used) => {
       const flags = c.flags;
       const heap = c.heap;
@@ -188,10 +185,10 @@ export class Run {
         const f = flags[i]!;
         const h = heap[i]!;
         if (h >= n) continue;
-        if ((f & AllocFlags.BUSY) !== 0 && (f & notUser) === 0) {
+        if (isUserAllocation(f)) {
           busyCount[h]!++;
           busyBytes[h]! += requested[i]!;
-        } else if ((f & freeOnly) === AllocFlags.FREE) {
+        } else if ((f & AllocFlags.FREE) !== 0 && (f & AllocFlags.LFH) === 0) {
           freeCount[h]!++;
           freeBytes[h]! += size[i]!;
         }

@@ -82,6 +82,11 @@ export abstract class AddressSpace {
   /** A view of the same memory with another pointer size (the WoW64 32-bit view, or back). */
   abstract withPointerSize(pointerSize: 4 | 8): AddressSpace;
 
+  /** True when the current window holds [va, va+n) and its memory still holds what was read. */
+  private covers(va: Address, n: number): boolean {
+    return va >= this.winStart && va + n <= this.winEnd && !this.win.lease.stale;
+  }
+
   /** Make the window that contains `va` current (the other one, or a new read); false if unmapped. */
   private load(va: Address): boolean {
     const w = this.alt;
@@ -128,7 +133,7 @@ export abstract class AddressSpace {
    * block, range or page). False when `va` is unmapped. No copy is made.
    */
   span(va: Address, out: Span): boolean {
-    if (!(va >= this.winStart && va < this.winEnd && !this.win.lease.stale) && !this.load(va)) return false;
+    if (!this.covers(va, 1) && !this.load(va)) return false;
     const w = this.win;
     const delta = va - this.winStart;
     out.address = va;
@@ -148,7 +153,7 @@ export abstract class AddressSpace {
     let done = 0;
     while (done < length) {
       const cur = va + done;
-      if (!(cur >= this.winStart && cur < this.winEnd && !this.win.lease.stale) && !this.load(cur)) break;
+      if (!this.covers(cur, 1) && !this.load(cur)) break;
       const w = this.win;
       const delta = cur - this.winStart;
       const n = Math.min(length - done, w.length - delta);
@@ -168,7 +173,7 @@ export abstract class AddressSpace {
 
   /** Bytes at va when all `n` are in one window; else copy into a scratch view. -1 if missing. */
   private at(va: Address, n: number): number {
-    if (va >= this.winStart && va + n <= this.winEnd && !this.win.lease.stale) return this.win.index + (va - this.winStart);
+    if (this.covers(va, n)) return this.win.index + (va - this.winStart);
     if (this.load(va) && va + n <= this.winEnd) return this.win.index + (va - this.winStart);
     return -1;
   }
@@ -199,9 +204,7 @@ export abstract class AddressSpace {
    * covers `va`, else read directly from the input without loading a cache block. -1 if missing.
    */
   peekU32(va: Address): number {
-    if (va >= this.winStart && va + 4 <= this.winEnd && !this.win.lease.stale) {
-      return this.win.view.getUint32(this.win.index + (va - this.winStart), true);
-    }
+    if (this.covers(va, 4)) return this.win.view.getUint32(this.win.index + (va - this.winStart), true);
     if (!(va === va) || !this.translate(va, this.tr) || this.tr.contiguous < 4 || this.tr.source.peek === undefined) {
       return this.u32(va);
     }

@@ -43,8 +43,8 @@ const SPARSE_STEP = 0x10000;
  *
  * This is the signature-scan primitive. Sparse steps (64 KiB and more) cost one small read per
  * candidate that bypasses the source's block cache; smaller steps read the memory in place
- * through the cache in one sequential pass (which a {@link FileSource} reads ahead on another
- * core), since one read per 4 KiB page costs several times a bulk read of the same memory
+ * through the cache in one sequential pass, since one read per 4 KiB page costs several times a
+ * bulk read of the same memory
  * [bench: 480k page probes of a 1 GB dump, 1.1 s as single reads]. Nothing is allocated per
  * candidate.
  */
@@ -91,7 +91,8 @@ export function scanAligned(
         a += step;
         continue;
       }
-      // Candidates a, a+step, ... whose probe bytes lie within the window, read in place.
+      // Candidates a, a+step, ... whose probe bytes lie within the window, read in place (at
+      // least `a`: both the window and `avail` hold `probe` bytes from it).
       const inWindow = Math.min(win.length, avail);
       const view = win.view;
       const base = win.index;
@@ -99,14 +100,6 @@ export function scanAligned(
       for (; c + probe <= a + inWindow; c += step) {
         if (++visited > maxCandidates) return { visited: maxCandidates, stopped: true };
         if (visit(c, view, base + (c - a)) === false) return { visited, stopped: true };
-      }
-      if (c === a) {
-        // the probe straddles the end of the window: copy this one candidate
-        if (copyOut(tr.source, tr.fileOffset, scratch, probe) === probe) {
-          if (++visited > maxCandidates) return { visited: maxCandidates, stopped: true };
-          if (visit(a, scratchView, 0) === false) return { visited, stopped: true };
-        }
-        c += step;
       }
       a = c;
     }
