@@ -11,7 +11,8 @@
 //
 // Options: --sizes 1,4,16 (millions)  --scenarios nt,lfh,segment,wow64  --runs 3 (walks per
 // dump, each in a fresh process; the median is reported, all pipeline times are in the JSON)
-// --keep (keep dumps)
+// --keep (keep dumps)  --cold (drop the page cache before every raw read and every walk, so both
+// read the dump from the disk, as a freshly copied dump is read; Linux, as root)
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -29,6 +30,22 @@ const sizes = opt("sizes", "1,4,16").split(",").map(Number).filter((n) => n > 0)
 const scenarios = opt("scenarios", "nt,lfh,segment,wow64").split(",");
 const keep = args.includes("--keep");
 const runs = Math.max(1, Number(opt("runs", "3")) || 3);
+const cold = args.includes("--cold");
+
+/**
+ * Empty the page cache (Linux: sync, then write 1 to /proc/sys/vm/drop_caches), so the next read
+ * of a dump comes from the disk. Exits with a message when the process may not do it.
+ */
+function dropPageCache() {
+  spawnSync("sync");
+  try {
+    writeFileSync("/proc/sys/vm/drop_caches", "1\n");
+  } catch (e) {
+    console.error(`bench: --cold empties the page cache through /proc/sys/vm/drop_caches, which failed (${e.code ?? e.message}); run it as root on Linux, or without --cold`);
+    process.exit(1);
+  }
+}
+if (cold) dropPageCache();
 
 
 
@@ -62,7 +79,11 @@ function readPass(file, chunk) {
  * are often the faster ones), so the ratio below is never flattered by a slow baseline.
  */
 function rawRead(file) {
-  const passes = [readPass(file, 8 << 20), readPass(file, 128 << 10), readPass(file, 8 << 20), readPass(file, 128 << 10)];
+  const chunks = [8 << 20, 128 << 10, 8 << 20, 128 << 10];
+  const passes = chunks.map((chunk) => {
+    if (cold) dropPageCache();
+    return readPass(file, chunk);
+  });
   return passes.reduce((a, b) => (b.mbps > a.mbps ? b : a));
 }
 
@@ -84,11 +105,12 @@ for (const scenario of scenarios) {
       const info = await writeBenchDump(scenario, blocks, file);
       console.log(`generated ${file} (${(statSync(file).size / 1e6).toFixed(0)} MB, ${info.blocks} blocks) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
-    readPass(file, 8 << 20); // warm the page cache so both measurements read from memory
+    if (!cold) readPass(file, 8 << 20); // warm the page cache so both measurements read from memory
     const raw = rawRead(file);
     // `runs` walks, each in a fresh process; the one with the median pipeline time is reported
     const walks = [];
     for (let k = 0; k < runs; k++) {
+      if (cold) dropPageCache();
       const child = spawnSync(process.execPath, ["--max-old-space-size=8192", join(root, "scripts/bench-walk.mjs"), file, bundle], {
         encoding: "utf8",
         maxBuffer: 1 << 20,
@@ -108,6 +130,7 @@ for (const scenario of scenarios) {
     const budget = 64 * walk.liveBlocks + 200e6;
     const r = {
       scenario,
+      cache: cold ? "cold" : "warm",
       runs,
       pipelineSecsAllRuns: walks.map((w) => Number(w.secs.toFixed(3))),
       blocks: walk.blocks,
@@ -133,7 +156,7 @@ for (const scenario of scenarios) {
       `${scenario.padEnd(8)} ${String(millions).padStart(3)}M blocks: pipeline ${r.pipelineSecs}s (${(r.blocksPerSec / 1e6).toFixed(2)}M blocks/s, ` +
         `heap ${r.heapMBps} MB/s, ratio ${r.ratioToRawRead}), of which discovery ${r.discoverSecs}s and heap walks ${r.walkSecs}s ` +
         `(${(r.walkBlocksPerSec / 1e6).toFixed(2)}M blocks/s, ${r.walkHeapMBps} MB/s, ratio ${r.walkRatioToRawRead}); raw read ${r.rawReadMBps} MB/s; ` +
-        `peak RSS ${r.peakRssMB} MB (budget ${r.rssBudgetMB} MB)`,
+        `peak RSS ${r.peakRssMB} MB (budget ${r.rssBudgetMB} MB)${cold ? " [cold page cache]" : ""}`,
     );
     if (!keep && millions >= 16) rmSync(file, { force: true });
   }
@@ -147,13 +170,15 @@ for (const s of scenarios) {
 }
 const out = {
   date: new Date().toISOString(),
+  cache: cold ? "cold: page cache dropped before every raw read and walk" : "warm: the dump in the page cache",
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "?", memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
   results,
   scaling: { note: "blocks/s at the largest size divided by blocks/s at the smallest (1.0 = perfectly linear)", ...scaling },
 };
 mkdirSync(join(root, "bench-results"), { recursive: true });
-writeFileSync(join(root, "bench-results", "latest.json"), `${JSON.stringify(out, null, 2)}\n`);
-writeFileSync(join(root, "bench-results", `bench-${out.date.replace(/[:.]/g, "-")}.json`), `${JSON.stringify(out, null, 2)}\n`);
+const tag = cold ? "-cold" : "";
+writeFileSync(join(root, "bench-results", `latest${tag}.json`), `${JSON.stringify(out, null, 2)}\n`);
+writeFileSync(join(root, "bench-results", `bench-${out.date.replace(/[:.]/g, "-")}${tag}.json`), `${JSON.stringify(out, null, 2)}\n`);
 console.log(`scaling (1.0 = linear): ${JSON.stringify(scaling)}`);
-console.log("results: bench-results/latest.json");
+console.log(`results: bench-results/latest${tag}.json`);
 rmSync(bundle, { force: true });

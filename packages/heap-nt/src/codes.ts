@@ -10,6 +10,11 @@ export const ntCodes = defineCodes("heap-nt", {
     description:
       "Part of an NT heap (header, segment, block, list entry) is not in the dump; what could be read is kept. Take a full-memory dump (procdump -ma) to walk it.",
   },
+  NT_HEAP_SCAN_LIMIT: {
+    severity: "warning",
+    description:
+      "The 64 KiB signature scan for heap bases stopped at its candidate bound (option maxScanCandidates) at the reported address; heaps above it are found only if the PEB lists them. Raise maxScanCandidates to scan the rest.",
+  },
   NT_HEAP_PEB_INCONSISTENT: {
     severity: "warning",
     description:

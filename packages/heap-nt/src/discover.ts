@@ -9,8 +9,8 @@ const SOURCE = "heap-nt";
 const SCAN_STEP = 0x10000;
 const MAX_PEB_HEAPS = 1024;
 const MAX_DESCRIPTORS = 4096;
-/** Most 64 KiB-aligned candidates the scan visits (a 256 GiB dump); beyond that it stops with a note. */
-const MAX_SCAN_CANDIDATES = 1 << 22;
+/** Default bound of the scan: 64 KiB-aligned candidates visited (256 GiB of captured memory); beyond it the scan stops and reports NT_HEAP_SCAN_LIMIT. */
+export const MAX_SCAN_CANDIDATES = 1 << 22;
 
 
 export type HeapKind = "nt" | "segment" | "segment-of-nt" | "none" | "missing";
@@ -30,6 +30,8 @@ export function classifyHeap(space: AddressSpace, base: Address, bitness: 32 | 6
 export interface DiscoveryOptions {
   scan: boolean;
   descriptorList: boolean;
+  /** Bound of the signature scan (default {@link MAX_SCAN_CANDIDATES}). */
+  maxScanCandidates?: number;
 }
 
 function viewFoundBy(view: ProcessView): string {
@@ -108,7 +110,7 @@ export function discoverNtHeaps(run: Run, options: DiscoveryOptions): void {
   }
 
   // (this scan is sparse and cheap, and confirms listed heaps in `foundBy`: it skips nothing)
-  if (options.scan) signatureScan(run, csrBases);
+  if (options.scan) signatureScan(run, csrBases, options.maxScanCandidates ?? MAX_SCAN_CANDIDATES);
   claimNtSegments(run);
 }
 
@@ -171,14 +173,14 @@ function followDescriptorList(run: Run, view: ProcessView, heap0: Address): void
 }
 
 /** Scan captured memory at 64 KiB-aligned addresses for heap bases of both pointer sizes. */
-function signatureScan(run: Run, csrBases: Set<number>): void {
+function signatureScan(run: Run, csrBases: Set<number>, maxCandidates: number): void {
   const views = run.target.views;
   if (views.length === 0) return;
   const byBitness = new Map<number, ProcessView>();
   for (const v of views) if (!byBitness.has(v.bitness)) byBitness.set(v.bitness, v);
   const space = views[0]!.space;
   const orphans: { segment: Address; heap: Address; view: ProcessView }[] = [];
-  scanAligned(space, { step: SCAN_STEP, probe: 0x100, maxCandidates: MAX_SCAN_CANDIDATES }, (a, dv, i) => {
+  const scanned = scanAligned(space, { step: SCAN_STEP, probe: 0x100, maxCandidates }, (a, dv, i) => {
     // cheap probe first: most candidates hold no segment signature for either bitness
     const p64 = dv.getUint32(i + 0x10, true);
     const p32 = dv.getUint32(i + 0x08, true);
@@ -201,6 +203,16 @@ function signatureScan(run: Run, csrBases: Set<number>): void {
       break;
     }
   });
+  if (scanned.resumeAt !== undefined) {
+    const from = scanned.resumeAt;
+    run.diagnostics.report(
+      SOURCE,
+      "NT_HEAP_SCAN_LIMIT",
+      ntCodes.NT_HEAP_SCAN_LIMIT.severity,
+      `the heap signature scan stopped after ${maxCandidates} candidates at ${formatAddress(from)}: heaps above it are found only if the PEB lists them; raise the heap-nt option maxScanCandidates to scan the rest`,
+      at(from),
+    );
+  }
   for (const o of orphans) {
     const owner = run.heaps.find((h) => h.address === o.heap && h.bitness === o.view.bitness);
     if (!owner) {

@@ -1,6 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { STAGE_BACKEND, definePlugin } from "@leakscope/core";
-import { discoverNtHeaps } from "./discover.js";
+import { MAX_SCAN_CANDIDATES, discoverNtHeaps } from "./discover.js";
 import { NtHeapWalker } from "./walk.js";
 
 export * from "./state.js";
@@ -19,6 +19,11 @@ export const HeapNtOptions = Type.Object(
       default: true,
       description: "On Windows 11 24H2 (build >= 26100) x64, follow the heap descriptor list from the first heap's UserContext.",
     }),
+    maxScanCandidates: Type.Integer({
+      minimum: 1,
+      default: MAX_SCAN_CANDIDATES,
+      description: "Bound of the signature scan: 64 KiB-aligned addresses visited (the default covers 256 GiB of captured memory); the scan reports NT_HEAP_SCAN_LIMIT where it stopped.",
+    }),
   },
   { additionalProperties: false },
 );
@@ -36,7 +41,11 @@ export const heapNt = definePlugin({
     return {
       apply(engine) {
         engine.hooks.discoverHeaps.tapPromise({ name: "heap-nt", stage: STAGE_BACKEND }, async (run) => {
-          discoverNtHeaps(run, { scan: options.scan ?? true, descriptorList: options.descriptorList ?? true });
+          discoverNtHeaps(run, {
+            scan: options.scan ?? true,
+            descriptorList: options.descriptorList ?? true,
+            maxScanCandidates: options.maxScanCandidates ?? MAX_SCAN_CANDIDATES,
+          });
         });
         engine.hooks.walkHeap.tapPromise({ name: "heap-nt", stage: STAGE_BACKEND }, async (heap, run) => {
           // heaps another plugin owns (e.g. heaps read from a WinDbg log) are not ours to walk

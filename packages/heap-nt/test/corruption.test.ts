@@ -171,3 +171,46 @@ describe("corrupt heaps give codes and keep the rest", () => {
     });
   }
 });
+
+describe("free-list check with blocks whose granule indices agree in their low 32 bits", () => {
+  // Two segments 2^36 bytes apart with the same layout: their free blocks pair up on the same
+  // low 32 bits of address / 16, the part the free-list check hashes.
+  const c: Case = { layout: "win10-1709", bitness: 64 };
+  const far = 2 ** 36;
+  const segBlocks = [{ size: 40 }, { size: 200, free: true }, { size: 64 }, { size: 700, free: true }, { size: 16 }, { size: 48, free: true }];
+  const spec = () => ({
+    layout: c.layout,
+    bitness: c.bitness,
+    base: 0x1_0000_0000,
+    segments: [
+      { blocks: [{ size: 24 }, { size: 90, free: true }] },
+      { base: 0x2_0000_0000, blocks: segBlocks },
+      { base: 0x2_0000_0000 + far, blocks: segBlocks },
+    ],
+  });
+
+  it("agrees with the walk when every block is on the list once", async () => {
+    const heap = writeNtHeap(spec());
+    const twins = heap.freeList.filter((h) => heap.freeList.includes(h + far));
+    expect(twins.length).toBeGreaterThanOrEqual(3);
+    const { run, codes, blocks } = await walk(c, heap);
+    expect(codes).toEqual([]);
+    const nt = run.heaps[0]!.data.nt!;
+    expect(nt.freeListAgrees).toBe(true);
+    expect(nt.freeListLength).toBe(heap.freeList.length);
+    expect(blocks).toEqual(sortExpected(heap.expected));
+  });
+
+  it("tells a block from its twin: a list that reaches one twin twice is a cycle", async () => {
+    const heap = writeNtHeap(spec());
+    const links = heap.freeList.map((h) => h + heap.offsets.freeLink);
+    const twin = heap.freeList.findIndex((h) => heap.freeList.includes(h + far));
+    const other = heap.freeList.indexOf(heap.freeList[twin]! + far);
+    // the entry before the far twin links to the near one instead
+    const before = (other - 1 + links.length) % links.length;
+    writePtr(heap.pieces, links[before]!, links[twin]!, heap.offsets.ptr);
+    const { run, codes } = await walk(c, heap);
+    expect(codes).toEqual(["NT_HEAP_LIST_CYCLE"]);
+    expect(run.heaps[0]!.data.nt!.freeListAgrees).toBe(false);
+  });
+});

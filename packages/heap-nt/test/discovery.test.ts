@@ -61,6 +61,24 @@ describe("heap discovery", () => {
     expect(actualBlocks(run, h64.address, 64)).toEqual(sortExpected(h64.expected));
   });
 
+  it("a scan stopped at its candidate bound says where (NT_HEAP_SCAN_LIMIT) and keeps the heaps below", async () => {
+    const h32 = writeNtHeap({ layout: "win10-1709", bitness: 32, base: 0x40_0000, segments: [small] });
+    const h64 = writeNtHeap({ layout: "win10-1709", bitness: 64, base: 0x2_0000_0000, segments: [small] });
+    const target = () => syntheticTarget("win10-1709", [...h32.pieces, ...h64.pieces], [{ bitness: 64 }, { bitness: 32, role: "wow64" }]);
+    const full = await runOnTarget(target(), [heapNt()]);
+    expect(full.allDiagnostics().map((d) => d.code)).not.toContain("NT_HEAP_SCAN_LIMIT");
+    const run = await runOnTarget(target(), [heapNt({ maxScanCandidates: 1 })]);
+    expect(run.heaps.map((h) => h.address)).toEqual([0x40_0000]);
+    const limit = run.allDiagnostics().filter((d) => d.code === "NT_HEAP_SCAN_LIMIT");
+    expect(limit).toHaveLength(1);
+    // the first candidate it did not visit: the next 64 KiB boundary of captured memory
+    const next = Number(limit[0]!.location!.address);
+    expect(next % 0x10000).toBe(0);
+    expect(next).toBeGreaterThan(0x40_0000);
+    expect(next).toBeLessThanOrEqual(0x2_0000_0000);
+    expect(() => heapNt({ maxScanCandidates: 0 })).toThrow(PluginOptionsError);
+  });
+
   it("scan off: only PEB heaps; the scanned-only heap is not found", async () => {
     const a = writeNtHeap({ layout: "win8", bitness: 32, base: 0x50_0000, segments: [small] });
     const b = writeNtHeap({ layout: "win8", bitness: 32, base: 0x70_0000, segments: [small] });

@@ -19,6 +19,11 @@ export const segmentCodes = defineCodes("heap-segment", {
     severity: "info",
     description: "A segment heap signature was found for a pointer size the dump has no process view for; it is not walked.",
   },
+  SEGMENT_SCAN_LIMIT: {
+    severity: "warning",
+    description:
+      "The page-by-page signature scan for segment heaps stopped at its page bound (option maxScanCandidates) at the reported address; segment heaps above it are found only if the PEB lists them. Raise maxScanCandidates to scan the rest.",
+  },
   SEGMENT_SCAN_UNCONFIRMED: {
     severity: "info",
     description:

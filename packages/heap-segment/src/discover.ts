@@ -11,12 +11,15 @@ const SOURCE = "heap-segment";
 const SCAN_STEP = 0x1000;
 const MAX_PEB_HEAPS = 1024;
 const MAX_DESCRIPTORS = 4096;
-const MAX_SCAN_CANDIDATES = 1 << 24;
+/** Default bound of the page scan: pages visited (64 GiB of captured memory); beyond it the scan stops and reports SEGMENT_SCAN_LIMIT. */
+export const MAX_SCAN_CANDIDATES = 1 << 24;
 const NT_SEGMENT_SIGNATURE = 0xffeeffee;
 
 export interface SegmentDiscoveryOptions {
   scan: boolean;
   descriptorList: boolean;
+  /** Bound of the page scan (default {@link MAX_SCAN_CANDIDATES}). */
+  maxScanCandidates?: number;
 }
 
 /** The dword at +0x10 (x64) / +0x08 (x86): -1 when not captured. */
@@ -76,7 +79,7 @@ export function discoverSegmentHeaps(run: Run, options: SegmentDiscoveryOptions)
       followDescriptorList(run, view, list[0]!);
     }
   }
-  if (options.scan) signatureScan(run);
+  if (options.scan) signatureScan(run, options.maxScanCandidates ?? MAX_SCAN_CANDIDATES);
 }
 
 /** 24H2 x64: heap[0].UserContext (NT +0x188, segment +0x38) -> {Next, Prev, Heap} descriptors. */
@@ -136,14 +139,14 @@ export function confirmSegmentHeap(space: AddressSpace, base: Address, bitness: 
 }
 
 /** Page-aligned scan of captured memory for 0xDDEEDDEE at +0x10 (x64) / +0x08 (x86). */
-function signatureScan(run: Run): void {
+function signatureScan(run: Run, maxCandidates: number): void {
   const views = run.target.views;
   if (views.length === 0) return;
   const byBitness = new Map<number, ProcessView>();
   for (const v of views) if (!byBitness.has(v.bitness)) byBitness.set(v.bitness, v);
   const space = views[0]!.space;
   // memory that another allocator claimed (NT heap segments) cannot hold a segment heap
-  scanAligned(space, { step: SCAN_STEP, probe: 0x20, maxCandidates: MAX_SCAN_CANDIDATES, skip: run.claimedMemory() }, (a, dv, i) => {
+  const scanned = scanAligned(space, { step: SCAN_STEP, probe: 0x20, maxCandidates, skip: run.claimedMemory() }, (a, dv, i) => {
     const s64 = dv.getUint32(i + 0x10, true) === SEGMENT_HEAP_SIGNATURE;
     const s32 = dv.getUint32(i + 0x08, true) === SEGMENT_HEAP_SIGNATURE;
     if (!s64 && !s32) return;
@@ -162,4 +165,14 @@ function signatureScan(run: Run): void {
       break;
     }
   });
+  if (scanned.resumeAt !== undefined) {
+    const from = scanned.resumeAt;
+    run.diagnostics.report(
+      SOURCE,
+      "SEGMENT_SCAN_LIMIT",
+      segmentCodes.SEGMENT_SCAN_LIMIT.severity,
+      `the segment heap page scan stopped after ${maxCandidates} pages at ${formatAddress(from)}: segment heaps above it are found only if the PEB lists them; raise the heap-segment option maxScanCandidates to scan the rest`,
+      at(from),
+    );
+  }
 }

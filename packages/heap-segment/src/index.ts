@@ -1,6 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { STAGE_BACKEND, definePlugin } from "@leakscope/core";
-import { discoverSegmentHeaps } from "./discover.js";
+import { MAX_SCAN_CANDIDATES, discoverSegmentHeaps } from "./discover.js";
 import { SegmentHeapWalker } from "./walk.js";
 
 export { segmentCodes } from "./codes.js";
@@ -25,6 +25,11 @@ export const HeapSegmentOptions = Type.Object(
       default: true,
       description: "On Windows 11 24H2 (build >= 26100) x64, follow the heap descriptor list from the first heap's UserContext.",
     }),
+    maxScanCandidates: Type.Integer({
+      minimum: 1,
+      default: MAX_SCAN_CANDIDATES,
+      description: "Bound of the page scan: 4 KiB pages visited (the default covers 64 GiB of captured memory); the scan reports SEGMENT_SCAN_LIMIT where it stopped.",
+    }),
   },
   { additionalProperties: false },
 );
@@ -43,7 +48,11 @@ export const heapSegment = definePlugin({
     return {
       apply(engine) {
         engine.hooks.discoverHeaps.tapPromise({ name: "heap-segment", stage: STAGE_BACKEND }, async (run) => {
-          discoverSegmentHeaps(run, { scan: options.scan ?? true, descriptorList: options.descriptorList ?? true });
+          discoverSegmentHeaps(run, {
+            scan: options.scan ?? true,
+            descriptorList: options.descriptorList ?? true,
+            maxScanCandidates: options.maxScanCandidates ?? MAX_SCAN_CANDIDATES,
+          });
         });
         engine.hooks.walkHeap.tapPromise({ name: "heap-segment", stage: STAGE_BACKEND }, async (heap, run) => {
           // heaps another plugin owns (e.g. heaps read from a WinDbg log) are not ours to walk

@@ -228,6 +228,21 @@ describe("discovery and layouts", () => {
     expect(actualBlocks(run, 0x182_2ff1_3000, 64)).toEqual(sortExpected(heap.expected));
   });
 
+  it("a page scan stopped at its bound says where (SEGMENT_SCAN_LIMIT); raising the bound finds the heap", async () => {
+    const heap = writeSegmentHeap({ layout: "22H2", bitness: 64, base: 0x182_2ff1_3000, allocations: richAllocations(64) });
+    const target = () => layoutTarget("22H2", heap.pieces, [{ bitness: 64 }]);
+    // the heap is the first page of its pieces: a bound of 0 pages is refused, so put a page before it
+    const before = { address: 0x182_2ff1_2000, bytes: new Uint8Array(0x1000) };
+    const withPage = () => layoutTarget("22H2", [before, ...heap.pieces], [{ bitness: 64 }]);
+    const stopped = await runOnTarget(withPage(), [heapSegment({ maxScanCandidates: 1 })]);
+    expect(stopped.heaps).toEqual([]);
+    const limit = stopped.allDiagnostics().filter((d) => d.code === "SEGMENT_SCAN_LIMIT");
+    expect(limit.map((d) => d.location?.address)).toEqual(["0x1822ff13000"]);
+    const found = await runOnTarget(target(), [heapSegment({ maxScanCandidates: 1 << 20 })]);
+    expect(found.allDiagnostics()).toEqual([]);
+    expect(found.heaps.map((h) => h.address)).toEqual([0x182_2ff1_3000]);
+  });
+
   it("a 1709 build uses the 1809 table without probing", async () => {
     const heap = writeSegmentHeap({ layout: "1809", bitness: 64, base: B64, allocations: richAllocations(64) });
     const run = await runOnTarget(syntheticTarget(16299, heap.pieces, [{ bitness: 64 }]), [heapSegment()]);

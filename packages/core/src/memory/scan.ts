@@ -16,6 +16,8 @@ export interface ScanResult {
   visited: number;
   /** True when the scan stopped at `maxCandidates` (or because the visitor returned false). */
   stopped: boolean;
+  /** When it stopped at `maxCandidates`: the first aligned address it did not visit (report it). */
+  resumeAt?: Address;
 }
 
 export interface ScanOptions {
@@ -34,6 +36,13 @@ export interface ScanOptions {
 
 /** Steps at least this large are probed with one small read each; smaller ones read the memory in bulk. */
 const SPARSE_STEP = 0x10000;
+/**
+ * A sparse probe is slow when it takes longer than reading its whole step sequentially at this
+ * speed (bytes per millisecond: 2 GB/s): the bytes come from a disk, not from memory.
+ */
+const BULK_BYTES_PER_MS = 2e6;
+/** Sparse probing turns into one sequential pass once this many of the last 16 probes were slow. */
+const SLOW_PROBES = 12;
 
 /**
  * Visit every `step`-aligned address of the captured memory of `space` that has at least `probe`
@@ -45,8 +54,12 @@ const SPARSE_STEP = 0x10000;
  * candidate that bypasses the source's block cache; smaller steps read the memory in place
  * through the cache in one sequential pass, since one read per 4 KiB page costs several times a
  * bulk read of the same memory
- * [bench: 480k page probes of a 1 GB dump, 1.1 s as single reads]. Nothing is allocated per
- * candidate.
+ * [bench: 480k page probes of a 1 GB dump, 1.1 s as single reads]. Sparse probes are timed: when
+ * most of them take longer than reading their whole step would in bulk (the dump is read from a
+ * disk, and each probe waits for it), the rest of the scan reads the memory sequentially instead,
+ * which also leaves it in the page cache for the walks that follow [bench: cold page cache, 3,800
+ * probes of a 248 MB dump at 93 us each, 0.35 s]. The visits are the same either way. Nothing is
+ * allocated per candidate.
  */
 export function scanAligned(
   space: AddressSpace,
@@ -56,7 +69,10 @@ export function scanAligned(
   const { step, probe, maxCandidates } = options;
   if (!(step > 0) || (step & (step - 1)) !== 0) throw new RangeError("scanAligned: step must be a power of two");
   if (!(probe > 0 && probe <= step)) throw new RangeError("scanAligned: probe must be between 1 and step");
-  const sparse = step >= SPARSE_STEP;
+  let sparse = step >= SPARSE_STEP;
+  const slowMs = step / BULK_BYTES_PER_MS;
+  // one bit per recent sparse probe, 1 = slow
+  let slowBits = 0;
   const scratch = new Uint8Array(probe);
   const scratchView = new DataView(scratch.buffer);
   const win = emptyWindow();
@@ -84,8 +100,14 @@ export function scanAligned(
       const avail = Math.min(tr.contiguous, end - a, stopAt - a + probe - 1);
       if (sparse || !tr.source.window(tr.fileOffset, win) || win.length < probe) {
         // one candidate, copied out
-        if (copyOut(tr.source, tr.fileOffset, scratch, probe) === probe) {
-          if (++visited > maxCandidates) return { visited: maxCandidates, stopped: true };
+        const t0 = sparse ? performance.now() : 0;
+        const got = copyOut(tr.source, tr.fileOffset, scratch, probe);
+        if (sparse) {
+          slowBits = ((slowBits << 1) | (performance.now() - t0 > slowMs ? 1 : 0)) & 0xffff;
+          if (bitCount16(slowBits) >= SLOW_PROBES) sparse = false;
+        }
+        if (got === probe) {
+          if (++visited > maxCandidates) return { visited: maxCandidates, stopped: true, resumeAt: a };
           if (visit(a, scratchView, 0) === false) return { visited, stopped: true };
         }
         a += step;
@@ -98,13 +120,19 @@ export function scanAligned(
       const base = win.index;
       let c = a;
       for (; c + probe <= a + inWindow; c += step) {
-        if (++visited > maxCandidates) return { visited: maxCandidates, stopped: true };
+        if (++visited > maxCandidates) return { visited: maxCandidates, stopped: true, resumeAt: c };
         if (visit(c, view, base + (c - a)) === false) return { visited, stopped: true };
       }
       a = c;
     }
   }
   return { visited, stopped: false };
+}
+
+function bitCount16(x: number): number {
+  let n = 0;
+  for (let v = x; v !== 0; v &= v - 1) n++;
+  return n;
 }
 
 /** Copy `length` bytes at `offset` into `dst` without going through the source's cache when it has one. */
