@@ -1,6 +1,6 @@
 import { type Address, type AddressSpace, type ProcessView, type Run, at, formatAddress, readPebHeapList, scanAligned } from "@leakscope/core";
 import { segmentCodes } from "./codes.js";
-import { SEGMENT_HEAP_SIGNATURE, SEGMENT_LAYOUTS } from "./layouts.js";
+import { SEGMENT_HEAP_SIGNATURE, SEGMENT_LAYOUTS, type SegmentHeapLayout } from "./layouts.js";
 
 const SOURCE = "heap-segment";
 /**
@@ -79,7 +79,10 @@ export function discoverSegmentHeaps(run: Run, options: SegmentDiscoveryOptions)
       followDescriptorList(run, view, list[0]!);
     }
   }
-  if (options.scan) signatureScan(run, options.maxScanCandidates ?? MAX_SCAN_CANDIDATES);
+  if (options.scan) {
+    claimPageSegments(run);
+    signatureScan(run, options.maxScanCandidates ?? MAX_SCAN_CANDIDATES);
+  }
 }
 
 /** 24H2 x64: heap[0].UserContext (NT +0x188, segment +0x38) -> {Next, Prev, Heap} descriptors. */
@@ -121,6 +124,11 @@ function followDescriptorList(run: Run, view: ProcessView, heap0: Address): void
  * 0xDDEEDDEE dword in user data is not a heap.
  */
 export function confirmSegmentHeap(space: AddressSpace, base: Address, bitness: 32 | 64): boolean {
+  return findSegContexts(space, base, bitness) !== undefined;
+}
+
+/** The first of the two SegContexts of the heap at `base` and the layout that found them ({@link confirmSegmentHeap}). */
+function findSegContexts(space: AddressSpace, base: Address, bitness: 32 | 64): { ctx: Address; layout: SegmentHeapLayout } | undefined {
   const ps = bitness / 8;
   for (const l of SEGMENT_LAYOUTS) {
     if (l.bitness !== bitness) continue;
@@ -132,10 +140,46 @@ export function confirmSegmentHeap(space: AddressSpace, base: Address, bitness: 
       if (p !== base) continue;
       const u1 = space.u8(ctx + size + l.ctx.unitShift);
       const p1 = bitness === 64 ? space.ptr64(ctx + size + l.ctx.heap) : space.ptr32(ctx + size + l.ctx.heap);
-      if (u1 >= 13 && u1 <= 20 && p1 === base) return true;
+      if (u1 >= 13 && u1 <= 20 && p1 === base) return { ctx, layout: l };
     }
   }
-  return false;
+  return undefined;
+}
+
+const MAX_CLAIMED_SEGMENTS = 4096;
+const PAGE_SEGMENT_ALIGN = 0x100000;
+
+/**
+ * Claim the page segments of the segment heaps found so far ({@link Run.claimMemory}): the page
+ * scan that follows skips them, since no heap header lies inside another heap's page segment.
+ * A segment is claimed only when it is 1 MiB-aligned and its Blink names the entry before it;
+ * each SegmentListHead is followed at most 4,096 steps. Segments span 256 units of their
+ * context (1 MiB with 4 KiB units, 16 MiB with 64 KiB units on x64).
+ */
+function claimPageSegments(run: Run): void {
+  for (const heap of run.heaps) {
+    if (heap.kind !== "segment") continue;
+    const space = heap.view.space;
+    const found = findSegContexts(space, heap.address, heap.bitness);
+    if (!found) continue;
+    const { ctx: first, layout: L } = found;
+    const ps = heap.bitness / 8;
+    const ptr = (va: Address): number => (ps === 8 ? space.ptr64(va) : space.ptr32(va));
+    for (const ctx of [first, first + L.heap.segContextSize]) {
+      const unitShift = space.u8(ctx + L.ctx.unitShift);
+      if (!(unitShift >= 12 && unitShift <= 20)) continue;
+      const span = 2 ** (unitShift + 8);
+      const head = ctx + L.ctx.segmentListHead;
+      let prev = head;
+      let cur = ptr(head);
+      for (let i = 0; i < MAX_CLAIMED_SEGMENTS && cur === cur && cur !== head && cur % PAGE_SEGMENT_ALIGN === 0 && cur !== 0; i++) {
+        if (ptr(cur + ps) !== prev) break;
+        run.claimMemory(cur, cur + span);
+        prev = cur;
+        cur = ptr(cur);
+      }
+    }
+  }
 }
 
 /** Page-aligned scan of captured memory for 0xDDEEDDEE at +0x10 (x64) / +0x08 (x86). */
@@ -145,7 +189,8 @@ function signatureScan(run: Run, maxCandidates: number): void {
   const byBitness = new Map<number, ProcessView>();
   for (const v of views) if (!byBitness.has(v.bitness)) byBitness.set(v.bitness, v);
   const space = views[0]!.space;
-  // memory that another allocator claimed (NT heap segments) cannot hold a segment heap
+  // memory that an allocator claimed (NT heap segments, the page segments of the segment heaps
+  // found so far) cannot hold a segment heap
   const scanned = scanAligned(space, { step: SCAN_STEP, probe: 0x20, maxCandidates, skip: run.claimedMemory() }, (a, dv, i) => {
     const s64 = dv.getUint32(i + 0x10, true) === SEGMENT_HEAP_SIGNATURE;
     const s32 = dv.getUint32(i + 0x08, true) === SEGMENT_HEAP_SIGNATURE;

@@ -185,6 +185,36 @@ describe("discovery and layouts", () => {
     expect(actualBlocks(run, b.address, 64)).toEqual(sortExpected(b.expected));
   });
 
+  it("claims the page segments of the heaps the PEB lists, so the page scan skips them and still finds the others", async () => {
+    const a = writeSegmentHeap({ layout: "21H2", bitness: 64, base: 0x2_0000_0000, allocations: richAllocations(64) });
+    const b = writeSegmentHeap({ layout: "21H2", bitness: 64, base: 0x3_0000_0000, allocations: richAllocations(64, 1) });
+    expect(a.pageSegments.length).toBeGreaterThan(0);
+    const peb = writePeb({ bitness: 64, address: 0x7ff0_0000, heaps: [a.address] });
+    const run = await runOnTarget(layoutTarget("21H2", [...a.pieces, ...b.pieces, peb], [{ bitness: 64, peb: peb.address }]), [heapSegment()]);
+    expect(run.allDiagnostics()).toEqual([]);
+    // 1 MiB page segments of the 4 KiB-unit context, merged where adjacent
+    const claimed = run.claimedMemory();
+    const covered = (va: number) => Array.from(claimed.starts).some((st, i) => va >= st && va < claimed.ends[i]!);
+    for (const seg of a.pageSegments) {
+      expect(covered(seg)).toBe(true);
+      expect(covered(seg + 0xfffff)).toBe(true);
+    }
+    expect(covered(a.address)).toBe(false);
+    expect(b.pageSegments.some(covered)).toBe(false);
+    expect(run.heaps.map((h) => [h.address, h.foundBy])).toEqual([
+      // the heap header is not in a page segment: the scan still confirms it
+      [a.address, ["peb", "signature-scan"]],
+      [b.address, ["signature-scan"]],
+    ]);
+    expect(actualBlocks(run, a.address, 64)).toEqual(sortExpected(a.expected));
+    expect(actualBlocks(run, b.address, 64)).toEqual(sortExpected(b.expected));
+    // a page segment whose Blink does not name the list head is not claimed (nor those after it)
+    poke(a.pieces, a.pageSegments[0]! + 8, 0x1234_5000, 8);
+    const bad = await runOnTarget(layoutTarget("21H2", [...a.pieces, ...b.pieces, peb], [{ bitness: 64, peb: peb.address }]), [heapSegment()]);
+    expect(bad.claimedMemory().starts.length).toBe(0);
+    expect(bad.heaps.map((h) => h.address)).toEqual([a.address, b.address]);
+  });
+
   it("WoW64: the 64-bit and 32-bit PEBs' segment heaps are each walked with their own bitness", async () => {
     const h64 = writeSegmentHeap({ layout: "21H2", bitness: 64, base: 0x2_0000_0000, allocations: richAllocations(64) });
     const h32 = writeSegmentHeap({ layout: "21H2", bitness: 32, base: 0x0070_0000, allocations: richAllocations(32, 2) });
