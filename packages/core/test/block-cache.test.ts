@@ -152,17 +152,20 @@ describe("scanAligned", () => {
     expect(early).toEqual({ visited: 3, stopped: true });
   });
 
-  it("turns slow sparse probes (a dump read from disk) into one sequential pass with the same visits", () => {
+  it("reads 16 MiB in bulk after slow sparse probes (a dump read from disk), then probes again; the visits are the same", () => {
     const STEP = 0x10000;
-    const n = 64;
+    const n = 600;
     const bytes = new Uint8Array(n * STEP);
     const dv = new DataView(bytes.buffer);
     for (let k = 0; k < n; k++) dv.setUint32(k * STEP + 8, 0xa000 + k, true);
-    /** A source whose probes wait `peekMs` (a disk seek), counting probes and window reads. */
+    /** A source whose probes below `slowBelow` wait `peekMs` (a disk seek), counting probes and window reads. */
     class DiskLike extends BufferSource {
       peeks = 0;
       windows = 0;
-      constructor(private readonly peekMs: number) {
+      constructor(
+        private readonly peekMs: number,
+        private readonly slowBelow: number,
+      ) {
         super(bytes);
       }
       override window(offset: number, out: ReturnType<typeof emptyWindow>): boolean {
@@ -171,9 +174,11 @@ describe("scanAligned", () => {
       }
       peek(offset: number, dst: Uint8Array, length: number): number {
         this.peeks++;
-        const until = performance.now() + this.peekMs;
-        while (performance.now() < until) {
-          // busy wait: the probe's latency
+        if (offset < this.slowBelow) {
+          const until = performance.now() + this.peekMs;
+          while (performance.now() < until) {
+            // busy wait: the probe's latency
+          }
         }
         return this.readInto(offset, dst, 0, length);
       }
@@ -188,15 +193,22 @@ describe("scanAligned", () => {
       return seen;
     };
     const expected = Array.from({ length: n }, (_, k) => 0xa000 + k);
-    // 0.5 ms per probe: far slower than reading 64 KiB in bulk (0.066 ms at 1 GB/s)
-    const slow = new DiskLike(0.5);
-    expect(scan(slow)).toEqual(expected);
-    expect(slow.peeks).toBe(14);
-    expect(slow.windows).toBeGreaterThan(0);
+    // every probe slow (0.5 ms, far above the 0.066 ms that reading 64 KiB in bulk takes at 1 GB/s):
+    // 14 probes, 256 candidates (16 MiB) in bulk, 14 probes, 256 in bulk, 14 probes, the rest in bulk
+    const disk = new DiskLike(0.5, Number.POSITIVE_INFINITY);
+    expect(scan(disk)).toEqual(expected);
+    expect(disk.peeks).toBe(42);
+    expect(disk.windows).toBeGreaterThan(0);
+    // only the first 64 candidates slow (pages the page cache had dropped): one stretch in bulk,
+    // then probing resumes at candidate 270 and stays sparse
+    const patchy = new DiskLike(0.5, 64 * STEP);
+    expect(scan(patchy)).toEqual(expected);
+    expect(patchy.peeks).toBe(14 + (n - 270));
     // the in-memory source itself stays with one probe per candidate
-    const fast = new DiskLike(0);
+    const fast = new DiskLike(0, 0);
     expect(scan(fast)).toEqual(expected);
     expect(fast.peeks).toBe(n);
+    expect(fast.windows).toBe(0);
   });
 
   it("skips claimed memory without reading it", () => {
