@@ -519,42 +519,44 @@ export class LfhWalker {
         badHeaders++;
       }
       let flags: number = AllocFlags.LFH | (corrupt ? AllocFlags.CORRUPT : 0);
+      let user = h + entry;
+      let requested = 0;
+      let trace = 0;
+      // free and busy blocks meet at one append: V8 inlines only a hot call site, and one it does
+      // not inline boxes the addresses [bench: lfh 1M blocks, 29 MB of garbage per walk before]
       if (!isBusy) {
         free++;
-        allocations.add(heapIndex, h + entry, h, 0, stride, flags | AllocFlags.FREE, 0, hostIdx);
-        continue;
-      }
-      flags |= AllocFlags.BUSY;
-      busy++;
-      const low = u & 0x3f;
-      let user = h + entry;
-      let requested: number;
-      let trace = 0;
-      if ((u & 0x40) !== 0 && low > 0 && (low + 1) * g <= stride) {
-        const ext = h + low * g + L.entryData;
-        const len = space.u16(ext + 4);
-        user = h + (low + 1) * g;
-        requested = len < 0 ? -1 : stride - len;
-        if (space.u8(ext + 7) !== 5) requested = -1;
-        if (low >= 2) {
-          const p = space.ptr(h + g);
-          if (p === p && p !== 0) {
-            trace = p;
-            flags |= AllocFlags.HAS_TRACE;
-            this.state.traced++;
-          }
-        }
-      } else if (low === 0x3f) {
-        const unused = L.ptr === 8 ? space.u64(h + stride) : space.u32(h + stride - 4);
-        requested = unused >= 0 ? stride - unused : -1;
+        flags |= AllocFlags.FREE;
       } else {
-        requested = stride - low;
+        flags |= AllocFlags.BUSY;
+        busy++;
+        const low = u & 0x3f;
+        if ((u & 0x40) !== 0 && low > 0 && (low + 1) * g <= stride) {
+          const ext = h + low * g + L.entryData;
+          const len = space.u16(ext + 4);
+          user = h + (low + 1) * g;
+          requested = len < 0 ? -1 : stride - len;
+          if (space.u8(ext + 7) !== 5) requested = -1;
+          if (low >= 2) {
+            const p = space.ptr(h + g);
+            if (p === p && p !== 0) {
+              trace = p;
+              flags |= AllocFlags.HAS_TRACE;
+              this.state.traced++;
+            }
+          }
+        } else if (low === 0x3f) {
+          const unused = L.ptr === 8 ? space.u64(h + stride) : space.u32(h + stride - 4);
+          requested = unused >= 0 ? stride - unused : -1;
+        } else {
+          requested = stride - low;
+        }
+        if (!(requested >= 0 && requested <= stride - (user - h))) {
+          flags |= AllocFlags.SIZE_INEXACT;
+          requested = stride - (user - h);
+        }
+        busyBytes += requested;
       }
-      if (!(requested >= 0 && requested <= stride - (user - h))) {
-        flags |= AllocFlags.SIZE_INEXACT;
-        requested = stride - (user - h);
-      }
-      busyBytes += requested;
       allocations.add(heapIndex, user, h, requested, stride, flags, trace, hostIdx);
     }
     this.state.busy += busy;
