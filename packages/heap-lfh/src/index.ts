@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { STAGE_FRONTEND, definePlugin } from "@leakscope/core";
+import type { HeapNtApi } from "@leakscope/heap-nt";
 import { LfhWalker } from "./walk.js";
 
 export * from "./state.js";
@@ -33,6 +34,14 @@ export const heapLfh = definePlugin({
     const walker = new LfhWalker({ checkHeaders: options.checkHeaders ?? true });
     return {
       apply(engine) {
+        // Walk each host as heap-nt finds it (its bytes are in the cache then); subscribed once
+        // the first input is open, when every plugin is registered whatever their order.
+        let subscribed = false;
+        engine.hooks.targetOpened.tapPromise("heap-lfh", async () => {
+          if (subscribed) return;
+          subscribed = true;
+          engine.api<HeapNtApi>("heap-nt")?.onHostBlock((heap, run, index) => walker.hostFound(heap, run, index));
+        });
         engine.hooks.walkHeap.tapPromise({ name: "heap-lfh", stage: STAGE_FRONTEND }, async (heap, run) => {
           if (heap.kind !== "nt") return;
           const nt = heap.data.nt;

@@ -1,12 +1,13 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { STAGE_BACKEND, definePlugin } from "@leakscope/core";
 import { MAX_SCAN_CANDIDATES, discoverNtHeaps } from "./discover.js";
-import { NtHeapWalker } from "./walk.js";
+import { type HeapNtApi, NtHeapWalker } from "./walk.js";
 
 export * from "./state.js";
 export { ntCodes } from "./codes.js";
 export { NT_LAYOUT_NAMES, type NtHeapLayout, type NtLayoutName, layoutForBuild, ntLayout } from "./layouts.js";
 export { classifyHeap } from "./discover.js";
+export type { HeapNtApi, HostBlockListener } from "./walk.js";
 
 /** Options of the `heap-nt` plugin. */
 export const HeapNtOptions = Type.Object(
@@ -33,12 +34,18 @@ export type HeapNtOptions = Static<typeof HeapNtOptions>;
  * The NT heap backend: finds NT heaps (and registers segment heaps for their walker) at
  * `discoverHeaps`, walks every `kind: "nt"` heap at `walkHeap` / STAGE_BACKEND.
  */
-export const heapNt = definePlugin({
+export const heapNt = definePlugin<typeof HeapNtOptions, HeapNtApi>({
   name: "heap-nt",
   options: HeapNtOptions,
   setup(options) {
     const walker = new NtHeapWalker();
+    const api: HeapNtApi = {
+      onHostBlock(listener) {
+        walker.hostListeners.push(listener);
+      },
+    };
     return {
+      api,
       apply(engine) {
         engine.hooks.discoverHeaps.tapPromise({ name: "heap-nt", stage: STAGE_BACKEND }, async (run) => {
           discoverNtHeaps(run, {

@@ -102,6 +102,20 @@ class NumList {
 
 type ListEnd = "ok" | "cycle" | "missing" | "bad" | "bound";
 
+/** `(heap, run, index)`: the NT walk appended LFH host block `index` of `heap` (see {@link HeapNtApi.onHostBlock}). */
+export type HostBlockListener = (heap: HeapRecord, run: Run, index: number) => void;
+
+/** Services of the `heap-nt` plugin for other plugins (`engine.api<HeapNtApi>("heap-nt")`). */
+export interface HeapNtApi {
+  /**
+   * Be called for every LFH host block (a busy backend block holding LFH user blocks) the moment
+   * the backend walk appends it, with its allocation index, while its bytes are still in the
+   * file cache: a front-end walker that reads the host then, instead of after the backend walk,
+   * reads each byte of the heap once. The host is already on `heap.data.nt.hostBlocks`.
+   */
+  onHostBlock(listener: HostBlockListener): void;
+}
+
 /**
  * Walks one NT heap. One instance per plugin; state is reset per heap. The block loop reads
  * headers through {@link AddressSpace.span} and allocates nothing per block.
@@ -139,6 +153,9 @@ export class NtHeapWalker {
   /** Open-addressing table of the free-list fast path ((address, Flink) slots), reused across heaps. */
   private freeTable = new Float64Array(0);
   private readonly ucrDescriptors = new NumList();
+
+  /** Called for each LFH host block as it is appended (see {@link HeapNtApi.onHostBlock}). */
+  readonly hostListeners: HostBlockListener[] = [];
 
   // per-heap state
   private run!: Run;
@@ -717,7 +734,11 @@ export class NtHeapWalker {
       }
     }
     const i = allocations.add(heapIndex, user, h, requested, bytes, af, trace);
-    if (host) this.state.hostBlocks.push(i);
+    if (host) {
+      this.state.hostBlocks.push(i);
+      const listeners = this.hostListeners;
+      for (let k = 0; k < listeners.length; k++) listeners[k]!(this.heap, this.run, i);
+    }
     else if (!free && (flags & 0x08) !== 0 && !holdsDescriptor) this.state.internalBlocks.push(i);
   }
 
