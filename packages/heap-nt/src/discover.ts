@@ -1,4 +1,4 @@
-import { type Address, type AddressSpace, type HeapRecord, PEB_OFFSETS, type ProcessView, type Run, at, formatAddress, readPebHeapList, scanAligned } from "@leakscope/core";
+import { type Address, type AddressRanges, type AddressSpace, type HeapRecord, PEB_OFFSETS, type ProcessView, type Run, at, formatAddress, readPebHeapList, scanAligned } from "@leakscope/core";
 
 /** Secondary segments the signature scan attributed to a heap (checked by the walker against SegmentList). */
 export const scannedSegments = new WeakMap<HeapRecord, Address[]>();
@@ -109,9 +109,33 @@ export function discoverNtHeaps(run: Run, options: DiscoveryOptions): void {
     }
   }
 
-  // (this scan is sparse and cheap, and confirms listed heaps in `foundBy`: it skips nothing)
-  if (options.scan) signatureScan(run, csrBases, options.maxScanCandidates ?? MAX_SCAN_CANDIDATES);
-  claimNtSegments(run);
+  // The heaps' own memory is read by their walks: the scan visits the first candidate of each
+  // listed segment (the heap bases, confirmed in `foundBy`) and skips the rest, so that a dump on
+  // disk is read once, by the walks, in sequence [bench: nt 4M blocks from a cold page cache,
+  // pipeline 2.7 s when the scan read the heaps first].
+  const claimed = new Set<HeapRecord>();
+  const listed = claimNtSegments(run, claimed);
+  if (options.scan) signatureScan(run, csrBases, options.maxScanCandidates ?? MAX_SCAN_CANDIDATES, segmentBodies(listed));
+  claimNtSegments(run, claimed);
+}
+
+/** [start + 64 KiB, end) of each segment span (pairs), sorted and merged: what the scan need not visit. */
+function segmentBodies(spans: number[]): AddressRanges {
+  const order: number[] = [];
+  for (let i = 0; i + 1 < spans.length; i += 2) if (spans[i + 1]! > spans[i]! + SCAN_STEP) order.push(i);
+  order.sort((x, y) => spans[x]! - spans[y]!);
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (const i of order) {
+    const lo = spans[i]! + SCAN_STEP;
+    const hi = spans[i + 1]!;
+    if (ends.length > 0 && lo <= ends[ends.length - 1]!) ends[ends.length - 1] = Math.max(ends[ends.length - 1]!, hi);
+    else {
+      starts.push(lo);
+      ends.push(hi);
+    }
+  }
+  return { starts: Float64Array.from(starts), ends: Float64Array.from(ends) };
 }
 
 const MAX_CLAIMED_SEGMENTS = 4096;
@@ -119,14 +143,16 @@ const MAX_CLAIMED_SEGMENTS = 4096;
 const MAX_SEGMENT_PAGES = 1 << 20;
 
 /**
- * Claim the reserved span of each segment of the NT heaps found ({@link Run.claimMemory}), so
- * that the page-granular scan of heap-segment, which runs after this, skips NT heap memory. Only
- * segments that carry the segment signature and name their heap are claimed; the list is
- * followed at most 4,096 steps.
+ * Claim the reserved span of each segment of the NT heaps found so far and not in `done`
+ * ({@link Run.claimMemory}), so that the scans skip NT heap memory (heap-segment's page scan
+ * skips all of it). Only segments that carry the segment signature and name their heap are
+ * claimed; the list is followed at most 4,096 steps. Returns the spans claimed, as pairs.
  */
-function claimNtSegments(run: Run): void {
+function claimNtSegments(run: Run, done: Set<HeapRecord>): number[] {
+  const spans: number[] = [];
   for (const heap of run.heaps) {
-    if (heap.kind !== "nt") continue;
+    if (heap.kind !== "nt" || done.has(heap)) continue;
+    done.add(heap);
     const space = heap.view.space;
     const base = heap.address;
     const bitness = heap.bitness;
@@ -139,10 +165,14 @@ function claimNtSegments(run: Run): void {
       const seg = link - L.segListEntry;
       if (space.u32(seg + L.segmentSignature) !== SEGMENT_SIGNATURE || space.ptr(seg + L.segHeap) !== base) break;
       const pages = space.u32(seg + L.segNumberOfPages);
-      if (pages > 0 && pages <= MAX_SEGMENT_PAGES) run.claimMemory(seg, seg + pages * 0x1000);
+      if (pages > 0 && pages <= MAX_SEGMENT_PAGES) {
+        run.claimMemory(seg, seg + pages * 0x1000);
+        spans.push(seg, seg + pages * 0x1000);
+      }
       link = space.ptr(link);
     }
   }
+  return spans;
 }
 
 /** 24H2: heap[0].UserContext -> {Next, Prev, Heap} descriptors (x64). */
@@ -173,14 +203,14 @@ function followDescriptorList(run: Run, view: ProcessView, heap0: Address): void
 }
 
 /** Scan captured memory at 64 KiB-aligned addresses for heap bases of both pointer sizes. */
-function signatureScan(run: Run, csrBases: Set<number>, maxCandidates: number): void {
+function signatureScan(run: Run, csrBases: Set<number>, maxCandidates: number, skip: AddressRanges): void {
   const views = run.target.views;
   if (views.length === 0) return;
   const byBitness = new Map<number, ProcessView>();
   for (const v of views) if (!byBitness.has(v.bitness)) byBitness.set(v.bitness, v);
   const space = views[0]!.space;
   const orphans: { segment: Address; heap: Address; view: ProcessView }[] = [];
-  const scanned = scanAligned(space, { step: SCAN_STEP, probe: 0x100, maxCandidates }, (a, dv, i) => {
+  const scanned = scanAligned(space, { step: SCAN_STEP, probe: 0x100, maxCandidates, skip }, (a, dv, i) => {
     // cheap probe first: most candidates hold no segment signature for either bitness
     const p64 = dv.getUint32(i + 0x10, true);
     const p32 = dv.getUint32(i + 0x08, true);

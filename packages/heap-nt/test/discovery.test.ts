@@ -61,6 +61,22 @@ describe("heap discovery", () => {
     expect(actualBlocks(run, h64.address, 64)).toEqual(sortExpected(h64.expected));
   });
 
+  it("the scan skips the segments of listed heaps past their first 64 KiB: a heap header copied into a block is not a heap", async () => {
+    const a = writeNtHeap({ layout: "win10-1709", bitness: 64, base: 0x50_0000, segments: [{ blocks: [{ size: 16 }, { size: 0x30000 }, { size: 40, free: true }] }] });
+    const piece = a.pieces.find((p) => p.address <= a.address + 0x20000 && a.address + 0x20200 <= p.address + p.bytes.length)!;
+    // the heap's own first 0x200 bytes, again at a 64 KiB boundary inside the big block's data
+    piece.bytes.copyWithin(a.address + 0x20000 - piece.address, a.address - piece.address, a.address - piece.address + 0x200);
+    const peb = writePeb({ bitness: 64, address: 0x7ffd_0000, heaps: [a.address] });
+    const run = await runOnTarget(syntheticTarget("win10-1709", [...a.pieces, peb], [{ bitness: 64, peb: peb.address }]), [heapNt()]);
+    expect(run.allDiagnostics()).toEqual([]);
+    expect(run.heaps.map((h) => [h.address, h.foundBy])).toEqual([[a.address, ["peb", "signature-scan"]]]);
+    expect(actualBlocks(run, a.address, 64)).toEqual(sortExpected(a.expected));
+    // without a PEB nothing is listed before the scan, so nothing is skipped and the copy is taken
+    // for a heap: the skip is what tells them apart
+    const bare = await runOnTarget(syntheticTarget("win10-1709", a.pieces, [{ bitness: 64 }]), [heapNt()]);
+    expect(bare.heaps.map((h) => h.address)).toContain(a.address + 0x20000);
+  });
+
   it("a scan stopped at its candidate bound says where (NT_HEAP_SCAN_LIMIT) and keeps the heaps below", async () => {
     const h32 = writeNtHeap({ layout: "win10-1709", bitness: 32, base: 0x40_0000, segments: [small] });
     const h64 = writeNtHeap({ layout: "win10-1709", bitness: 64, base: 0x2_0000_0000, segments: [small] });
