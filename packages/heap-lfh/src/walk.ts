@@ -514,6 +514,15 @@ export class LfhWalker {
     const checkHeaders = this.options.checkHeaders && key !== null;
     const P = u32(this.heap.address);
     const ssLow = u32(ss);
+    // The SubSegmentCode check in integers: (h >> shift) and, Win8+, (h - ub) / granule advance by
+    // a constant per block when the blocks are aligned to both (real heaps always are), instead of
+    // a division per block; otherwise they are computed per block.
+    const unit = 1 << L.shift;
+    const stepped = stride % unit === 0 && (ub + first) % unit === 0 && stride % g === 0 && first % g === 0;
+    const hs0 = stepped ? shifted(ub + first, L.shift) : 0;
+    const hsStep = stride / unit;
+    const og0 = first / g;
+    const ogStep = stride / g;
     // Win8 busy bitmap, copied once: read in place it would alternate the address space's window
     // between the bitmap and each block whenever the subsegment spans two cache blocks.
     let bitmapBytes = 0;
@@ -563,8 +572,8 @@ export class LfhWalker {
       }
       let corrupt = false;
       if (checkHeaders) {
-        const d = u32(code ^ P ^ shifted(h, L.shift) ^ key!);
-        const want = win8 ? u32(((h - ub) / g) << 16) : ssLow;
+        const d = u32(code ^ P ^ (stepped ? (hs0 + i * hsStep) | 0 : shifted(h, L.shift)) ^ key!);
+        const want = win8 ? u32((stepped ? og0 + i * ogStep : (h - ub) / g) << 16) : ssLow;
         if (d !== want) corrupt = true;
       }
       if ((u & 0x80) === 0) corrupt = true;
