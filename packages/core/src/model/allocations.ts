@@ -103,7 +103,10 @@ function traceColumn(c: AllocationChunk): Float64Array {
  */
 export class AllocationSet {
   private readonly chunks: AllocationChunk[] = [];
+  /** The chunk `add` writes to (the last one). */
+  private tail: AllocationChunk | undefined;
   private n = 0;
+  /** Indices in block-address order, valid while its length is `n` (nothing moves a block). */
   private sortedByBlock: Uint32Array | undefined;
 
   get count(): number {
@@ -126,8 +129,11 @@ export class AllocationSet {
   ): number {
     const i = this.n;
     const k = i & MASK;
-    if (k === 0 && i >>> CHUNK_BITS === this.chunks.length) this.chunks.push(newChunk());
-    const c = this.chunks[i >>> CHUNK_BITS]!;
+    if (k === 0) {
+      this.tail = newChunk();
+      this.chunks.push(this.tail);
+    }
+    const c = this.tail!;
     c.userAddress[k] = userAddress;
     c.blockAddress[k] = blockAddress;
     c.requestedSize[k] = requestedSize;
@@ -137,7 +143,6 @@ export class AllocationSet {
     c.flags[k] = flags;
     c.host[k] = host;
     this.n = i + 1;
-    this.sortedByBlock = undefined;
     return i;
   }
 
