@@ -147,7 +147,6 @@ export class LfhWalker {
     // walked as heap-nt found them are only reported).
     for (let k = 0; k < this.hostIndex.length; k++) {
       if (this.hostClaimed[k] === CLAIMED) continue;
-      const u = this.hostUser(k);
       this.state.unclaimedHosts++;
       this.report(
         "LFH_HOST_UNCLAIMED",
@@ -155,7 +154,7 @@ export class LfhWalker {
         this.hostStart[k]!
       );
       if (this.hostClaimed[k] === WALKED) continue;
-      const ss = this.space.ptr(u);
+      const ss = this.space.ptr(this.hostUser(k));
       if (ss === ss && ss !== 0) this.subsegment(ss, true);
     }
     this.finish();

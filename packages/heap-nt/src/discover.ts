@@ -1,4 +1,4 @@
-import { type Address, type AddressRanges, type AddressSpace, type HeapRecord, PEB_OFFSETS, type ProcessView, type Run, at, formatAddress, readPebHeapList, scanAligned } from "@leakscope/core";
+import { type Address, type AddressRanges, type AddressSpace, type HeapRecord, PEB_OFFSETS, type ProcessView, type Run, at, formatAddress, mergeRanges, readPebHeapList, scanAligned } from "@leakscope/core";
 
 /** Secondary segments the signature scan attributed to a heap (checked by the walker against SegmentList). */
 export const scannedSegments = new WeakMap<HeapRecord, Address[]>();
@@ -121,21 +121,9 @@ export function discoverNtHeaps(run: Run, options: DiscoveryOptions): void {
 
 /** [start + 64 KiB, end) of each segment span (pairs), sorted and merged: what the scan need not visit. */
 function segmentBodies(spans: number[]): AddressRanges {
-  const order: number[] = [];
-  for (let i = 0; i + 1 < spans.length; i += 2) if (spans[i + 1]! > spans[i]! + SCAN_STEP) order.push(i);
-  order.sort((x, y) => spans[x]! - spans[y]!);
-  const starts: number[] = [];
-  const ends: number[] = [];
-  for (const i of order) {
-    const lo = spans[i]! + SCAN_STEP;
-    const hi = spans[i + 1]!;
-    if (ends.length > 0 && lo <= ends[ends.length - 1]!) ends[ends.length - 1] = Math.max(ends[ends.length - 1]!, hi);
-    else {
-      starts.push(lo);
-      ends.push(hi);
-    }
-  }
-  return { starts: Float64Array.from(starts), ends: Float64Array.from(ends) };
+  const bodies: number[] = [];
+  for (let i = 0; i + 1 < spans.length; i += 2) if (spans[i + 1]! > spans[i]! + SCAN_STEP) bodies.push(spans[i]! + SCAN_STEP, spans[i + 1]!);
+  return mergeRanges(bodies);
 }
 
 const MAX_CLAIMED_SEGMENTS = 4096;

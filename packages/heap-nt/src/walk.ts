@@ -209,7 +209,9 @@ export class NtHeapWalker {
       hi = this.space.u32(a + 4);
       if (lo < 0 || hi < 0) return -1;
     }
-    // SmallTagIndex (byte 3) is the XOR of bytes 0..2
+    // SmallTagIndex (byte 3) is the XOR of bytes 0..2, written out as well: with a checksum
+    // function here the block loop leaves 9 more bytes of garbage per block [bench: nt 1M blocks,
+    // 12-14 MB instead of 5 MB]
     if (this.encoded) {
       const dlo = (lo ^ this.encLo) >>> 0;
       if (((dlo ^ (dlo >>> 8) ^ (dlo >>> 16)) & 0xff) === dlo >>> 24) {
@@ -738,8 +740,7 @@ export class NtHeapWalker {
       this.state.hostBlocks.push(i);
       const listeners = this.hostListeners;
       for (let k = 0; k < listeners.length; k++) listeners[k]!(this.heap, this.run, i);
-    }
-    else if (!free && (flags & 0x08) !== 0 && !holdsDescriptor) this.state.internalBlocks.push(i);
+    } else if (!free && (flags & 0x08) !== 0 && !holdsDescriptor) this.state.internalBlocks.push(i);
   }
 
   /** One `_HEAP_VIRTUAL_ALLOC_ENTRY`; returns its commit size (0 when unusable). */

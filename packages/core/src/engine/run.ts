@@ -9,7 +9,7 @@ import {
   isUserAllocation,
 } from "../model/allocations.js";
 import type { ProcessView, Target } from "../model/target.js";
-import type { AddressRanges, ScanOptions } from "../memory/scan.js";
+import { type AddressRanges, type ScanOptions, mergeRanges } from "../memory/scan.js";
 import type { TraceTable } from "../model/traces.js";
 import type { Engine } from "./engine.js";
 import type { InputProbe } from "./hooks.js";
@@ -116,21 +116,7 @@ export class Run {
 
   /** The claimed ranges, sorted by start and merged where they overlap or touch. */
   claimedMemory(): AddressRanges {
-    if (this.claimed !== undefined) return this.claimed;
-    const n = this.claims.length / 2;
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.claims[2 * a]! - this.claims[2 * b]!);
-    const starts: number[] = [];
-    const ends: number[] = [];
-    for (const i of order) {
-      const s = this.claims[2 * i]!;
-      const e = this.claims[2 * i + 1]!;
-      if (ends.length > 0 && s <= ends[ends.length - 1]!) ends[ends.length - 1] = Math.max(ends[ends.length - 1]!, e);
-      else {
-        starts.push(s);
-        ends.push(e);
-      }
-    }
-    this.claimed = { starts: Float64Array.from(starts), ends: Float64Array.from(ends) };
+    this.claimed ??= mergeRanges(this.claims);
     return this.claimed;
   }
 

@@ -10,6 +10,24 @@ export interface AddressRanges {
 
 const EMPTY = new Float64Array(0);
 
+/** Ranges given as [start, end) pairs (`pairs[2i]`, `pairs[2i+1]`), sorted by start and merged where they overlap or touch. */
+export function mergeRanges(pairs: readonly number[]): AddressRanges {
+  const n = pairs.length >>> 1;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => pairs[2 * a]! - pairs[2 * b]!);
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (const i of order) {
+    const s = pairs[2 * i]!;
+    const e = pairs[2 * i + 1]!;
+    if (ends.length > 0 && s <= ends[ends.length - 1]!) ends[ends.length - 1] = Math.max(ends[ends.length - 1]!, e);
+    else {
+      starts.push(s);
+      ends.push(e);
+    }
+  }
+  return { starts: Float64Array.from(starts), ends: Float64Array.from(ends) };
+}
+
 /** What {@link scanAligned} did. */
 export interface ScanResult {
   /** Aligned addresses visited. */
