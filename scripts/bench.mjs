@@ -181,4 +181,4 @@ writeFileSync(join(root, "bench-results", `latest${tag}.json`), `${JSON.stringif
 writeFileSync(join(root, "bench-results", `bench-${out.date.replace(/[:.]/g, "-")}${tag}.json`), `${JSON.stringify(out, null, 2)}\n`);
 console.log(`scaling (1.0 = linear): ${JSON.stringify(scaling)}`);
 console.log(`results: bench-results/latest${tag}.json`);
-rmSync(bundle, { force: true });
+rmSync(dirname(bundle), { recursive: true, force: true }); // the bundle and its worker

@@ -216,7 +216,7 @@ async function main() {
     console.log(`case ${one} (seed ${seed}): ${c.name} [${c.depth}] ${c.what}`);
     const r = await run(c);
     console.log(r.ok ? `ok${r.refused ? ` (refused: ${r.refused})` : ""}` : `CRASH ${r.error}\n${r.stack ?? ""}`);
-    rmSync(tuFile, { force: true });
+    rmSync(dirname(tuFile), { recursive: true, force: true });
     process.exit(r.ok ? 0 : 1);
   }
 
@@ -291,6 +291,6 @@ async function main() {
   for (const f of findings) console.log(`${f.kind.toUpperCase()} case ${f.case}${f.input ? ` (${f.input} [${f.depth}] ${f.mutation})` : ""}: ${f.detail}\n  reproduce: ${f.repro}`);
   console.log(`fuzz: ${done} cases tried in ${secs.toFixed(1)} s (seed ${seed}, ${refused} refused with a LeakscopeError): ${findings.filter((f) => f.kind === "crash" || f.kind === "worker-crash").length} crashes, ${findings.filter((f) => f.kind === "hang").length} hangs, ${findings.filter((f) => f.kind === "unbounded-allocation").length} unbounded allocations`);
   if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(summary, null, 2)}\n`);
-  rmSync(tuFile, { force: true });
+  rmSync(dirname(tuFile), { recursive: true, force: true });
   process.exitCode = findings.length > 0 ? 1 : 0;
 }

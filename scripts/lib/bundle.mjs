@@ -15,17 +15,16 @@ const COMMON_EXPORTS = [
   'export { buildProcessDump } from "./packages/test-utils/src/process.js";',
 ];
 
-/** Bundle the common exports plus `extra` export lines; returns the bundle's path. */
+/**
+ * Bundle the common exports plus `extra` export lines; returns the bundle's path. The bundle gets
+ * its own directory, with the NT segment-walk worker beside it (`worker.js`, where heap-nt's code
+ * looks for it), so parallel walks run from the same sources as the rest.
+ */
 export async function bundleLeakscope(name, extra = []) {
   const { build } = await import("esbuild");
-  const outfile = join(root, ".tmp", "scripts", `${name}-${process.pid}.mjs`);
-  await build({
-    stdin: {
-      contents: [...COMMON_EXPORTS, ...extra].join("\n"),
-      resolveDir: root,
-      sourcefile: `${name}-entry.ts`,
-      loader: "ts",
-    },
+  const dir = join(root, ".tmp", "scripts", `${name}-${process.pid}`);
+  const outfile = join(dir, "index.mjs");
+  const common = {
     bundle: true,
     format: "esm",
     platform: "node",
@@ -33,8 +32,18 @@ export async function bundleLeakscope(name, extra = []) {
     conditions: ["@leakscope/source"],
     // CommonJS dependencies (ajv, tapable) call require(): give the bundle one
     banner: { js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
-    outfile,
     logLevel: "error",
+  };
+  await build({
+    ...common,
+    stdin: {
+      contents: [...COMMON_EXPORTS, ...extra].join("\n"),
+      resolveDir: root,
+      sourcefile: `${name}-entry.ts`,
+      loader: "ts",
+    },
+    outfile,
   });
+  await build({ ...common, entryPoints: [join(root, "packages/heap-nt/src/worker.ts")], outfile: join(dir, "worker.js") });
   return outfile;
 }

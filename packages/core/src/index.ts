@@ -8,6 +8,8 @@ export { VERSION } from "./version.js";
 export * from "./io/byte-source.js";
 export * from "./memory/address-space.js";
 export * from "./memory/scan.js";
+export * from "./memory/slice.js";
+export * from "./parallel/pool.js";
 // Models
 export * from "./model/target.js";
 export * from "./model/codeview.js";

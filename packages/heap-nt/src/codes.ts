@@ -15,6 +15,11 @@ export const ntCodes = defineCodes("heap-nt", {
     description:
       "The 64 KiB signature scan for heap bases stopped at its candidate bound (option maxScanCandidates) at the reported address; heaps above it are found only if the PEB lists them. Raise maxScanCandidates to scan the rest.",
   },
+  NT_HEAP_WORKER_FAILED: {
+    severity: "info",
+    description:
+      "A worker thread could not walk its share of a heap's segments (it failed to start, could not reopen the dump, or stopped answering); the main thread walked them instead, so the figures are complete. Set the heap-nt option workers to 0 (or LEAKSCOPE_WORKERS=0) to walk on one thread.",
+  },
   NT_HEAP_PEB_INCONSISTENT: {
     severity: "warning",
     description:

@@ -1,6 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { STAGE_BACKEND, definePlugin } from "@leakscope/core";
+import { STAGE_BACKEND, defaultWorkerCount, definePlugin } from "@leakscope/core";
 import { MAX_SCAN_CANDIDATES, discoverNtHeaps } from "./discover.js";
+import { PARALLEL_MIN_BYTES } from "./parallel.js";
 import { type HeapNtApi, NtHeapWalker } from "./walk.js";
 
 export * from "./state.js";
@@ -8,6 +9,7 @@ export { ntCodes } from "./codes.js";
 export { NT_LAYOUT_NAMES, type NtHeapLayout, type NtLayoutName, layoutForBuild, ntLayout } from "./layouts.js";
 export { classifyHeap } from "./discover.js";
 export type { HeapNtApi, HostBlockListener } from "./walk.js";
+export { PARALLEL_MIN_BYTES, closeNtWorkers } from "./parallel.js";
 
 /** Options of the `heap-nt` plugin. */
 export const HeapNtOptions = Type.Object(
@@ -25,6 +27,19 @@ export const HeapNtOptions = Type.Object(
       default: MAX_SCAN_CANDIDATES,
       description: "Bound of the signature scan: 64 KiB-aligned addresses visited (the default covers 256 GiB of captured memory); the scan reports NT_HEAP_SCAN_LIMIT where it stopped.",
     }),
+    workers: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 64,
+        description:
+          "Worker threads that walk the segments of a big heap (parallelMinBytes) beside the main thread, for dumps read from a file. Default: the CPUs minus one, at most 3, or LEAKSCOPE_WORKERS. 0 walks on one thread; the result is the same either way.",
+      }),
+    ),
+    parallelMinBytes: Type.Integer({
+      minimum: 0,
+      default: PARALLEL_MIN_BYTES,
+      description: "Smallest heap, in bytes of segments, whose segments are shared out between threads (each thread gets at least a quarter of it).",
+    }),
   },
   { additionalProperties: false },
 );
@@ -39,6 +54,8 @@ export const heapNt = definePlugin<typeof HeapNtOptions, HeapNtApi>({
   options: HeapNtOptions,
   setup(options) {
     const walker = new NtHeapWalker();
+    walker.workers = options.workers ?? defaultWorkerCount();
+    walker.parallelMinBytes = options.parallelMinBytes ?? PARALLEL_MIN_BYTES;
     const api: HeapNtApi = {
       onHostBlock(listener) {
         walker.hostListeners.push(listener);

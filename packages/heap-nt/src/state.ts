@@ -33,6 +33,8 @@ export interface NtHeapState {
   ustEnabled: boolean;
   /** Indices of busy backend blocks with header flag 0x08 that are not LFH user blocks (zone blocks...), flagged INTERNAL. */
   internalBlocks: number[];
+  /** Segments whose block loop ran on a worker thread (0 when the heap was walked on one thread). */
+  walkedInWorkers: number;
   /** One entry per segment walked, in SegmentList order. */
   segmentWalks: NtSegmentWalk[];
   /** Entries on `_HEAP.FreeLists` (NaN when the list could not be walked). */

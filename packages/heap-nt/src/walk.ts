@@ -2,12 +2,17 @@ import {
   type Address,
   type AddressSpace,
   AllocFlags,
+  AllocationSet,
+  type DiagnosticLocation,
   type HeapRecord,
   type Run,
+  type Severity,
   type Span,
+  type SyncWorker,
   at,
   emptySpan,
   formatAddress,
+  sliceSpace,
 } from "@leakscope/core";
 import { ntCodes } from "./codes.js";
 import {
@@ -21,6 +26,15 @@ import {
   ntLayout,
 } from "./layouts.js";
 import { scannedSegments } from "./discover.js";
+import {
+  type NtSegmentTask,
+  type NtSegmentTaskResult,
+  PARALLEL_MIN_BYTES,
+  type PreparedSegment,
+  type RecordedDiagnostic,
+  ntWorkers,
+  planLanes,
+} from "./parallel.js";
 import type { NtHeapState, NtSegmentWalk } from "./state.js";
 
 const SOURCE = "heap-nt";
@@ -156,6 +170,10 @@ export class NtHeapWalker {
 
   /** Called for each LFH host block as it is appended (see {@link HeapNtApi.onHostBlock}). */
   readonly hostListeners: HostBlockListener[] = [];
+  /** Worker threads a big heap's segments may be walked on (option `workers`); 0 walks on this thread only. */
+  workers = 0;
+  /** Smallest heap (bytes of segments) walked on several threads (option `parallelMinBytes`). */
+  parallelMinBytes = PARALLEL_MIN_BYTES;
 
   // per-heap state
   private run!: Run;
@@ -361,6 +379,7 @@ export class NtHeapWalker {
       ustEnabled: this.ust,
       internalBlocks: [],
       segmentWalks: [],
+      walkedInWorkers: 0,
       freeListLength: Number.NaN,
       freeListAgrees: false,
       checksumFailures: 0,
@@ -395,14 +414,22 @@ export class NtHeapWalker {
     if (!segments.includes(base)) segments.unshift(base);
 
     this.walkFree.clear();
+    // Segment headers and uncommitted-range lists first (a few reads each); then the block loops,
+    // which see every UCR descriptor of the heap and may run on worker threads.
+    const prepared: PreparedSegment[] = [];
+    for (const seg of segments) {
+      run.checkAborted();
+      const p = this.prepareSegment(seg);
+      if (p) prepared.push(p);
+    }
+    const walks = this.walkSegments(prepared, this.ucrDescriptors.sorted());
     let reserved = 0;
     let committed = 0;
     let ucrs = 0;
     let ucrBytes = 0;
-    for (const seg of segments) {
-      run.checkAborted();
-      const w = this.walkSegment(seg);
-      if (!w) continue;
+    for (let k = 0; k < prepared.length; k++) {
+      const seg = prepared[k]!.seg;
+      const w = walks[k]!;
       state.segments.push(seg);
       state.segmentWalks.push(w);
       ucrs += w.ucrs;
@@ -471,8 +498,187 @@ export class NtHeapWalker {
     return this.L.ptr === 8 ? this.space.u64(va) : this.space.u32(va);
   }
 
-  /** Walk one segment; undefined when its header is unusable. */
-  private walkSegment(seg: Address): NtSegmentWalk | undefined {
+  /**
+   * Walk the prepared segments in order. When the heap is big enough and the dump is read from a
+   * file, the list is cut into contiguous lanes of about equal bytes: this thread walks the first
+   * lane while worker threads walk the others, and their blocks are then appended in segment order
+   * (host listeners and diagnostics interleaved as a sequential walk would have them), so the
+   * result is the same whatever the number of workers.
+   */
+  private walkSegments(prepared: PreparedSegment[], desc: Float64Array): NtSegmentWalk[] {
+    // lane j is [bounds[j], bounds[j + 1]); lane 0 is this thread's
+    const bounds = planLanes(prepared, this.workers, this.parallelMinBytes);
+    const tasks: { worker: SyncWorker; ticket: number; from: number; to: number }[] = [];
+    if (bounds.length > 2) {
+      const workers = ntWorkers(bounds.length - 2);
+      for (let j = 1; j + 1 < bounds.length && j - 1 < workers.length; j++) {
+        const from = bounds[j]!;
+        const to = bounds[j + 1]!;
+        const task = this.segmentTask(prepared, from, to, desc);
+        if (!task) break;
+        const worker = workers[j - 1]!;
+        tasks.push({ worker, ticket: worker.submit(task), from, to });
+      }
+    }
+    const walks: NtSegmentWalk[] = [];
+    let waited = 0;
+    try {
+      const own = tasks.length > 0 ? tasks[0]!.from : prepared.length;
+      for (let k = 0; k < own; k++) {
+        this.run.checkAborted();
+        walks.push(this.walkPrepared(prepared[k]!, desc));
+      }
+      // the lanes are contiguous: each task starts where the previous one ended
+      for (const t of tasks) {
+        const outcome = t.worker.wait(t.ticket);
+        waited++;
+        this.run.checkAborted();
+        if (outcome.ok) {
+          for (const w of this.mergeTask(outcome.value as NtSegmentTaskResult)) walks.push(w);
+          this.state.walkedInWorkers += t.to - t.from;
+          continue;
+        }
+        this.report(
+          "NT_HEAP_WORKER_FAILED",
+          `a worker thread could not walk segments ${formatAddress(prepared[t.from]!.seg)}..${formatAddress(prepared[t.to - 1]!.seg)} (${outcome.reason.split("\n")[0]}); they were walked on the main thread`,
+          prepared[t.from]!.seg,
+        );
+        for (let k = t.from; k < t.to; k++) walks.push(this.walkPrepared(prepared[k]!, desc));
+      }
+      const done = tasks.length > 0 ? tasks[tasks.length - 1]!.to : own;
+      for (let k = done; k < prepared.length; k++) walks.push(this.walkPrepared(prepared[k]!, desc));
+    } finally {
+      // an aborted run leaves results nobody will take
+      for (let i = waited; i < tasks.length; i++) tasks[i]!.worker.forget(tasks[i]!.ticket);
+    }
+    return walks;
+  }
+
+  /** The worker task for prepared segments [from, to), or undefined when their memory cannot be shared. */
+  private segmentTask(prepared: PreparedSegment[], from: number, to: number, desc: Float64Array): NtSegmentTask | undefined {
+    const pairs: number[] = [];
+    // the block loop reads headers up to a granule past LastValidEntry
+    for (let k = from; k < to; k++) pairs.push(prepared[k]!.seg, prepared[k]!.last + 2 * this.L.granule);
+    const slice = sliceSpace(this.space, pairs);
+    if (!slice) return undefined;
+    return {
+      slice,
+      heapIndex: this.heap.index,
+      heapAddress: this.heap.address,
+      layout: this.L,
+      encoded: this.encoded,
+      encLo: this.encLo,
+      encHi: this.encHi,
+      lfh: this.lfh,
+      frontEndHeap: this.frontEndHeap,
+      desc,
+      segments: prepared.slice(from, to),
+    };
+  }
+
+  /**
+   * Worker side: walk the task's segments over `space` (the task's slice) into a fresh allocation
+   * table, recording what the main thread must replay.
+   */
+  walkTask(task: NtSegmentTask, space: AddressSpace, beat: () => void): NtSegmentTaskResult {
+    const allocations = new AllocationSet();
+    const diagnostics: RecordedDiagnostic[] = [];
+    const recorder = {
+      report(_source: string, code: string, severity: string, message: string, location?: DiagnosticLocation) {
+        diagnostics.push({ code, severity, message, location, at: allocations.count });
+      },
+    };
+    this.run = { allocations, diagnostics: recorder, checkAborted() {} } as unknown as Run;
+    this.heap = { index: task.heapIndex, address: task.heapAddress, incomplete: false } as unknown as HeapRecord;
+    this.space = space;
+    this.L = task.layout;
+    this.encoded = task.encoded;
+    this.encLo = task.encLo;
+    this.encHi = task.encHi;
+    this.lfh = task.lfh;
+    this.frontEndHeap = task.frontEndHeap;
+    this.state = { hostBlocks: [], internalBlocks: [], checksumFailures: 0 } as unknown as NtHeapState;
+    this.winLo = Number.NaN;
+    this.winHi = Number.NaN;
+    this.walkFree.clear();
+    const walks: NtSegmentWalk[] = [];
+    for (const p of task.segments) {
+      beat();
+      walks.push(this.walkPrepared(p, task.desc));
+    }
+    return {
+      pieces: allocations.chunkColumns(),
+      walks,
+      free: this.walkFree.data.slice(0, this.walkFree.length),
+      hosts: Int32Array.from(this.state.hostBlocks),
+      internals: Int32Array.from(this.state.internalBlocks),
+      diagnostics,
+      incomplete: this.heap.incomplete === true,
+      checksumFailures: this.state.checksumFailures,
+    };
+  }
+
+  /** Append a worker's result as if this thread had walked its segments; returns their walks. */
+  private mergeTask(r: NtSegmentTaskResult): NtSegmentWalk[] {
+    const { allocations, diagnostics } = this.run;
+    const pieces = r.pieces;
+    const diags = r.diagnostics;
+    const internals = r.internals;
+    const state = this.state;
+    let total = 0;
+    for (const p of pieces) total += p.count;
+    // the next row to append, as (piece, row in piece) and as a row of the whole result
+    let pi = 0;
+    let pr = 0;
+    let from = 0;
+    let d = 0;
+    let ii = 0;
+    // rows [from, to), each diagnostic replayed when as many rows precede it as did in the worker
+    const appendTo = (to: number): void => {
+      while (from < to) {
+        const at = d < diags.length ? diags[d]!.at : Number.POSITIVE_INFINITY;
+        if (at <= from) {
+          const x = diags[d++]!;
+          diagnostics.report(SOURCE, x.code, x.severity as Severity, x.message, x.location);
+          continue;
+        }
+        const piece = pieces[pi]!;
+        const n = Math.min(to, at, from + piece.count - pr) - from;
+        const base = allocations.appendColumns(piece, pr, pr + n);
+        while (ii < internals.length && internals[ii]! < from + n) state.internalBlocks.push(base + internals[ii++]! - from);
+        from += n;
+        pr += n;
+        if (pr === piece.count) {
+          // its rows are in: its memory serves as a later chunk (already paged in)
+          allocations.recycle(piece);
+          pi++;
+          pr = 0;
+        }
+      }
+    };
+    const listeners = this.hostListeners;
+    for (const h of r.hosts) {
+      appendTo(h + 1);
+      const i = allocations.count - 1;
+      state.hostBlocks.push(i);
+      for (let k = 0; k < listeners.length; k++) listeners[k]!(this.heap, this.run, i);
+    }
+    appendTo(total);
+    while (d < diags.length) {
+      const x = diags[d++]!;
+      diagnostics.report(SOURCE, x.code, x.severity as Severity, x.message, x.location);
+    }
+    const wf = this.walkFree;
+    while (wf.length + r.free.length > wf.data.length) wf.grow();
+    wf.data.set(r.free, wf.length);
+    wf.length += r.free.length;
+    if (r.incomplete) this.heap.incomplete = true;
+    state.checksumFailures += r.checksumFailures;
+    return r.walks;
+  }
+
+  /** Read one segment's header and uncommitted-range list; undefined when the header is unusable. */
+  private prepareSegment(seg: Address): PreparedSegment | undefined {
     const { space, L } = this;
     const g = L.granule;
     if (space.u32(seg + L.segmentSignature) !== SEGMENT_SIGNATURE) {
@@ -522,8 +728,14 @@ export class NtHeapWalker {
     // `last` as a sentinel after the sorted starts: the loop's limit is always an element
     const ucrStart = new Float64Array([...order.map((i) => starts[i]!), last]);
     const ucrSize = new Float64Array(order.map((i) => sizes[i]!));
-    const desc = this.ucrDescriptors.sorted();
+    // PreviousSize of the first block is the size of the segment's own header entry.
+    const prevSize = this.readHeader(seg) === 1 && seg + (this.lo & 0xffff) * g === first ? this.lo & 0xffff : -1;
+    return { seg, first, last, ucrStart, ucrSize, prevSize };
+  }
 
+  /** The block loop of a prepared segment; `desc` holds the heap's UCR descriptor addresses, sorted. */
+  private walkPrepared(p: PreparedSegment, desc: Float64Array): NtSegmentWalk {
+    const { seg, first, last } = p;
     const w: NtSegmentWalk = {
       base: seg,
       firstEntry: first,
@@ -536,10 +748,8 @@ export class NtHeapWalker {
       blocks: 0,
       endedAtEnd: false,
     };
-    // PreviousSize of the first block is the size of the segment's own header entry.
-    const prevSize = this.readHeader(seg) === 1 && seg + (this.lo & 0xffff) * g === first ? this.lo & 0xffff : -1;
     this.segmentBroken = false;
-    const how = this.walkEntries(first, last, ucrStart, ucrSize, desc, prevSize, w);
+    const how = this.walkEntries(first, last, p.ucrStart, p.ucrSize, desc, p.prevSize, w);
     w.endedAtEnd = how === WALK_END && this.pos === last;
     if (!w.endedAtEnd && !this.segmentBroken) {
       this.report(

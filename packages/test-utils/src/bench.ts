@@ -171,7 +171,7 @@ function segmentHeapPlan(rng: Rng, blocks: number, base: number, info: BenchDump
  * user blocks hosted by backend blocks, the LFH structures 2 GiB above the heap. Returns the
  * memory pieces; counts go to `info`.
  */
-function lfhHeapPieces(rng: Rng, blocks: number, base: number, info: BenchDumpInfo) {
+function lfhHeapPieces(rng: Rng, blocks: number, base: number, info: BenchDumpInfo, hostsPerSegment = 4095) {
   const BUCKETS = [0x20, 0x30, 0x40, 0x60, 0x80, 0xc0, 0x100];
   const PER_SUBSEGMENT = 512;
   const subsegments: LfhSubsegmentSpec[] = [];
@@ -189,7 +189,7 @@ function lfhHeapPieces(rng: Rng, blocks: number, base: number, info: BenchDumpIn
   const segments: NtSegmentSpec[] = [];
   subsegments.forEach((_, i) => {
     ntBlocks.push({ size: lfhUserBlocksBytes(spec, i), lfhHost: true });
-    if (ntBlocks.length === 4096) segments.push({ blocks: ntBlocks.splice(0), tailUncommittedPages: TAIL_PAGES });
+    if (ntBlocks.length >= hostsPerSegment + 1) segments.push({ blocks: ntBlocks.splice(0), tailUncommittedPages: TAIL_PAGES });
   });
   if (ntBlocks.length > 0 || segments.length === 0) segments.push({ blocks: ntBlocks, tailUncommittedPages: TAIL_PAGES });
   const nt = writeNtHeap({ layout: "win10-1709", bitness: 64, base, frontEndHeapType: 2, frontEndHeap: lfhHeap, segments });
@@ -222,6 +222,8 @@ export interface BenchDumpOptions {
   blocksPerHeap?: number;
   /** One VirtualAlloc'd block per this many blocks (default 250000). */
   blocksPerVirtual?: number;
+  /** LFH scenario: host blocks per backend segment (default 4095, one segment per 2M blocks); small values make multi-segment LFH heaps. */
+  lfhHostsPerSegment?: number;
 }
 
 export function writeBenchDump(scenario: BenchScenarioName, blocks: number, file: string, options: BenchDumpOptions = {}): BenchDumpInfo {
@@ -270,7 +272,7 @@ export function writeBenchDump(scenario: BenchScenarioName, blocks: number, file
     left -= n;
     if (scenario === "lfh") {
       const base = next;
-      for (const p of lfhHeapPieces(rng, n, base, info)) {
+      for (const p of lfhHeapPieces(rng, n, base, info, Math.max(1, Math.floor(options.lfhHostsPerSegment ?? 4095)))) {
         builder.memory(p.address, p.bytes);
         info.memoryBytes += p.bytes.length;
       }

@@ -122,6 +122,30 @@ interface Block extends WindowLease {
   stale: boolean;
 }
 
+/**
+ * `length` bytes of zeroed memory that starts on a page boundary, or undefined. A WebAssembly
+ * memory is page-aligned by construction (and its pages are touched only when written), whereas
+ * `Buffer.allocUnsafeSlow` memory starts 16 bytes into a page: the kernel then copies file pages
+ * into cache blocks with unaligned stores, about 3x slower on the machines measured [bench: 986 MB
+ * read in 128 KiB reads into 16 rotating blocks, 1.4 GB/s unaligned, 4.6-5.1 GB/s aligned].
+ */
+function pageAlignedBuffer(length: number): ArrayBuffer | undefined {
+  const pages = Math.ceil(length / 65536);
+  if (!(pages > 0 && pages <= 16384)) return undefined;
+  try {
+    // (the ES lib this package compiles against declares no WebAssembly values)
+    const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
+    return new wasm.Memory({ initial: pages, maximum: pages }).buffer;
+  } catch {
+    // no address space for another memory: plain buffers read slower but just as well
+    return undefined;
+  }
+}
+
+function fileIdentity(st: fs.Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
 /** Keys of blocks that left the first-in first-out part, remembered per cached block. */
 const GHOSTS_PER_BLOCK = 4;
 
@@ -158,14 +182,22 @@ export class FileSource implements ByteSource {
   private readonly ghostKeys: number;
   private lastKey = -1;
   private lastBlock: Block | undefined;
-  /** Slot memory, created on first use. */
+  /** Slot memory, created on first use; views into `arena` where it has room. */
   private readonly slotMemory: (Uint8Array | undefined)[];
+  private arena: ArrayBuffer | undefined;
   private readonly freeSlots: number[] = [];
   /** Bytes read from the file, for benchmarks. */
   bytesRead = 0;
 
-  private constructor(path: string, fd: number, size: number, options: FileSourceOptions) {
+  /**
+   * Which file this is (device, inode, modification time at open): two sources with the same
+   * identity read the same bytes. Another thread reopening {@link name} compares it.
+   */
+  readonly identity: string;
+
+  private constructor(path: string, fd: number, size: number, identity: string, options: FileSourceOptions) {
     this.name = path;
+    this.identity = identity;
     this.fd = fd;
     this.size = size;
     const blockSize = options.blockSize ?? 1 << 17;
@@ -179,6 +211,7 @@ export class FileSource implements ByteSource {
     this.ghostKeys = total * GHOSTS_PER_BLOCK;
     const slots = Math.max(1, Math.min(total, Math.ceil(size / blockSize)));
     this.slotMemory = new Array<Uint8Array | undefined>(slots).fill(undefined);
+    this.arena = pageAlignedBuffer(slots * blockSize);
     for (let i = slots - 1; i >= 0; i--) this.freeSlots.push(i);
   }
 
@@ -198,7 +231,7 @@ export class FileSource implements ByteSource {
       if (st.isDirectory()) {
         throw new InputError("INPUT_IS_DIRECTORY", `${path} is a directory; pass a dump or log file`, { file: path });
       }
-      return new FileSource(path, fd, st.size, options);
+      return new FileSource(path, fd, st.size, fileIdentity(st), options);
     } catch (e) {
       fs.closeSync(fd);
       if (e instanceof InputError) throw e;
@@ -232,9 +265,13 @@ export class FileSource implements ByteSource {
   private memory(slot: number): Uint8Array {
     let m = this.slotMemory[slot];
     if (m === undefined) {
-      // Not zero-filled: only the bytes read into it are ever exposed.
-      const slow = Buffer.allocUnsafeSlow(this.blockSize);
-      m = new Uint8Array(slow.buffer, slow.byteOffset, this.blockSize);
+      if (this.arena !== undefined && (slot + 1) * this.blockSize <= this.arena.byteLength) {
+        m = new Uint8Array(this.arena, slot * this.blockSize, this.blockSize);
+      } else {
+        // Not zero-filled: only the bytes read into it are ever exposed.
+        const slow = Buffer.allocUnsafeSlow(this.blockSize);
+        m = new Uint8Array(slow.buffer, slow.byteOffset, this.blockSize);
+      }
       this.slotMemory[slot] = m;
     }
     return m;
@@ -414,6 +451,9 @@ export class FileSource implements ByteSource {
       this.ghosts.clear();
       this.lastBlock = undefined;
       this.lastKey = -1;
+      // the cache memory goes with the handle
+      this.slotMemory.fill(undefined);
+      this.arena = undefined;
       fs.closeSync(fd);
     }
   }

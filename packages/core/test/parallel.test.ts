@@ -1,0 +1,208 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  AllocFlags,
+  AllocationSet,
+  BufferSource,
+  FileSource,
+  InputError,
+  SliceSpace,
+  SyncWorker,
+  defaultWorkerCount,
+  openMinidumpTarget,
+  sliceSpace,
+} from "@leakscope/core";
+import { MinidumpBuilder } from "@leakscope/test-utils";
+
+const dir = mkdtempSync(join(tmpdir(), "leakscope-parallel-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function pattern(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+}
+
+describe("SliceSpace: a part of a dump's memory for another thread", () => {
+  const b = new MinidumpBuilder();
+  b.systemInfo({ arch: "x64", major: 10, minor: 0, build: 19041 });
+  b.memory(0x10000, pattern(0x3000, 1));
+  b.memory(0x13000, pattern(0x1000, 2)); // adjacent to the first range
+  b.memory(0x40000, pattern(0x2000, 3));
+  b.memory(0x2_0000_0000, pattern(0x1000, 4)); // above 2^32
+  const bytes = b.build();
+  const file = join(dir, "slice.dmp");
+  writeFileSync(file, bytes);
+
+  it("reads what the original space reads, and nothing outside the intervals", () => {
+    const src = FileSource.open(file);
+    const space = openMinidumpTarget(src).views[0]!.space;
+    const slice = sliceSpace(space, [0x12000, 0x14800, 0x40800, 0x41000, 0x2_0000_0800, 0x2_0000_0900])!;
+    expect(slice).toBeDefined();
+    expect(slice.file).toBe(file);
+    // the two adjacent ranges were captured at adjacent file offsets: one piece
+    expect(Array.from(slice.ranges).length / 3).toBe(3);
+    const s = SliceSpace.open(slice);
+    try {
+      for (const [va, n] of [
+        [0x12000, 0x2800],
+        [0x40800, 0x800],
+        [0x2_0000_0800, 0x100],
+      ] as const) {
+        expect(s.read(va, n)).toEqual(space.read(va, n));
+      }
+      expect(s.u32(0x11ffc)).toBe(-1); // captured, but not in the slice
+      expect(s.u32(0x41000)).toBe(-1);
+      expect(s.firstMissing(0x13800, 0x1000)).toBe(0x14000);
+      expect(s.withPointerSize(4).ptr(0x12000)).toBe(space.withPointerSize(4).ptr(0x12000));
+    } finally {
+      s.close();
+      src.close();
+    }
+  });
+
+  it("is refused for memory that is not in a file, and when the file changed", () => {
+    const mem = openMinidumpTarget(new BufferSource(bytes, "mem.dmp")).views[0]!.space;
+    expect(sliceSpace(mem, [0x10000, 0x11000])).toBeUndefined();
+    const copy = join(dir, "changed.dmp");
+    writeFileSync(copy, bytes);
+    const src = FileSource.open(copy);
+    const slice = sliceSpace(openMinidumpTarget(src).views[0]!.space, [0x10000, 0x11000])!;
+    src.close();
+    // same path, same size, other file
+    rmSync(copy);
+    writeFileSync(copy, bytes);
+    let err: unknown;
+    try {
+      SliceSpace.open(slice).close();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).code).toBe("INPUT_UNREADABLE");
+    rmSync(copy);
+    expect(() => SliceSpace.open(slice)).toThrow(InputError);
+  });
+});
+
+describe("AllocationSet columns between threads", () => {
+  function filled(n: number, start = 0): AllocationSet {
+    const a = new AllocationSet();
+    for (let i = 0; i < n; i++) {
+      const v = start + i;
+      a.add(v % 3, 0x1000 + v * 16, 0x1000 + v * 16 - 16, v % 100, 32, AllocFlags.BUSY, v % 7 === 0 ? 0x5000 + v : 0, v % 5 === 1 ? i - 1 : -1);
+    }
+    return a;
+  }
+  const rows = (a: AllocationSet): number[][] =>
+    Array.from({ length: a.count }, (_, i) => [a.heap(i), a.userAddress(i), a.blockAddress(i), a.requestedSize(i), a.blockSize(i), a.flags(i), a.tracePointer(i), a.host(i)]);
+
+  it("appends a whole set, chunk by chunk or as one copy, into a set that is half a chunk in", () => {
+    const src = filled(150_000);
+    const expected = filled(30_000);
+    for (let i = 0; i < 150_000; i++) {
+      // rebased hosts: the row before, now 30,000 further
+      expected.add(src.heap(i), src.userAddress(i), src.blockAddress(i), src.requestedSize(i), src.blockSize(i), src.flags(i), src.tracePointer(i), src.host(i) >= 0 ? src.host(i) + 30_000 : -1);
+    }
+    const one = filled(30_000);
+    expect(one.appendColumns(src.columns())).toBe(30_000);
+    expect(rows(one)).toEqual(rows(expected));
+    // by chunk pieces: hosts within a piece rebase, a host in an earlier piece cannot be named
+    const pieces = filled(150_000).chunkColumns();
+    expect(pieces.map((p) => p.count)).toEqual([65536, 65536, 150_000 - 131072]);
+    const byPiece = filled(30_000);
+    for (const p of pieces) byPiece.appendColumns(p);
+    const got = rows(byPiece);
+    const want = rows(expected);
+    // (src row 65536 names row 65535 as its host: in the first piece, so lost)
+    for (const start of [30_000 + 65536, 30_000 + 131072]) if (src.host(start - 30_000) >= 0) want[start]![7] = -1;
+    const diff = got.flatMap((r, i) => (r.join() === want[i]!.join() ? [] : [[i, r, want[i]]]));
+    expect(diff.slice(0, 3)).toEqual([]);
+  });
+
+  it("reuses recycled columns for later chunks without showing their old traces", () => {
+    const src = filled(65536);
+    const [piece] = src.chunkColumns();
+    const dst = new AllocationSet();
+    dst.appendColumns(piece!);
+    dst.recycle(piece!);
+    // the next chunk is the recycled memory: its old rows (with traces) must not show
+    for (let i = 0; i < 10; i++) dst.add(1, 0x900000 + i, 0x900000 + i, 1, 16, AllocFlags.FREE);
+    for (let i = 65536; i < 65546; i++) {
+      expect(dst.tracePointer(i)).toBe(0);
+      expect(dst.host(i)).toBe(-1);
+      expect(dst.heap(i)).toBe(1);
+    }
+    expect(dst.tracePointer(7)).toBe(0x5007);
+    // a piece that is not a whole chunk is not taken
+    const small = filled(10).columns();
+    dst.recycle(small);
+    expect(dst.count).toBe(65546);
+  });
+});
+
+describe("SyncWorker", () => {
+  const mod = join(dir, "task.mjs");
+  writeFileSync(
+    mod,
+    `export function run(task, beat) {
+       if (task.fail) throw new Error("task failed on purpose");
+       beat();
+       const out = new Float64Array(task.n);
+       for (let i = 0; i < task.n; i++) out[i] = i * task.k;
+       return { value: { out, echo: task.echo }, transfer: [out.buffer] };
+     }`,
+  );
+
+  it("runs tasks beside the calling thread and hands results back in any order", () => {
+    const w = new SyncWorker(pathToFileURL(mod), "run");
+    try {
+      const a = w.submit({ n: 5, k: 2, echo: "a" });
+      const b = w.submit({ n: 3, k: 10, echo: "b" });
+      const rb = w.wait(b);
+      const ra = w.wait(a);
+      expect(rb).toEqual({ ok: true, value: { out: new Float64Array([0, 10, 20]), echo: "b" } });
+      expect(ra.ok && Array.from((ra.value as { out: Float64Array }).out)).toEqual([0, 2, 4, 6, 8]);
+      const bad = w.wait(w.submit({ fail: true }));
+      expect(bad.ok).toBe(false);
+      expect(!bad.ok && bad.reason).toContain("task failed on purpose");
+      // still serving after a failed task
+      expect(w.wait(w.submit({ n: 1, k: 1, echo: "c" })).ok).toBe(true);
+      // a forgotten task's result is dropped, later tasks are unaffected
+      w.forget(w.submit({ n: 2, k: 1, echo: "dropped" }));
+      const e = w.wait(w.submit({ n: 1, k: 1, echo: "e" }));
+      expect(e.ok && (e.value as { echo: string }).echo).toBe("e");
+    } finally {
+      void w.terminate();
+    }
+  });
+
+  it("reports a module that cannot load, or that lacks the function, as a failed task", () => {
+    const missing = new SyncWorker(pathToFileURL(join(dir, "nowhere.mjs")), "run");
+    const r = missing.wait(missing.submit({}));
+    expect(r.ok).toBe(false);
+    expect(missing.usable).toBe(false);
+    const noFn = new SyncWorker(pathToFileURL(mod), "absent");
+    expect(noFn.wait(noFn.submit({})).ok).toBe(false);
+    void missing.terminate();
+    void noFn.terminate();
+  });
+
+  it("takes its default count from LEAKSCOPE_WORKERS", () => {
+    const saved = process.env.LEAKSCOPE_WORKERS;
+    try {
+      process.env.LEAKSCOPE_WORKERS = "0";
+      expect(defaultWorkerCount()).toBe(0);
+      process.env.LEAKSCOPE_WORKERS = "5";
+      expect(defaultWorkerCount()).toBe(5);
+      process.env.LEAKSCOPE_WORKERS = "many";
+      expect(defaultWorkerCount()).toBeLessThanOrEqual(3);
+    } finally {
+      if (saved === undefined) delete process.env.LEAKSCOPE_WORKERS;
+      else process.env.LEAKSCOPE_WORKERS = saved;
+    }
+  });
+});

@@ -1,0 +1,26 @@
+/**
+ * Entry of the worker threads that walk NT heap segments (see `parallel.ts`): loaded by core's
+ * SyncWorker bootstrap, which calls {@link walkNtSegments} for each task.
+ */
+import { SliceSpace } from "@leakscope/core";
+import type { NtSegmentTask } from "./parallel.js";
+import { NtHeapWalker } from "./walk.js";
+
+const walker = new NtHeapWalker();
+
+/** Walk one task's segments; the dump is opened for the task and closed after it (an idle worker holds no file). */
+export function walkNtSegments(task: unknown, beat: () => void): { value: unknown; transfer: ArrayBuffer[] } {
+  const t = task as NtSegmentTask;
+  // a smaller cache than the main thread's: the walk is one sequential pass
+  const space = SliceSpace.open(t.slice, { cacheBlocks: 64 });
+  // alive while it reads: a segment of gigabytes on a slow disk takes minutes
+  space.onTranslate = beat;
+  try {
+    const r = walker.walkTask(t, space, beat);
+    const arrays: ArrayBufferView[] = [r.free, r.hosts, r.internals];
+    for (const c of r.pieces) arrays.push(c.userAddress, c.blockAddress, c.requestedSize, c.blockSize, c.tracePointer, c.heap, c.flags, c.host);
+    return { value: r, transfer: arrays.map((a) => a.buffer as ArrayBuffer) };
+  } finally {
+    space.close();
+  }
+}
