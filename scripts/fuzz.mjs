@@ -16,11 +16,11 @@
 //          --case K (reproduce one case)  --json FILE (write the summary)
 // No build needed: the script bundles leakscope from the sources with esbuild (into .tmp/scripts).
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { bundleLeakscope } from "./lib/bundle.mjs";
-import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { Worker, isMainThread, parentPort, threadId, workerData } from "node:worker_threads";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -143,7 +143,10 @@ function makeCase(corpus, tu, seed, k) {
     bytes = m.bytes;
     what.push(`${m.kind}@0x${m.offset.toString(16)}`);
   }
-  return { name: item.name, text: item.text, bytes, what: what.join("+"), depth: k % 4 === 3 ? "analyze" : "walk" };
+  // every 8th dump case is read from a file with heap-nt's segment walks forced onto a worker
+  // thread, so the parallel path meets the same hostile input
+  const threads = !item.text && k % 8 === 5;
+  return { name: item.name, text: item.text, bytes, what: what.join("+") + (threads ? " (file, worker threads)" : ""), depth: k % 4 === 3 ? "analyze" : "walk", threads };
 }
 
 function makeRunner(core, cli, wt) {
@@ -158,9 +161,23 @@ function makeRunner(core, cli, wt) {
     try {
       // logs: the parser alone, then (like dumps) the whole pipeline, which reads them too
       if (c.text) wt.parseWindbgLog(c.bytes, { file: c.name });
-      const engine = new core.Engine({ plugins: cli.defaultPlugins() });
-      const open = await engine.openSource(new core.BufferSource(c.bytes, c.name), { command: "fuzz", depth: c.depth });
-      open.close();
+      let plugins = cli.defaultPlugins();
+      let source = new core.BufferSource(c.bytes, c.name);
+      let file;
+      if (c.threads) {
+        plugins = plugins.map((p) => (p.name === "heap-nt" ? cli.heapNt({ workers: 1, parallelMinBytes: 0 }) : p));
+        file = join(tmpdir(), `leakscope-fuzz-${process.pid}-${threadId}.dmp`);
+        writeFileSync(file, c.bytes);
+        source = core.FileSource.open(file);
+      }
+      try {
+        const engine = new core.Engine({ plugins });
+        const open = await engine.openSource(source, { command: "fuzz", depth: c.depth });
+        open.close();
+      } finally {
+        source.close();
+        if (file) rmSync(file, { force: true });
+      }
       return { ok: true };
     } catch (e) {
       if (acceptable(e)) return { ok: true, refused: e.code };
@@ -206,6 +223,8 @@ async function main() {
 
   const tuFile = await bundleLeakscope("fuzz", [
     'export { parseWindbgLog } from "@leakscope/windbg-text";',
+    'export { heapNt } from "@leakscope/heap-nt";',
+    'export { FileSource } from "@leakscope/core";',
     'export { MinidumpBuilder } from "./packages/test-utils/src/minidump/index.js";',
     'export { writePeb } from "./packages/test-utils/src/heap/nt/index.js";',
     'export { writeSegmentHeap, SEGMENT_LAYOUT_BUILD } from "./packages/test-utils/src/heap/segment/index.js";',

@@ -9,7 +9,8 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BufferSource, Engine, InternalError, LeakscopeError, PluginError, type RunDepth } from "@leakscope/core";
+import { BufferSource, Engine, FileSource, InternalError, LeakscopeError, PluginError, type RunDepth } from "@leakscope/core";
+import { heapNt } from "@leakscope/heap-nt";
 import {
   type MemoryPiece,
   MinidumpBuilder,
@@ -53,12 +54,24 @@ function describeError(e: unknown): string {
   return String(e);
 }
 
-/** Runs one case; returns the number of blocks found, or -1 when the input was refused. */
-async function runPipeline(bytes: Uint8Array, depth: RunDepth, label: string): Promise<number> {
+/**
+ * Runs one case; returns the number of blocks found, or -1 when the input was refused. With
+ * `threads`, the dump is read from a file and heap-nt walks every heap of two or more segments on
+ * a worker thread too (the worker gets the same hostile bytes).
+ */
+async function runPipeline(bytes: Uint8Array, depth: RunDepth, label: string, threads = false): Promise<number> {
   cases++;
-  const engine = new Engine({ plugins: defaultPlugins() });
+  let plugins = defaultPlugins();
+  let source: BufferSource | FileSource = new BufferSource(bytes, label);
+  if (threads) {
+    plugins = plugins.map((p) => (p.name === "heap-nt" ? heapNt({ workers: 1, parallelMinBytes: 0 }) : p));
+    const file = join(tmp, `case-${cases}.dmp`);
+    writeFileSync(file, bytes);
+    source = FileSource.open(file);
+  }
+  const engine = new Engine({ plugins });
   try {
-    const open = await engine.openSource(new BufferSource(bytes, label), { command: "fuzz", depth });
+    const open = await engine.openSource(source, { command: "fuzz", depth });
     // touch what a report would read
     let n = 0;
     open.run.allocations.forEachChunk((_c, count) => {
@@ -68,8 +81,10 @@ async function runPipeline(bytes: Uint8Array, depth: RunDepth, label: string): P
     open.close();
     return n;
   } catch (e) {
-    if (!acceptable(e)) failures.push(`${label} [${depth}]: ${describeError(e)}`);
+    if (!acceptable(e)) failures.push(`${label} [${depth}]${threads ? " (worker threads)" : ""}: ${describeError(e)}`);
     return -1;
+  } finally {
+    source.close();
   }
 }
 
@@ -317,13 +332,15 @@ describe("fuzz: the default pipeline survives hostile inputs", () => {
       const valid = syntheticDump(kind, rng, undefined);
       // the intact dump is walked in full (2 segments, a virtual block, the holders...)
       expect(await runPipeline(valid.bytes, "analyze", `synthetic ${kind} valid`)).toBeGreaterThanOrEqual(101);
+      // the same blocks when the second segment is walked on a worker thread
+      expect(await runPipeline(valid.bytes, "walk", `synthetic ${kind} valid, worker threads`, true)).toBe(await runPipeline(valid.bytes, "walk", `synthetic ${kind} valid`));
       for (let c = 0; c < corruptions.length * 2; c++) {
         const d = syntheticDump(kind, rng, c);
-        await runPipeline(d.bytes, c % 2 ? "analyze" : "walk", `synthetic ${kind} seed ${SEED} structural ${c} (${d.what})`);
+        await runPipeline(d.bytes, c % 2 ? "analyze" : "walk", `synthetic ${kind} seed ${SEED} structural ${c} (${d.what})`, c % 4 < 2);
       }
       for (let c = 0; c < 100; c++) {
         const m = mutateMany(valid.bytes, rng);
-        await runPipeline(m.bytes, c % 4 === 3 ? "analyze" : "walk", `synthetic ${kind} seed ${SEED} case ${c} (${m.what})`);
+        await runPipeline(m.bytes, c % 4 === 3 ? "analyze" : "walk", `synthetic ${kind} seed ${SEED} case ${c} (${m.what})`, c % 4 === 1);
       }
       expectClean();
     });
