@@ -8,12 +8,14 @@ export default defineConfig([
     platform: "node",
     dts: true,
     sourcemap: true,
-    clean: true,
+    // (the two builds run at once: this one must not delete the worker's output)
+    clean: ["!nt-worker.*"],
   },
   {
     // The segment-walk worker: core's parts it uses are bundled in (tree-shaken), so a worker
-    // starts without loading the whole engine (schemas, validators) [bench: 60 ms instead of 310].
-    entry: ["src/worker.ts"],
+    // starts without loading the whole engine (schemas, validators) [bench: the module loads in
+    // 16 ms instead of 250-310 ms].
+    entry: ["src/nt-worker.ts"],
     format: ["esm"],
     target: "node20",
     platform: "node",

@@ -17,8 +17,8 @@ const COMMON_EXPORTS = [
 
 /**
  * Bundle the common exports plus `extra` export lines; returns the bundle's path. The bundle gets
- * its own directory, with the NT segment-walk worker beside it (`worker.js`, where heap-nt's code
- * looks for it), so parallel walks run from the same sources as the rest.
+ * its own directory, with heap-nt's worker module beside it (`nt-worker.js`, where heap-nt looks for
+ * it), so parallel walks run from the same sources as the rest.
  */
 export async function bundleLeakscope(name, extra = []) {
   const { build } = await import("esbuild");
@@ -44,6 +44,6 @@ export async function bundleLeakscope(name, extra = []) {
     },
     outfile,
   });
-  await build({ ...common, entryPoints: [join(root, "packages/heap-nt/src/worker.ts")], outfile: join(dir, "worker.js") });
+  await build({ ...common, entryPoints: [join(root, "packages/heap-nt/src/nt-worker.ts")], outfile: join(dir, "nt-worker.js") });
   return outfile;
 }

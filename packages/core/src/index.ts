@@ -10,6 +10,7 @@ export * from "./memory/address-space.js";
 export * from "./memory/scan.js";
 export * from "./memory/slice.js";
 export * from "./parallel/pool.js";
+export * from "./parallel/lanes.js";
 // Models
 export * from "./model/target.js";
 export * from "./model/codeview.js";

@@ -11,7 +11,11 @@ import {
   InputError,
   SliceSpace,
   SyncWorker,
+  DiagnosticRecorder,
+  Diagnostics,
   defaultWorkerCount,
+  planLanes,
+  replayDiagnostics,
   openMinidumpTarget,
   sliceSpace,
 } from "@leakscope/core";
@@ -58,6 +62,13 @@ describe("SliceSpace: a part of a dump's memory for another thread", () => {
       expect(s.u32(0x41000)).toBe(-1);
       expect(s.firstMissing(0x13800, 0x1000)).toBe(0x14000);
       expect(s.withPointerSize(4).ptr(0x12000)).toBe(space.withPointerSize(4).ptr(0x12000));
+      // the whole space: every range, described once
+      const all = sliceSpace(space)!;
+      expect(sliceSpace(space)).toBe(all);
+      const w = SliceSpace.open(all);
+      for (const r of space.ranges()) expect(w.read(r.address, r.size)).toEqual(space.read(r.address, r.size));
+      expect(w.ranges().reduce((n, r) => n + r.size, 0)).toBe(space.ranges().reduce((n, r) => n + r.size, 0));
+      w.close();
     } finally {
       s.close();
       src.close();
@@ -204,5 +215,45 @@ describe("SyncWorker", () => {
       if (saved === undefined) delete process.env.LEAKSCOPE_WORKERS;
       else process.env.LEAKSCOPE_WORKERS = saved;
     }
+  });
+});
+
+describe("planLanes", () => {
+  const MiB = 1 << 20;
+  const many = (n: number, bytes: number) => Array.from({ length: n }, () => bytes);
+
+  it("cuts contiguous lanes of about equal bytes, only for pieces big enough in all", () => {
+    expect(planLanes(many(8, 8 * MiB), 1)).toEqual([0, 4, 8]);
+    expect(planLanes(many(8, 8 * MiB), 3)).toEqual([0, 2, 4, 6, 8]);
+    expect(planLanes(many(8, 8 * MiB), 0)).toEqual([0, 8]);
+    // below the threshold (32 MiB by default): one lane
+    expect(planLanes(many(3, 8 * MiB), 1)).toEqual([0, 3]);
+    // one big piece cannot be cut
+    expect(planLanes([512 * MiB], 3)).toEqual([0, 1]);
+    // lanes never below a quarter of the threshold
+    expect(planLanes(many(40, MiB), 3)).toEqual([0, 10, 20, 30, 40]);
+    expect(planLanes(many(40, MiB), 3, 64 * MiB)).toEqual([0, 40]);
+    // a big piece first: the lanes after it share the rest
+    expect(planLanes([96 * MiB, 16 * MiB, 16 * MiB], 2)).toEqual([0, 1, 2, 3]);
+    // negative or NaN sizes count as empty
+    expect(planLanes([Number.NaN, -5, 40 * MiB, 40 * MiB], 1)).toEqual([0, 3, 4]);
+  });
+});
+
+describe("DiagnosticRecorder", () => {
+  it("records reports with the block count, and replays them up to a count", () => {
+    let blocks = 0;
+    const r = new DiagnosticRecorder(() => blocks);
+    r.report("p", "A", "warning", "first", { address: "0x10" });
+    blocks = 5;
+    r.report("p", "B", "info", "second");
+    const d = new Diagnostics();
+    expect(replayDiagnostics(d, "p", r.list, 0, 4)).toBe(1);
+    expect(d.list().map((x) => x.code)).toEqual(["A"]);
+    expect(replayDiagnostics(d, "p", r.list, 1)).toBe(2);
+    expect(d.list().map((x) => [x.code, x.severity, x.message])).toEqual([
+      ["A", "warning", "first"],
+      ["B", "info", "second"],
+    ]);
   });
 });

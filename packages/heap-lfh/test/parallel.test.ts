@@ -11,8 +11,8 @@ import { heapLfh, lfhLayout } from "../src/index.js";
 const dir = mkdtempSync(join(tmpdir(), "leakscope-lfh-parallel-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// heap-nt's workers run its built worker (dist/worker.js)
-const workerJs = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "heap-nt", "dist", "worker.js");
+// heap-nt's workers run its built worker (dist/nt-worker.js)
+const workerJs = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "heap-nt", "dist", "nt-worker.js");
 const built = existsSync(workerJs);
 if (!built) {
   const reason = `${workerJs} is not built: parallel-walk tests skipped (run npm run build)`;

@@ -1,7 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { STAGE_BACKEND, defaultWorkerCount, definePlugin } from "@leakscope/core";
+import { PARALLEL_MIN_BYTES, STAGE_BACKEND, defaultWorkerCount, definePlugin } from "@leakscope/core";
 import { MAX_SCAN_CANDIDATES, discoverNtHeaps } from "./discover.js";
-import { PARALLEL_MIN_BYTES } from "./parallel.js";
+
 import { type HeapNtApi, NtHeapWalker } from "./walk.js";
 
 export * from "./state.js";
@@ -9,7 +9,7 @@ export { ntCodes } from "./codes.js";
 export { NT_LAYOUT_NAMES, type NtHeapLayout, type NtLayoutName, layoutForBuild, ntLayout } from "./layouts.js";
 export { classifyHeap } from "./discover.js";
 export type { HeapNtApi, HostBlockListener } from "./walk.js";
-export { PARALLEL_MIN_BYTES, closeNtWorkers } from "./parallel.js";
+export { closeNtWorkers } from "./parallel.js";
 
 /** Options of the `heap-nt` plugin. */
 export const HeapNtOptions = Type.Object(

@@ -3,15 +3,16 @@ import {
   type AddressSpace,
   AllocFlags,
   AllocationSet,
-  type DiagnosticLocation,
+  DiagnosticRecorder,
   type HeapRecord,
+  PARALLEL_MIN_BYTES,
   type Run,
-  type Severity,
   type Span,
   type SyncWorker,
   at,
   emptySpan,
   formatAddress,
+  replayDiagnostics,
   sliceSpace,
 } from "@leakscope/core";
 import { ntCodes } from "./codes.js";
@@ -26,15 +27,7 @@ import {
   ntLayout,
 } from "./layouts.js";
 import { scannedSegments } from "./discover.js";
-import {
-  type NtSegmentTask,
-  type NtSegmentTaskResult,
-  PARALLEL_MIN_BYTES,
-  type PreparedSegment,
-  type RecordedDiagnostic,
-  ntWorkers,
-  planLanes,
-} from "./parallel.js";
+import { type NtSegmentTask, type NtSegmentTaskResult, type PreparedSegment, ntWorkers, planSegmentLanes } from "./parallel.js";
 import type { NtHeapState, NtSegmentWalk } from "./state.js";
 
 const SOURCE = "heap-nt";
@@ -507,7 +500,7 @@ export class NtHeapWalker {
    */
   private walkSegments(prepared: PreparedSegment[], desc: Float64Array): NtSegmentWalk[] {
     // lane j is [bounds[j], bounds[j + 1]); lane 0 is this thread's
-    const bounds = planLanes(prepared, this.workers, this.parallelMinBytes);
+    const bounds = planSegmentLanes(prepared, this.workers, this.parallelMinBytes);
     const tasks: { worker: SyncWorker; ticket: number; from: number; to: number }[] = [];
     if (bounds.length > 2) {
       const workers = ntWorkers(bounds.length - 2);
@@ -554,12 +547,10 @@ export class NtHeapWalker {
     return walks;
   }
 
-  /** The worker task for prepared segments [from, to), or undefined when their memory cannot be shared. */
+  /** The worker task for prepared segments [from, to), or undefined when the dump's memory cannot be shared. */
   private segmentTask(prepared: PreparedSegment[], from: number, to: number, desc: Float64Array): NtSegmentTask | undefined {
-    const pairs: number[] = [];
-    // the block loop reads headers up to a granule past LastValidEntry
-    for (let k = from; k < to; k++) pairs.push(prepared[k]!.seg, prepared[k]!.last + 2 * this.L.granule);
-    const slice = sliceSpace(this.space, pairs);
+    // the whole address space (described once per space): a worker reads what this thread would
+    const slice = sliceSpace(this.space);
     if (!slice) return undefined;
     return {
       slice,
@@ -582,12 +573,7 @@ export class NtHeapWalker {
    */
   walkTask(task: NtSegmentTask, space: AddressSpace, beat: () => void): NtSegmentTaskResult {
     const allocations = new AllocationSet();
-    const diagnostics: RecordedDiagnostic[] = [];
-    const recorder = {
-      report(_source: string, code: string, severity: string, message: string, location?: DiagnosticLocation) {
-        diagnostics.push({ code, severity, message, location, at: allocations.count });
-      },
-    };
+    const recorder = new DiagnosticRecorder(() => allocations.count);
     this.run = { allocations, diagnostics: recorder, checkAborted() {} } as unknown as Run;
     this.heap = { index: task.heapIndex, address: task.heapAddress, incomplete: false } as unknown as HeapRecord;
     this.space = space;
@@ -612,7 +598,7 @@ export class NtHeapWalker {
       free: this.walkFree.data.slice(0, this.walkFree.length),
       hosts: Int32Array.from(this.state.hostBlocks),
       internals: Int32Array.from(this.state.internalBlocks),
-      diagnostics,
+      diagnostics: recorder.list,
       incomplete: this.heap.incomplete === true,
       checksumFailures: this.state.checksumFailures,
     };
@@ -636,12 +622,8 @@ export class NtHeapWalker {
     // rows [from, to), each diagnostic replayed when as many rows precede it as did in the worker
     const appendTo = (to: number): void => {
       while (from < to) {
+        d = replayDiagnostics(diagnostics, SOURCE, diags, d, from);
         const at = d < diags.length ? diags[d]!.at : Number.POSITIVE_INFINITY;
-        if (at <= from) {
-          const x = diags[d++]!;
-          diagnostics.report(SOURCE, x.code, x.severity as Severity, x.message, x.location);
-          continue;
-        }
         const piece = pieces[pi]!;
         const n = Math.min(to, at, from + piece.count - pr) - from;
         const base = allocations.appendColumns(piece, pr, pr + n);
@@ -664,10 +646,7 @@ export class NtHeapWalker {
       for (let k = 0; k < listeners.length; k++) listeners[k]!(this.heap, this.run, i);
     }
     appendTo(total);
-    while (d < diags.length) {
-      const x = diags[d++]!;
-      diagnostics.report(SOURCE, x.code, x.severity as Severity, x.message, x.location);
-    }
+    replayDiagnostics(diagnostics, SOURCE, diags, d);
     const wf = this.walkFree;
     while (wf.length + r.free.length > wf.data.length) wf.grow();
     wf.data.set(r.free, wf.length);

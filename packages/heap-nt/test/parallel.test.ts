@@ -6,13 +6,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Engine, FileSource, type Translation, minidumpInput } from "@leakscope/core";
 import { writeBenchDump } from "@leakscope/test-utils";
 import { heapNt } from "../src/index.js";
-import { planLanes } from "../src/parallel.js";
 
 const dir = mkdtempSync(join(tmpdir(), "leakscope-nt-parallel-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// Workers run the built worker (dist/worker.js): the sources cannot be loaded by a plain thread.
-const workerJs = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "worker.js");
+// Workers run the built worker (dist/nt-worker.js): the sources cannot be loaded by a plain thread.
+const workerJs = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "nt-worker.js");
 const built = existsSync(workerJs);
 if (!built) {
   const reason = `${workerJs} is not built: parallel-walk tests skipped (run npm run build)`;
@@ -104,26 +103,5 @@ describe("NT heap segments walked on worker threads", () => {
     expect(failed.length).toBe(2);
     expect(failed[0]!.severity).toBe("info");
     expect(count).toBe((await walk(file, 0)).blocks.length);
-  });
-});
-
-describe("planLanes", () => {
-  const seg = (bytes: number) => ({ seg: 0, first: 0, last: bytes, ucrStart: new Float64Array(1), ucrSize: new Float64Array(0), prevSize: -1 });
-  const MiB = 1 << 20;
-
-  it("cuts contiguous lanes of about equal bytes, only for heaps big enough", () => {
-    const eight = Array.from({ length: 8 }, () => seg(8 * MiB));
-    expect(planLanes(eight, 1)).toEqual([0, 4, 8]);
-    expect(planLanes(eight, 3)).toEqual([0, 2, 4, 6, 8]);
-    expect(planLanes(eight, 0)).toEqual([0, 8]);
-    // below the threshold (32 MiB by default): one lane
-    expect(planLanes(eight.slice(0, 3), 1)).toEqual([0, 3]);
-    // one big segment cannot be cut
-    expect(planLanes([seg(512 * MiB)], 3)).toEqual([0, 1]);
-    // lanes never below a quarter of the threshold
-    expect(planLanes(Array.from({ length: 40 }, () => seg(MiB)), 3)).toEqual([0, 10, 20, 30, 40]);
-    expect(planLanes(Array.from({ length: 40 }, () => seg(MiB)), 3, 64 * MiB)).toEqual([0, 40]);
-    // a big segment first: the lanes after it share the rest
-    expect(planLanes([seg(96 * MiB), seg(16 * MiB), seg(16 * MiB)], 2)).toEqual([0, 1, 2, 3]);
   });
 });

@@ -22,14 +22,24 @@ export interface SpaceSlice {
 /** Most pieces a slice holds (a kernel dump's memory is mapped page by page). */
 const MAX_SLICE_PIECES = 1 << 20;
 
+const whole = new WeakMap<AddressSpace, SpaceSlice | null>();
+
 /**
  * Describe the memory of `space` in the address intervals `pairs` ([start, end) pairs, in any
- * order, overlaps allowed) for another thread, or undefined when it cannot be shared that way:
- * the bytes are not all in one dump file opened by path (an in-memory source), or they are split
- * into more than a million pieces. Unmapped parts are left out (the slice reads them as missing,
- * as `space` does).
+ * order, overlaps allowed; all of it by default) for another thread, or undefined when it cannot
+ * be shared that way: the bytes are not all in one dump file opened by path (an in-memory
+ * source), or they are split into more than a million pieces. Unmapped parts are left out (the
+ * slice reads them as missing, as `space` does). The slice of a whole space is computed once.
  */
-export function sliceSpace(space: AddressSpace, pairs: readonly number[]): SpaceSlice | undefined {
+export function sliceSpace(space: AddressSpace, pairs?: readonly number[]): SpaceSlice | undefined {
+  if (pairs === undefined) {
+    let s = whole.get(space);
+    if (s === undefined) {
+      s = sliceSpace(space, [0, 2 ** 64]) ?? null;
+      whole.set(space, s);
+    }
+    return s ?? undefined;
+  }
   const wanted = mergeRanges(pairs);
   const ranges = space.ranges();
   const tr: Translation = { source: undefined as unknown as FileSource, fileOffset: 0, contiguous: 0 };

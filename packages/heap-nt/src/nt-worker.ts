@@ -2,7 +2,7 @@
  * Entry of the worker threads that walk NT heap segments (see `parallel.ts`): loaded by core's
  * SyncWorker bootstrap, which calls {@link walkNtSegments} for each task.
  */
-import { SliceSpace } from "@leakscope/core";
+import { SliceSpace, transferList } from "@leakscope/core";
 import type { NtSegmentTask } from "./parallel.js";
 import { NtHeapWalker } from "./walk.js";
 
@@ -17,9 +17,7 @@ export function walkNtSegments(task: unknown, beat: () => void): { value: unknow
   space.onTranslate = beat;
   try {
     const r = walker.walkTask(t, space, beat);
-    const arrays: ArrayBufferView[] = [r.free, r.hosts, r.internals];
-    for (const c of r.pieces) arrays.push(c.userAddress, c.blockAddress, c.requestedSize, c.blockSize, c.tracePointer, c.heap, c.flags, c.host);
-    return { value: r, transfer: arrays.map((a) => a.buffer as ArrayBuffer) };
+    return { value: r, transfer: transferList(r.pieces, r.free, r.hosts, r.internals) };
   } finally {
     space.close();
   }
