@@ -1010,9 +1010,87 @@ export class NtHeapWalker {
    * other outcome (a link outside the walk's free blocks, an entry seen twice, a short list)
    * returns false and the general check names the problem.
    */
+  /** Successor index of each free block along the free list (-1: back to the head), reused across heaps. */
+  private freeNext = new Int32Array(0);
+  private freeSeen = new Uint8Array(0);
+
+  /**
+   * The fast check when the walk met the free blocks in address order (one pass per segment, the
+   * segments in address order: the usual case): each Flink is found among the sorted addresses by
+   * binary search, then the list is followed from the head over the successor indices, which stay
+   * in the CPU caches; a hash table probed in list order missed the cache and the TLB on almost
+   * every step [bench: nt 4M blocks, 364k free blocks, 137 ms with the table].
+   */
+  private freeListMatchesSorted(head: Address): boolean {
+    const n = this.walkFree.length / 2;
+    const pairs = this.walkFree.data;
+    const freeLink = this.L.freeLink;
+    if (this.freeNext.length < n) {
+      this.freeNext = new Int32Array(n);
+      this.freeSeen = new Uint8Array(n);
+    }
+    const next = this.freeNext;
+    for (let i = 0; i < n; i++) {
+      const f = pairs[2 * i + 1]!;
+      if (f === head) {
+        next[i] = -1;
+        continue;
+      }
+      const h = f - freeLink;
+      let lo = 0;
+      let hi = n - 1;
+      let found = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const v = pairs[2 * mid]!;
+        if (v === h) {
+          found = mid;
+          break;
+        }
+        if (v < h) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      // a Flink that leaves the walk's free blocks (or NaN): the list is not exactly them
+      if (found < 0) return false;
+      next[i] = found;
+    }
+    const first = this.space.ptr(head);
+    if (first === head) return n === 0;
+    if (!(first === first)) return false;
+    const h0 = first - freeLink;
+    let lo = 0;
+    let hi = n - 1;
+    let i = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = pairs[2 * mid]!;
+      if (v === h0) {
+        i = mid;
+        break;
+      }
+      if (v < h0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    if (i < 0) return false;
+    const seen = this.freeSeen;
+    seen.fill(0, 0, n);
+    let count = 0;
+    while (i >= 0) {
+      // a block reached twice: the list loops
+      if (seen[i] !== 0) return false;
+      seen[i] = 1;
+      count++;
+      i = next[i]!;
+    }
+    return count === n;
+  }
+
   private freeListMatchesWalk(head: Address): boolean {
     const n = this.walkFree.length / 2;
     const pairs = this.walkFree.data;
+    let ascending = true;
+    for (let i = 1; i < n && ascending; i++) if (!(pairs[2 * i]! > pairs[2 * i - 2]!)) ascending = false;
+    if (ascending) return this.freeListMatchesSorted(head);
     const freeLink = this.L.freeLink;
     // at least 1.5 slots per block (16 bytes each): short probe runs, 24 to 48 bytes per free block
     let bits = 4;

@@ -201,6 +201,29 @@ describe("free-list check with blocks whose granule indices agree in their low 3
     expect(blocks).toEqual(sortExpected(heap.expected));
   });
 
+  it("agrees when the segments are not in address order (the walk meets free blocks out of order)", async () => {
+    const sp = spec();
+    sp.segments = [sp.segments[0]!, sp.segments[2]!, sp.segments[1]!];
+    const heap = writeNtHeap(sp);
+    const { run, codes } = await walk(c, heap);
+    expect(codes).toEqual([]);
+    expect(run.heaps[0]!.data.nt!.freeListAgrees).toBe(true);
+    expect(run.heaps[0]!.data.nt!.freeListLength).toBe(heap.freeList.length);
+  });
+
+  it("does not agree when two free blocks link to each other off the list", async () => {
+    const heap = writeNtHeap(spec());
+    const links = heap.freeList.map((h) => h + heap.offsets.freeLink);
+    const n = links.length;
+    // entries 1 and 2 leave the list and point at each other; entry 0 links to entry 3
+    writePtr(heap.pieces, links[0]!, links[3 % n]!, heap.offsets.ptr);
+    writePtr(heap.pieces, links[1]!, links[2]!, heap.offsets.ptr);
+    writePtr(heap.pieces, links[2]!, links[1]!, heap.offsets.ptr);
+    const { run, codes } = await walk(c, heap);
+    expect(codes).toContain("NT_HEAP_FREE_LIST_MISMATCH");
+    expect(run.heaps[0]!.data.nt!.freeListAgrees).toBe(false);
+  });
+
   it("tells a block from its twin: a list that reaches one twin twice is a cycle", async () => {
     const heap = writeNtHeap(spec());
     const links = heap.freeList.map((h) => h + heap.offsets.freeLink);
