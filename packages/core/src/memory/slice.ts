@@ -122,8 +122,8 @@ export class SliceSpace extends AddressSpace {
     return SliceSpace.over(slice, source);
   }
 
-  /** The slice read through `source`, which must be the slice's file ({@link FileSource.identity}). */
-  static over(slice: SpaceSlice, source: FileSource): SliceSpace {
+  /** The slice read through `source`, the slice's file (checked by {@link open}). */
+  private static over(slice: SpaceSlice, source: FileSource): SliceSpace {
     const n = Math.floor(slice.ranges.length / 3);
     const starts = new Float64Array(n);
     const sizes = new Float64Array(n);

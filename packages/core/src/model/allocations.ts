@@ -72,9 +72,9 @@ export interface AllocationChunk {
 const NO_TRACES = new Float64Array(0);
 
 /**
- * Blocks as one set of flat columns ({@link AllocationSet.columns}, {@link AllocationSet.appendColumns}):
- * the same fields as an {@link AllocationChunk}, `count` long (`tracePointer` is empty when no
- * row has a trace).
+ * Blocks as flat columns ({@link AllocationSet.chunkColumns}, {@link AllocationSet.appendColumns}):
+ * the same fields as an {@link AllocationChunk}, `count` rows used (`tracePointer` is empty when
+ * no row has a trace).
  */
 export interface AllocationColumns {
   count: number;
@@ -86,7 +86,7 @@ export interface AllocationColumns {
   heap: Uint16Array;
   flags: Uint16Array;
   host: Int32Array;
-  /** False when every `host` is -1 (set by {@link AllocationSet.columns}; spares a pass over them). */
+  /** False when every `host` is -1 (set by {@link AllocationSet.chunkColumns}; spares a pass over them). */
   hosted?: boolean;
   /** The index row 0 had in the set the columns come from (`host` values count from there); default 0. */
   first?: number;
@@ -224,50 +224,6 @@ export class AllocationSet {
       if (used <= 0) break;
       fn(this.chunks[c]!, used, base);
     }
-  }
-
-  /**
-   * Copy of the blocks [start, end) as one set of columns (for moving them between threads: every
-   * column is its own ArrayBuffer, so the whole can be transferred). `host` indices stay as they
-   * are; {@link appendColumns} rebases them.
-   */
-  columns(start = 0, end = this.n): AllocationColumns {
-    const from = Math.max(0, Math.min(start, this.n));
-    const to = Math.max(from, Math.min(end, this.n));
-    const count = to - from;
-    let traced = false;
-    for (let c = from >>> CHUNK_BITS; c < this.chunks.length && c * CHUNK < to; c++) if (this.chunks[c]!.tracePointer.length > 0) traced = true;
-    const out: AllocationColumns = {
-      count,
-      userAddress: new Float64Array(count),
-      blockAddress: new Float64Array(count),
-      requestedSize: new Float64Array(count),
-      blockSize: new Float64Array(count),
-      tracePointer: traced ? new Float64Array(count) : new Float64Array(0),
-      heap: new Uint16Array(count),
-      flags: new Uint16Array(count),
-      host: new Int32Array(count),
-    };
-    let i = from;
-    while (i < to) {
-      const c = this.chunks[i >>> CHUNK_BITS]!;
-      const k = i & MASK;
-      const n = Math.min(CHUNK - k, to - i);
-      const d = i - from;
-      out.userAddress.set(c.userAddress.subarray(k, k + n), d);
-      out.blockAddress.set(c.blockAddress.subarray(k, k + n), d);
-      out.requestedSize.set(c.requestedSize.subarray(k, k + n), d);
-      out.blockSize.set(c.blockSize.subarray(k, k + n), d);
-      if (traced && c.tracePointer.length > 0) out.tracePointer.set(c.tracePointer.subarray(k, k + n), d);
-      out.heap.set(c.heap.subarray(k, k + n), d);
-      out.flags.set(c.flags.subarray(k, k + n), d);
-      out.host.set(c.host.subarray(k, k + n), d);
-      i += n;
-    }
-    let hosted = false;
-    for (let j = 0; j < count && !hosted; j++) if (out.host[j]! >= 0) hosted = true;
-    out.hosted = hosted;
-    return out;
   }
 
   /**

@@ -156,9 +156,8 @@ export class SyncWorker {
 }
 
 /**
- * Worker threads for parallel walks: at most `count` workers of one module function, created on
- * first use and kept for the life of the process (they do not keep it alive). `count` defaults to
- * {@link defaultWorkerCount}.
+ * Worker threads for parallel walks, all serving one module function: created as {@link take}
+ * first asks for them and kept for the life of the process (they do not keep it alive).
  */
 export class SyncWorkerPool {
   private readonly workers: SyncWorker[] = [];
@@ -192,8 +191,8 @@ export function defaultWorkerCount(): number {
 /**
  * A pool for the worker module `file` beside the module at `from` (pass `import.meta.url`), or
  * beside its build (`../dist/<file>`, for code run from its TypeScript sources); undefined when
- * neither exists (the caller then walks on its own thread). Plugins name their worker modules
- * apart (`nt-worker.js`, `segment-worker.js`), since a bundle puts them in one directory.
+ * neither exists (the caller then walks on its own thread). Plugins give their worker modules
+ * distinct names (heap-nt's is `nt-worker.js`), since a bundle puts them in one directory.
  */
 export function siblingWorkerPool(from: string | URL, file: string, exportName: string): SyncWorkerPool | undefined {
   for (const rel of [`./${file}`, `../dist/${file}`]) {
