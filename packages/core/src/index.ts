@@ -11,6 +11,7 @@ export * from "./memory/scan.js";
 export * from "./memory/slice.js";
 export * from "./parallel/pool.js";
 export * from "./parallel/lanes.js";
+export * from "./parallel/prefault.js";
 // Models
 export * from "./model/target.js";
 export * from "./model/codeview.js";

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   AllocFlags,
@@ -13,11 +14,13 @@ import {
   SyncWorker,
   DiagnosticRecorder,
   Diagnostics,
+  PrefaultQueue,
   defaultWorkerCount,
   planLanes,
   replayDiagnostics,
   openMinidumpTarget,
   sliceSpace,
+  transferList,
 } from "@leakscope/core";
 import { MinidumpBuilder } from "@leakscope/test-utils";
 
@@ -268,5 +271,102 @@ describe("DiagnosticRecorder", () => {
       ["A", "warning", "first"],
       ["B", "info", "second"],
     ]);
+  });
+});
+
+describe("memory paged in by a helper thread", () => {
+  const helper = defaultWorkerCount() > 0;
+  if (!helper) console.warn("one CPU (or LEAKSCOPE_WORKERS=0): no page-touching helper, its tests are skipped");
+  const CHUNK_BYTES = 65536 * 40;
+  const settle = () => new Promise((r) => setTimeout(r, 400));
+  const rssBytes = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"))![1]) * 1024;
+
+  it.skipIf(!helper)("never changes a value the walk wrote first, wherever the helper is", async () => {
+    const q = new PrefaultQueue(1 << 20);
+    const taken: Int32Array[] = [];
+    for (let k = 0; k < 48; k++) {
+      const sab = q.take();
+      expect(sab).toBeInstanceOf(SharedArrayBuffer);
+      const a = new Int32Array(sab!);
+      // the very words the helper writes (one per 4 KiB), written while it may still be behind
+      for (let i = 0; i < a.length; i += 1024) a[i] = (k << 16) | (i >>> 10) | 1;
+      taken.push(a);
+    }
+    await settle();
+    for (let k = 0; k < taken.length; k++) {
+      const a = taken[k]!;
+      for (let i = 0; i < a.length; i += 1024) if (a[i] !== ((k << 16) | (i >>> 10) | 1)) expect.fail(`buffer ${k}, word ${i}: ${a[i]}`);
+    }
+  });
+
+  it.skipIf(!helper || !existsSync("/proc/self/status"))("pages the buffers in without the caller touching them", async () => {
+    const q = new PrefaultQueue(4 << 20, 6);
+    const before = rssBytes();
+    const held = [q.take()];
+    await settle();
+    // the taken buffer and the 6 queued behind it: 28 MiB the caller never wrote
+    expect(rssBytes() - before).toBeGreaterThan(20 << 20);
+    expect(held[0]!.byteLength).toBe(4 << 20);
+  });
+
+  it.skipIf(!helper)("holds an allocation set's chunks from the fourth on, with the same rows", () => {
+    const set = new AllocationSet();
+    const n = 5 * 65536 + 123;
+    for (let i = 0; i < n; i++) set.add(i % 7, 0x10000 + i * 16, 0x10000 + i * 16 - 8, i % 100, 16 * ((i % 5) + 1), AllocFlags.BUSY, i % 3 === 0 ? 0x7000 + i : 0, i > 0 && i % 11 === 0 ? i - 1 : -1);
+    const shared: boolean[] = [];
+    set.forEachChunk((c) => {
+      shared.push(c.userAddress.buffer instanceof SharedArrayBuffer);
+      expect(c.userAddress.buffer.byteLength === CHUNK_BYTES || !(c.userAddress.buffer instanceof SharedArrayBuffer)).toBe(true);
+    });
+    expect(shared).toEqual([false, false, false, true, true, true]);
+    for (const i of [0, 65535, 3 * 65536 - 1, 3 * 65536, 3 * 65536 + 1, 4 * 65536 + 77, n - 1]) {
+      expect([set.heap(i), set.userAddress(i), set.blockAddress(i), set.requestedSize(i), set.blockSize(i), set.flags(i), set.tracePointer(i), set.host(i)]).toEqual([
+        i % 7, 0x10000 + i * 16, 0x10000 + i * 16 - 8, i % 100, 16 * ((i % 5) + 1), AllocFlags.BUSY, i % 3 === 0 ? 0x7000 + i : 0, i > 0 && i % 11 === 0 ? i - 1 : -1,
+      ]);
+    }
+    // shared chunks are left out of transfer lists (posting shares them) and still post
+    const pieces = set.chunkColumns();
+    const list = transferList(pieces);
+    expect(list.every((b) => b instanceof ArrayBuffer)).toBe(true);
+    expect(new Set(list).size).toBe(list.length);
+    const { port1, port2 } = new MessageChannel();
+    try {
+      port1.postMessage(pieces[4], transferList([pieces[4]!]));
+      const got = receiveMessageOnPort(port2)!.message as { userAddress: Float64Array; count: number };
+      expect(got.userAddress[77]).toBe(0x10000 + (4 * 65536 + 77) * 16);
+    } finally {
+      port1.close();
+    }
+  });
+
+  // a task worker runs the built core: the sources cannot be loaded by a plain thread
+  const coreJs = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "index.js");
+  const built = existsSync(coreJs);
+  if (!built) {
+    const reason = `${coreJs} is not built: the task-worker test of the page-touching helper is skipped (run npm run build)`;
+    if (process.env.CI === "true") throw new Error(`${reason}; CI=true requires it`);
+    console.warn(reason);
+  }
+
+  it.skipIf(!built)("starts no helper in a task worker, whose work already fills the other CPUs", () => {
+    const mod = join(dir, "chunks.mjs");
+    writeFileSync(
+      mod,
+      `import { AllocationSet } from ${JSON.stringify(pathToFileURL(coreJs).href)};
+       export function run(task) {
+         const set = new AllocationSet();
+         for (let i = 0; i < task.n; i++) set.add(0, i, i, 1, 16, 1);
+         const shared = [];
+         set.forEachChunk((c) => shared.push(c.userAddress.buffer instanceof SharedArrayBuffer));
+         return { value: shared };
+       }`,
+    );
+    const w = new SyncWorker(pathToFileURL(mod), "run");
+    try {
+      const r = w.wait(w.submit({ n: 5 * 65536 }));
+      expect(r).toEqual({ ok: true, value: [false, false, false, false, false] });
+    } finally {
+      void w.terminate();
+    }
   });
 });

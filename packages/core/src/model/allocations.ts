@@ -1,4 +1,5 @@
 import type { Address } from "../address.js";
+import { PrefaultQueue } from "../parallel/prefault.js";
 import type { ProcessView } from "./target.js";
 
 /**
@@ -106,6 +107,25 @@ function newChunk(): AllocationChunk {
 }
 
 /** The chunk's trace column, allocated on first use. */
+/** Bytes of one chunk's columns but the trace column (4 x 8 + 2 x 2 + 4 per row). */
+const CHUNK_BYTES = CHUNK * 40;
+/** Chunks a set fills before it asks for paged-in memory (small dumps never start the thread). */
+const PREFAULT_AFTER = 3;
+
+/** A chunk's columns (but the trace column) laid out in one buffer of {@link CHUNK_BYTES}. */
+function chunkIn(buf: SharedArrayBuffer): AllocationChunk {
+  return {
+    userAddress: new Float64Array(buf, 0, CHUNK),
+    blockAddress: new Float64Array(buf, CHUNK * 8, CHUNK),
+    requestedSize: new Float64Array(buf, CHUNK * 16, CHUNK),
+    blockSize: new Float64Array(buf, CHUNK * 24, CHUNK),
+    tracePointer: NO_TRACES,
+    heap: new Uint16Array(buf, CHUNK * 32, CHUNK),
+    flags: new Uint16Array(buf, CHUNK * 34, CHUNK),
+    host: new Int32Array(buf, CHUNK * 36, CHUNK),
+  };
+}
+
 function traceColumn(c: AllocationChunk): Float64Array {
   if (c.tracePointer.length === 0) (c as { tracePointer: Float64Array }).tracePointer = new Float64Array(CHUNK);
   return c.tracePointer;
@@ -131,6 +151,7 @@ export class AllocationSet {
   private sortedByBlock: Uint32Array | undefined;
   /** Column memory given by {@link recycle}, used before allocating new chunks. */
   private readonly spare: AllocationChunk[] = [];
+  private prefault: PrefaultQueue | undefined;
 
   get count(): number {
     return this.n;
@@ -168,10 +189,23 @@ export class AllocationSet {
   /** The chunk row `count` goes to: the tail, or a new one (recycled memory first) every 65,536 rows. */
   private nextChunk(): AllocationChunk {
     if ((this.n & MASK) === 0) {
-      this.tail = this.spare.pop() ?? newChunk();
+      this.tail = this.spare.pop() ?? this.freshChunk();
       this.chunks.push(this.tail);
     }
     return this.tail!;
+  }
+
+  /**
+   * A new chunk: from the third on, memory a helper thread paged in ahead when it runs
+   * ({@link PrefaultQueue}), else a plain allocation.
+   */
+  private freshChunk(): AllocationChunk {
+    if (this.chunks.length >= PREFAULT_AFTER) {
+      this.prefault ??= new PrefaultQueue(CHUNK_BYTES);
+      const sab = this.prefault.take();
+      if (sab !== undefined) return chunkIn(sab);
+    }
+    return newChunk();
   }
 
   private chunk(i: number): AllocationChunk {
@@ -229,7 +263,8 @@ export class AllocationSet {
   /**
    * The blocks as the set holds them: one {@link AllocationColumns} per chunk of 65,536 rows
    * (the last one shorter), views of the set's own memory, not copies. For handing a finished
-   * set to another thread (transfer the columns' buffers); the set must not be used afterwards.
+   * set to another thread (transfer the columns' buffers named by `transferList`: chunks in
+   * shared memory are shared instead); the set must not be used afterwards.
    */
   chunkColumns(): AllocationColumns[] {
     const out: AllocationColumns[] = [];

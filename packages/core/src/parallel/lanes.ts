@@ -65,9 +65,14 @@ export function replayDiagnostics(diagnostics: Diagnostics, source: string, list
   return d;
 }
 
-/** The buffers of column pieces and other typed arrays, for a result's transfer list. */
+/**
+ * The buffers of column pieces and other typed arrays, for a result's transfer list, each named
+ * once. Shared memory is left out: it cannot be transferred, and posting it shares it anyway.
+ */
 export function transferList(pieces: readonly AllocationColumns[], ...arrays: ArrayBufferView[]): ArrayBuffer[] {
   const all: ArrayBufferView[] = [...arrays];
   for (const c of pieces) all.push(c.userAddress, c.blockAddress, c.requestedSize, c.blockSize, c.tracePointer, c.heap, c.flags, c.host);
-  return all.map((a) => a.buffer as ArrayBuffer);
+  const out = new Set<ArrayBuffer>();
+  for (const a of all) if (a.buffer instanceof ArrayBuffer) out.add(a.buffer);
+  return [...out];
 }

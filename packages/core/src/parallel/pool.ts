@@ -23,6 +23,12 @@ const RESULTS = 0; // results posted so far
 const BEATS = 1; // beat() calls so far
 const STATUS = 2; // 0 starting, 1 serving, -1 failed to start
 
+/**
+ * Marks the `workerData` of task workers: code that would start threads of its own (the page
+ * toucher of {@link PrefaultQueue}) does not in them, their work already fills the other CPUs.
+ */
+export const TASK_WORKER = "leakscopeTaskWorker";
+
 /** A wait gives up after this long without a result or a beat: the worker died or hangs. */
 const STALL_MS = 20_000;
 
@@ -81,7 +87,7 @@ export class SyncWorker {
     this.port = port1;
     this.worker = new Worker(BOOTSTRAP, {
       eval: true,
-      workerData: { url: moduleUrl.href, exportName, state: this.state.buffer, port: port2 },
+      workerData: { [TASK_WORKER]: true, url: moduleUrl.href, exportName, state: this.state.buffer, port: port2 },
       transferList: [port2],
     });
     // a worker never keeps the process alive; errors surface as failed tasks
