@@ -304,3 +304,49 @@ describe("Run.claimMemory", () => {
     expect(claimedAfter).toEqual({ starts: [0x1000, 0x5000], ends: [0x4000, 0x6000] });
   });
 });
+
+describe("AddressSpace peeks (sparse reads that load no cache block)", () => {
+  const BLOCK = 1024;
+  const path = countingFile("peek.bin", 64 * BLOCK);
+
+  it("reads values directly, from the current window or a cached block when they hold them", () => {
+    const src = FileSource.open(path, { blockSize: BLOCK, cacheBlocks: 8 });
+    // two ranges adjacent in memory but not in the file: 0x10000.. is file 0..32K, 0x18000.. is file 48K..
+    const space = new RangeAddressSpace(
+      src,
+      [
+        { address: 0x10000, size: 32 * BLOCK, fileOffset: 0 },
+        { address: 0x18000, size: 16 * BLOCK, fileOffset: 48 * BLOCK },
+      ],
+      8,
+    );
+    // a pointer per block, none cached: each read straight from the file
+    for (let b = 0; b < 32; b++) expect(space.peekPtr(0x10000 + b * BLOCK + 8)).toBe((b * BLOCK + 8) / 4 + ((b * BLOCK + 12) / 4) * 2 ** 32);
+    expect(src.cacheState.queued + src.cacheState.kept).toBe(0);
+    expect(src.bytesRead).toBe(32 * 8);
+    // the 32-bit view reads 4 bytes
+    expect(space.withPointerSize(4).peekPtr(0x10000 + 0x100)).toBe(0x40);
+    // a block the space has loaded serves the peek, without another read
+    expect(space.u32(0x10000 + 5 * BLOCK)).toBe((5 * BLOCK) / 4);
+    const before = src.bytesRead;
+    const dst = new Uint8Array(16);
+    expect(space.peekInto(0x10000 + 5 * BLOCK + 64, dst, 16)).toBe(16);
+    expect(Array.from(new Uint32Array(dst.buffer))).toEqual([16 + 5 * 256, 17 + 5 * 256, 18 + 5 * 256, 19 + 5 * 256]);
+    expect(src.bytesRead).toBe(before);
+    // across the two ranges: read piecewise through the cache, what the file holds at each side
+    expect(space.peekInto(0x18000 - 4, dst, 8)).toBe(8);
+    expect(Array.from(new Uint32Array(dst.buffer, 0, 2))).toEqual([(32 * BLOCK - 4) / 4, (48 * BLOCK) / 4]);
+    // missing memory
+    expect(space.peekPtr(0x30000)).toBeNaN();
+    expect(space.peekInto(0x1c000 - 4, dst, 8)).toBe(4);
+    src.close();
+  });
+
+  it("reads in-memory sources the same way", () => {
+    const bytes = new Uint8Array(0x2000);
+    new DataView(bytes.buffer).setUint32(0x1008, 0x12345678, true);
+    const space = new RangeAddressSpace(new BufferSource(bytes), [{ address: 0x7000, size: 0x2000, fileOffset: 0 }], 4);
+    expect(space.peekPtr(0x8008)).toBe(0x12345678);
+    expect(space.peekPtr(0x9000)).toBeNaN();
+  });
+});

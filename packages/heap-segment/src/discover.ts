@@ -164,7 +164,8 @@ function claimPageSegments(run: Run): void {
     if (!found) continue;
     const { ctx: first, layout: L } = found;
     const ps = heap.bitness / 8;
-    const ptr = (va: Address): number => (ps === 8 ? space.ptr64(va) : space.ptr32(va));
+    // peeked: a link per MiB, each would otherwise load a 128 KiB cache block
+    const ptr = (va: Address): number => (space.pointerSize === ps ? space.peekPtr(va) : ps === 8 ? space.ptr64(va) : space.ptr32(va));
     for (const ctx of [first, first + L.heap.segContextSize]) {
       const unitShift = space.u8(ctx + L.ctx.unitShift);
       if (!(unitShift >= 12 && unitShift <= 20)) continue;

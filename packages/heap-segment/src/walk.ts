@@ -171,14 +171,18 @@ class HeapWalk {
 
   // ---- page segments --------------------------------------------------------------------------
 
-  /** The page segments of one context's SegmentListHead, cycle-safe and bounded. */
+  /**
+   * The page segments of one context's SegmentListHead, cycle-safe and bounded. The links (one
+   * per MiB) and signatures are peeked, not cached: cached, each would load a 128 KiB block that
+   * the walk reads again much later, after other heaps' blocks have evicted it.
+   */
   segmentsOf(ctx: Address, layout: SegmentHeapLayout): Address[] {
     const s = this.space;
     const head = ctx + layout.ctx.segmentListHead;
     const out: Address[] = [];
     const seen = new Set<number>();
     let prev = head;
-    let cur = s.ptr(head);
+    let cur = s.peekPtr(head);
     for (let i = 0; i <= MAX_SEGMENTS; i++) {
       if (!(cur === cur)) {
         this.report("SEGMENT_HEAP_NOT_CAPTURED", `page segment list link at ${formatAddress(prev)} is not in the dump`, prev);
@@ -190,7 +194,7 @@ class HeapWalk {
         return out;
       }
       seen.add(cur);
-      const back = s.ptr(cur + this.ps);
+      const back = s.peekPtr(cur + this.ps);
       if (!(back === back)) {
         this.report("SEGMENT_HEAP_NOT_CAPTURED", `page segment ${formatAddress(cur)} is not in the dump`, cur);
         return out;
@@ -201,7 +205,7 @@ class HeapWalk {
       }
       out.push(cur);
       prev = cur;
-      cur = s.ptr(cur);
+      cur = s.peekPtr(cur);
     }
     return out;
   }
@@ -210,8 +214,8 @@ class HeapWalk {
   rawKey(seg: Address, ctx: Address): [number, number] | undefined {
     const s = this.space;
     const off = this.x64 ? 0x10 : 0x08;
-    const lo = s.u32(seg + off);
-    const hi = this.x64 ? s.u32(seg + off + 4) : 0;
+    const lo = s.peekU32(seg + off);
+    const hi = this.x64 ? s.peekU32(seg + off + 4) : 0;
     if (lo < 0 || hi < 0) return undefined;
     return [(lo ^ lo32(seg) ^ lo32(ctx)) >>> 0, this.x64 ? (hi ^ hi32(seg) ^ hi32(ctx)) >>> 0 : 0];
   }
@@ -871,21 +875,22 @@ class HeapWalk {
     }
   }
 
-  /** VsContext.SubsegmentList: links XOR-encoded with the entry's own address. */
+  /**
+   * VsContext.SubsegmentList: links XOR-encoded with the entry's own address. Peeked like the
+   * page-segment links (an entry per VS subsegment, spread over the whole heap).
+   */
   vsListOf(vsContext: Address): Address[] {
     const s = this.space;
     const head = vsContext + (this.x64 ? 0x20 : 0x10);
     const out: Address[] = [];
     const seen = new Set<number>();
+    const raw = new Uint8Array(8);
+    const dv = new DataView(raw.buffer);
     const link = (entry: Address, off: number): Address => {
-      if (this.x64) {
-        const lo = s.u32(entry + off);
-        const hi = s.u32(entry + off + 4);
-        if (lo < 0 || hi < 0) return Number.NaN;
-        return ((lo ^ lo32(entry)) >>> 0) + ((hi ^ hi32(entry)) >>> 0) * TWO32;
-      }
-      const v = s.u32(entry + off);
-      return v < 0 ? Number.NaN : (v ^ lo32(entry)) >>> 0;
+      const n = this.x64 ? 8 : 4;
+      if (s.peekInto(entry + off, raw, n) !== n) return Number.NaN;
+      if (this.x64) return ((dv.getUint32(0, true) ^ lo32(entry)) >>> 0) + ((dv.getUint32(4, true) ^ hi32(entry)) >>> 0) * TWO32;
+      return (dv.getUint32(0, true) ^ lo32(entry)) >>> 0;
     };
     let prev = head;
     let cur = link(head, 0);

@@ -211,6 +211,33 @@ export abstract class AddressSpace {
     return this.tr.source.peek(this.tr.fileOffset, this.scratch, 4) === 4 ? this.scratchView.getUint32(0, true) : -1;
   }
 
+  /**
+   * Copy [va, va+length) into `dst` from its start for sparse reads (a list link per page segment,
+   * a header per subsegment): served from the current window or a cached block when they hold it,
+   * else read directly from the input without loading a cache block, so a walk over lists spread
+   * across gigabytes does not evict the blocks a block walk is about to use. Returns the bytes
+   * copied (`length` when complete).
+   */
+  peekInto(va: Address, dst: Uint8Array, length: number): number {
+    if (this.covers(va, length)) {
+      const from = this.win.index + (va - this.winStart);
+      dst.set(this.win.bytes.subarray(from, from + length));
+      return length;
+    }
+    if (!(va === va) || !this.translate(va, this.tr) || this.tr.contiguous < length || this.tr.source.peek === undefined) {
+      return this.readInto(va, dst, 0, length);
+    }
+    return this.tr.source.peek(this.tr.fileOffset, dst, length);
+  }
+
+  /** A pointer of this space's size read like {@link peekInto}; NaN when missing or not exact. */
+  peekPtr(va: Address): Address {
+    const n = this.pointerSize;
+    if (this.peekInto(va, this.scratch, n) !== n) return INVALID_ADDRESS;
+    const lo = this.scratchView.getUint32(0, true);
+    return n === 8 ? addressFromParts(lo, this.scratchView.getUint32(4, true)) : lo;
+  }
+
   i32(va: Address): number {
     const v = this.u32(va);
     return v < 0 ? Number.NaN : v | 0;
