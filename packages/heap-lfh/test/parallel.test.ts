@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { AllocFlags, Engine, FileSource, type Translation, minidumpInput } from "@leakscope/core";
 import { heapNt } from "@leakscope/heap-nt";
-import { writeBenchDump } from "@leakscope/test-utils";
+import { allocationRows, writeBenchDump } from "@leakscope/test-utils";
 import { heapLfh, lfhLayout } from "../src/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "leakscope-lfh-parallel-"));
@@ -23,11 +23,8 @@ if (!built) {
 async function walk(file: string, workers: number) {
   const engine = new Engine({ plugins: [minidumpInput(), heapNt({ workers, parallelMinBytes: 0 }), heapLfh()] });
   const open = await engine.openSource(FileSource.open(file), { command: "heaps", depth: "walk" });
-  const a = open.run.allocations;
-  const blocks: number[][] = [];
-  for (let i = 0; i < a.count; i++) blocks.push([a.heap(i), a.userAddress(i), a.blockAddress(i), a.requestedSize(i), a.blockSize(i), a.flags(i), a.host(i)]);
   const result = {
-    blocks,
+    blocks: allocationRows(open.run.allocations),
     inWorkers: open.run.heaps.map((h) => h.data.nt?.walkedInWorkers ?? 0),
     segments: open.run.heaps.map((h) => h.data.nt?.segments.length ?? 0),
     diagnostics: open.report.diagnostics,

@@ -4,24 +4,16 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { AllocFlags, BufferSource, type ByteSource, Engine, FileSource, type LeakscopePlugin, minidumpInput } from "@leakscope/core";
 import { heapNt } from "@leakscope/heap-nt";
-import { writeBenchDump } from "@leakscope/test-utils";
+import { allocationRows, writeBenchDump } from "@leakscope/test-utils";
 import { heapLfh } from "../src/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "leakscope-lfh-stream-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Every column of every allocation, in order. */
-function columns(run: Awaited<ReturnType<Engine["openSource"]>>["run"]): number[][] {
-  const a = run.allocations;
-  const out: number[][] = [];
-  for (let i = 0; i < a.count; i++) out.push([a.heap(i), a.userAddress(i), a.blockAddress(i), a.requestedSize(i), a.blockSize(i), a.flags(i), a.host(i)]);
-  return out;
-}
-
 async function walk(source: ByteSource, plugins: LeakscopePlugin[]) {
   const engine = new Engine({ plugins: [minidumpInput(), ...plugins] });
   const open = await engine.openSource(source, { command: "heaps", depth: "walk" });
-  const result = { blocks: columns(open.run), diagnostics: open.report.diagnostics.filter((d) => d.severity !== "info"), heaps: open.report.heaps! };
+  const result = { blocks: allocationRows(open.run.allocations), diagnostics: open.report.diagnostics.filter((d) => d.severity !== "info"), heaps: open.report.heaps! };
   open.close();
   return result;
 }

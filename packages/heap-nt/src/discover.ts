@@ -58,6 +58,9 @@ function register(run: Run, view: ProcessView, address: Address, kind: HeapKind,
 /** Find NT (and segment) heaps: PEB lists, the 24H2 descriptor list, the CSR shared heap, a signature scan. */
 export function discoverNtHeaps(run: Run, options: DiscoveryOptions): void {
   const target = run.target;
+  // memory other allocators claimed before this discovery (heap-segment's page segments at
+  // STAGE_EARLY): no heap starts inside it, so the scan skips it
+  const othersClaimed = run.claimedMemory();
   const csrBases = new Set<number>();
   for (const view of target.views) {
     if (view.peb === undefined) continue;
@@ -115,14 +118,18 @@ export function discoverNtHeaps(run: Run, options: DiscoveryOptions): void {
   // pipeline 2.7 s when the scan read the heaps first].
   const claimed = new Set<HeapRecord>();
   const listed = claimNtSegments(run, claimed);
-  if (options.scan) signatureScan(run, csrBases, options.maxScanCandidates ?? MAX_SCAN_CANDIDATES, segmentBodies(listed));
+  if (options.scan) signatureScan(run, csrBases, options.maxScanCandidates ?? MAX_SCAN_CANDIDATES, segmentBodies(listed, othersClaimed));
   claimNtSegments(run, claimed);
 }
 
-/** [start + 64 KiB, end) of each segment span (pairs), sorted and merged: what the scan need not visit. */
-function segmentBodies(spans: number[]): AddressRanges {
+/**
+ * What the scan need not visit: [start + 64 KiB, end) of each segment span (pairs) and the ranges
+ * `others` claimed, sorted and merged.
+ */
+function segmentBodies(spans: number[], others: AddressRanges): AddressRanges {
   const bodies: number[] = [];
   for (let i = 0; i + 1 < spans.length; i += 2) if (spans[i + 1]! > spans[i]! + SCAN_STEP) bodies.push(spans[i]! + SCAN_STEP, spans[i + 1]!);
+  for (let i = 0; i < others.starts.length; i++) bodies.push(others.starts[i]!, others.ends[i]!);
   return mergeRanges(bodies);
 }
 

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { Engine, FileSource, type Translation, minidumpInput } from "@leakscope/core";
-import { writeBenchDump } from "@leakscope/test-utils";
+import { allocationRows, writeBenchDump } from "@leakscope/test-utils";
 import { heapNt } from "../src/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "leakscope-nt-parallel-"));
@@ -24,9 +24,7 @@ type Walked = Awaited<ReturnType<typeof walk>>;
 async function walk(file: string, workers: number) {
   const engine = new Engine({ plugins: [minidumpInput(), heapNt({ workers, parallelMinBytes: 0 })] });
   const open = await engine.openSource(FileSource.open(file), { command: "heaps", depth: "walk" });
-  const a = open.run.allocations;
-  const blocks: number[][] = [];
-  for (let i = 0; i < a.count; i++) blocks.push([a.heap(i), a.userAddress(i), a.blockAddress(i), a.requestedSize(i), a.blockSize(i), a.flags(i), a.tracePointer(i), a.host(i)]);
+  const blocks = allocationRows(open.run.allocations);
   const inWorkers = open.run.heaps.map((h) => h.data.nt?.walkedInWorkers ?? 0);
   const segments = open.run.heaps.map((h) => h.data.nt?.segmentWalks.map((w) => [w.base, w.blocks, w.busyBytes, w.freeBytes, w.ucrs, w.endedAtEnd]) ?? []);
   const freeList = open.run.heaps.map((h) => [h.data.nt?.freeListLength, h.data.nt?.freeListAgrees, h.data.nt?.checksumFailures, h.incomplete ?? false]);

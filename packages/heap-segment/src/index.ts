@@ -1,10 +1,10 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { STAGE_BACKEND, definePlugin } from "@leakscope/core";
-import { MAX_SCAN_CANDIDATES, discoverSegmentHeaps } from "./discover.js";
+import { STAGE_BACKEND, STAGE_EARLY, definePlugin } from "@leakscope/core";
+import { MAX_SCAN_CANDIDATES, claimListedSegmentHeaps, discoverSegmentHeaps } from "./discover.js";
 import { SegmentHeapWalker } from "./walk.js";
 
 export { segmentCodes } from "./codes.js";
-export { confirmSegmentHeap, discoverSegmentHeaps, isSegmentHeap } from "./discover.js";
+export { claimListedSegmentHeaps, confirmSegmentHeap, discoverSegmentHeaps, isSegmentHeap } from "./discover.js";
 export type { SegmentHeapState } from "./walk.js";
 export {
   SEGMENT_HEAP_SIGNATURE,
@@ -36,8 +36,9 @@ export const HeapSegmentOptions = Type.Object(
 export type HeapSegmentOptions = Static<typeof HeapSegmentOptions>;
 
 /**
- * The segment heap walker: finds segment heaps (PEB lists of both views, the 24H2 descriptor
- * list, a signature scan) at `discoverHeaps` and walks every `kind: "segment"` heap at
+ * The segment heap walker: claims the page segments of the PEB-listed segment heaps at
+ * `discoverHeaps` / STAGE_EARLY (scans skip them), finds segment heaps (PEB lists of both views,
+ * the 24H2 descriptor list, a signature scan) at `discoverHeaps` / STAGE_BACKEND and walks every `kind: "segment"` heap at
  * `walkHeap` / STAGE_BACKEND: VS chunks, segment-LFH blocks, backend blocks, large blocks.
  */
 export const heapSegment = definePlugin({
@@ -47,6 +48,11 @@ export const heapSegment = definePlugin({
     const walker = new SegmentHeapWalker();
     return {
       apply(engine) {
+        // before any heap is registered: the PEB-listed segment heaps' page segments are claimed,
+        // so every signature scan (heap-nt's too) skips them
+        engine.hooks.discoverHeaps.tapPromise({ name: "heap-segment", stage: STAGE_EARLY }, async (run) => {
+          claimListedSegmentHeaps(run);
+        });
         engine.hooks.discoverHeaps.tapPromise({ name: "heap-segment", stage: STAGE_BACKEND }, async (run) => {
           discoverSegmentHeaps(run, {
             scan: options.scan ?? true,

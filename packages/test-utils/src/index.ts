@@ -10,3 +10,4 @@ export * from "./bench.js";
 export * from "./example.js";
 export * from "./pe/index.js";
 export * from "./browser.js";
+export * from "./rows.js";
