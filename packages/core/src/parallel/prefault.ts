@@ -31,8 +31,42 @@ function toucherAllowed(): boolean {
   return !inTaskWorker && defaultWorkerCount() > 0;
 }
 
+/** The helper stops after this long without a take (an idle thread still holds an isolate's memory). */
+const IDLE_MS = 10_000;
+let lastTake = 0;
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+function armIdleStop(): void {
+  lastTake = Date.now();
+  if (idleTimer !== undefined) return;
+  const check = (): void => {
+    const idle = Date.now() - lastTake;
+    if (idle < IDLE_MS) {
+      idleTimer = setTimeout(check, IDLE_MS - idle);
+      idleTimer.unref();
+      return;
+    }
+    idleTimer = undefined;
+    void closePrefaultHelper();
+  };
+  idleTimer = setTimeout(check, IDLE_MS);
+  idleTimer.unref();
+}
+
+/**
+ * Stop the page-touching helper thread now (it also stops after 10 s without use); the next
+ * {@link PrefaultQueue.take} starts it again. For embedders that want no thread left at exit.
+ */
+export async function closePrefaultHelper(): Promise<void> {
+  const w = toucher;
+  // undefined, not null: stopped on purpose, so it may start again
+  toucher = undefined;
+  if (w) await w.terminate();
+}
+
 function startToucher(): Worker | null {
   if (!toucherAllowed()) return null;
+  armIdleStop();
   if (toucher !== undefined) return toucher;
   toucher = null;
   try {
