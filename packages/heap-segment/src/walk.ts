@@ -756,16 +756,23 @@ class HeapWalk {
     });
     this.state.pageSegments = good.map((g) => g.seg);
 
-    // VS list (cross-check, and the first VS subsegment to confirm the key)
-    const vsList = this.vsListOf(r.vsContext);
-    this.state.vsListLength = vsList.length;
+    // The first VS subsegment the descriptors name confirms the key. (The VsContext list is
+    // checked after the walk, from the links the walk read with each subsegment: followed now, it
+    // would read a page per subsegment out of order, which from a disk is a seek each
+    // [bench: segment 4M blocks from a cold page cache, 0.30 s of a 1.77 s walk].)
+    let probe: Address | undefined;
+    for (const g of good) {
+      if (probe !== undefined) break;
+      this.eachRangeQuiet(g.seg, g.unitShift, g.fdi, (addr, _bytes, flags) => {
+        if (flags === 0x0f) probe ??= addr;
+      });
+    }
     if (raw) {
       const pre = build < 26100;
       const a: [number, number, "a2e64ead" | "zero"] = [(raw.lo ^ CONST_LO) >>> 0, this.x64 ? (raw.hi ^ CONST_HI_64) >>> 0 : 0, "a2e64ead"];
       const z: [number, number, "a2e64ead" | "zero"] = [raw.lo, raw.hi, "zero"];
       const [first, second] = pre ? [a, z] : [z, a];
       let chosen = first;
-      const probe = vsList[0];
       if (probe !== undefined && !this.keyFitsVs(probe, first[0], first[1])) {
         if (this.keyFitsVs(probe, second[0], second[1])) {
           chosen = second;
@@ -800,6 +807,7 @@ class HeapWalk {
 
     // the walk proper
     const vsSeen = new Set<Address>();
+    const vsLinks = new Map<Address, [Address, Address]>();
     for (const g of good) {
       this.committedBytes += g.fdi * 2 ** g.unitShift;
       this.eachRange(g.seg, g.unitShift, g.fdi, (addr, bytes, flags, d) => {
@@ -822,6 +830,8 @@ class HeapWalk {
           this.host = hostIndex;
           if (flags === 0x0f) {
             vsSeen.add(addr);
+            // its SubsegmentList links, from the block the VS walk reads anyway
+            vsLinks.set(addr, [this.vsLink(addr, 0, false), this.vsLink(addr, this.ps, false)]);
             this.state.vsSubsegments.push(addr);
             this.walkVs(addr, bytes);
           } else {
@@ -835,6 +845,8 @@ class HeapWalk {
       });
     }
     this.host = -1;
+    const vsList = this.vsListOf(r.vsContext, vsLinks);
+    this.state.vsListLength = vsList.length;
     if (vsList.length !== vsSeen.size || vsList.some((v) => !vsSeen.has(v))) {
       this.report("SEGMENT_VS_LIST_MISMATCH", `VsContext lists ${vsList.length} subsegment(s), the range descriptors ${vsSeen.size}`, r.vsContext);
     }
@@ -876,21 +888,34 @@ class HeapWalk {
   }
 
   /**
-   * VsContext.SubsegmentList: links XOR-encoded with the entry's own address. Peeked like the
-   * page-segment links (an entry per VS subsegment, spread over the whole heap).
+   * A VsContext.SubsegmentList link of `entry` (XOR-encoded with the entry's own address) at
+   * `off`: read through the cache, or peeked (no cache block loaded). NaN when missing.
    */
-  vsListOf(vsContext: Address): Address[] {
+  vsLink(entry: Address, off: number, peek: boolean): Address {
     const s = this.space;
+    const n = this.x64 ? 8 : 4;
+    const raw = this.linkBytes;
+    if (peek ? s.peekInto(entry + off, raw, n) !== n : s.readInto(entry + off, raw, 0, n) !== n) return Number.NaN;
+    const dv = this.linkView;
+    if (this.x64) return ((dv.getUint32(0, true) ^ lo32(entry)) >>> 0) + ((dv.getUint32(4, true) ^ hi32(entry)) >>> 0) * TWO32;
+    return (dv.getUint32(0, true) ^ lo32(entry)) >>> 0;
+  }
+
+  private readonly linkBytes = new Uint8Array(8);
+  private readonly linkView = new DataView(this.linkBytes.buffer);
+
+  /**
+   * VsContext.SubsegmentList, cycle-safe and bounded. `known` holds the links (Flink, Blink) the
+   * walk read for the subsegments it visited; other entries are peeked like the page-segment links.
+   */
+  vsListOf(vsContext: Address, known: ReadonlyMap<Address, readonly [Address, Address]> = new Map()): Address[] {
     const head = vsContext + (this.x64 ? 0x20 : 0x10);
     const out: Address[] = [];
     const seen = new Set<number>();
-    const raw = new Uint8Array(8);
-    const dv = new DataView(raw.buffer);
     const link = (entry: Address, off: number): Address => {
-      const n = this.x64 ? 8 : 4;
-      if (s.peekInto(entry + off, raw, n) !== n) return Number.NaN;
-      if (this.x64) return ((dv.getUint32(0, true) ^ lo32(entry)) >>> 0) + ((dv.getUint32(4, true) ^ hi32(entry)) >>> 0) * TWO32;
-      return (dv.getUint32(0, true) ^ lo32(entry)) >>> 0;
+      const k = known.get(entry);
+      if (k !== undefined) return off === 0 ? k[0] : k[1];
+      return this.vsLink(entry, off, true);
     };
     let prev = head;
     let cur = link(head, 0);

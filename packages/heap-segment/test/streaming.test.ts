@@ -93,3 +93,33 @@ describe("discovery of segment heaps a PEB lists", () => {
     expect(inside).toEqual([]);
   });
 });
+
+describe("the VS subsegment list", () => {
+  const file = join(dir, "segment-vs.dmp");
+  writeBenchDump("segment", 60_000, file);
+
+  it("is checked from the links the walk read, not by reading each subsegment out of order first", async () => {
+    const src = new PeekLog(FileSource.open(file));
+    const engine = new Engine({ plugins: [minidumpInput(), heapNt(), heapSegment()] });
+    const open = await engine.openSource(src, { command: "heaps", depth: "walk" });
+    const vs: [number, number][] = [];
+    let listed = 0;
+    for (const h of open.run.heaps) {
+      const st = h.data.segment;
+      if (!st) continue;
+      listed += st.vsListLength;
+      for (const v of st.vsSubsegments) {
+        const tr = { source: undefined, fileOffset: 0, contiguous: 0 } as unknown as Translation;
+        expect(h.view.space.translate(v, tr)).toBe(true);
+        vs.push([tr.fileOffset, tr.fileOffset + 16]);
+      }
+    }
+    expect(open.report.diagnostics.filter((d) => d.severity !== "info")).toEqual([]);
+    open.close();
+    // the list was followed in full and agrees with the descriptors (no SEGMENT_VS_LIST_MISMATCH)
+    expect(vs.length).toBeGreaterThan(8);
+    expect(listed).toBe(vs.length);
+    // and no link of it was read on its own (each was peeked, before the walk, until now)
+    expect(src.peeks.filter(([o]) => vs.some(([a, b]) => o >= a && o < b))).toEqual([]);
+  });
+});

@@ -106,7 +106,6 @@ function newChunk(): AllocationChunk {
   };
 }
 
-/** The chunk's trace column, allocated on first use. */
 /** Bytes of one chunk's columns but the trace column (4 x 8 + 2 x 2 + 4 per row). */
 const CHUNK_BYTES = CHUNK * 40;
 /** Chunks a set fills before it asks for paged-in memory (small dumps never start the thread). */
@@ -126,6 +125,7 @@ function chunkIn(buf: SharedArrayBuffer): AllocationChunk {
   };
 }
 
+/** The chunk's trace column, allocated on first use. */
 function traceColumn(c: AllocationChunk): Float64Array {
   if (c.tracePointer.length === 0) (c as { tracePointer: Float64Array }).tracePointer = new Float64Array(CHUNK);
   return c.tracePointer;
@@ -196,7 +196,7 @@ export class AllocationSet {
   }
 
   /**
-   * A new chunk: from the third on, memory a helper thread paged in ahead when it runs
+   * A new chunk: from the fourth on, memory a helper thread paged in ahead when it runs
    * ({@link PrefaultQueue}), else a plain allocation.
    */
   private freshChunk(): AllocationChunk {

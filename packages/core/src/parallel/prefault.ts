@@ -74,7 +74,7 @@ function startToucher(): Worker | null {
     // never keeps the process alive; a helper that dies only costs the faults again
     w.unref();
     w.on("error", () => {
-      toucher = null;
+      if (toucher === w) toucher = null;
     });
     w.on("exit", () => {
       if (toucher === w) toucher = null;
