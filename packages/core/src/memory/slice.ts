@@ -1,7 +1,7 @@
 import type { Address } from "../address.js";
 import { InputError } from "../errors.js";
 import { FileSource, type FileSourceOptions } from "../io/byte-source.js";
-import { AddressSpace, type MemoryRange, type Translation } from "./address-space.js";
+import { type AddressSpace, type FileRange, RangeAddressSpace, type Translation } from "./address-space.js";
 import { mergeRanges } from "./scan.js";
 
 /**
@@ -85,25 +85,18 @@ export function sliceSpace(space: AddressSpace, pairs?: readonly number[]): Spac
 
 /**
  * The memory of a {@link SpaceSlice}, read from the dump file through its own {@link FileSource}
- * (a worker thread's view of the part of a target it was given). Addresses outside the slice are
- * missing.
+ * (a worker thread's view of the part of a target it was given): a {@link RangeAddressSpace} over
+ * the slice's pieces. Addresses outside the slice are missing.
  */
-export class SliceSpace extends AddressSpace {
+export class SliceSpace extends RangeAddressSpace {
   /** The dump file this slice reads. */
   readonly fileSource: FileSource;
-  private readonly starts: Float64Array;
-  private readonly sizes: Float64Array;
-  private readonly offsets: Float64Array;
-  private last = 0;
   /** Called on every translation (a window load, once per cache block at most in a pass): a worker's heartbeat. */
   onTranslate: (() => void) | undefined;
 
-  private constructor(pointerSize: 4 | 8, source: FileSource, starts: Float64Array, sizes: Float64Array, offsets: Float64Array) {
-    super(pointerSize, source);
+  private constructor(source: FileSource, ranges: readonly FileRange[], pointerSize: 4 | 8) {
+    super(source, ranges, pointerSize);
     this.fileSource = source;
-    this.starts = starts;
-    this.sizes = sizes;
-    this.offsets = offsets;
   }
 
   /**
@@ -119,54 +112,21 @@ export class SliceSpace extends AddressSpace {
         file: slice.file,
       });
     }
-    return SliceSpace.over(slice, source);
-  }
-
-  /** The slice read through `source`, the slice's file (checked by {@link open}). */
-  private static over(slice: SpaceSlice, source: FileSource): SliceSpace {
-    const n = Math.floor(slice.ranges.length / 3);
-    const starts = new Float64Array(n);
-    const sizes = new Float64Array(n);
-    const offsets = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      starts[i] = slice.ranges[3 * i]!;
-      sizes[i] = slice.ranges[3 * i + 1]!;
-      offsets[i] = slice.ranges[3 * i + 2]!;
+    const ranges: FileRange[] = [];
+    for (let i = 0; i + 2 < slice.ranges.length; i += 3) {
+      ranges.push({ address: slice.ranges[i]!, size: slice.ranges[i + 1]!, fileOffset: slice.ranges[i + 2]! });
     }
-    return new SliceSpace(slice.pointerSize, source, starts, sizes, offsets);
+    return new SliceSpace(source, ranges, slice.pointerSize);
   }
 
-  translate(va: Address, out: Translation): boolean {
+  override translate(va: Address, out: Translation): boolean {
     if (this.onTranslate !== undefined) this.onTranslate();
-    const starts = this.starts;
-    let i = this.last;
-    if (!(i < starts.length && va >= starts[i]! && va < starts[i]! + this.sizes[i]!)) {
-      let lo = 0;
-      let hi = starts.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (starts[mid]! + this.sizes[mid]! <= va) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo >= starts.length || !(va >= starts[lo]!)) return false;
-      i = lo;
-      this.last = i;
-    }
-    const delta = va - starts[i]!;
-    out.source = this.fileSource;
-    out.fileOffset = this.offsets[i]! + delta;
-    out.contiguous = this.sizes[i]! - delta;
-    return true;
+    return super.translate(va, out);
   }
 
-  ranges(): readonly MemoryRange[] {
-    const out: MemoryRange[] = [];
-    for (let i = 0; i < this.starts.length; i++) out.push({ address: this.starts[i]!, size: this.sizes[i]! });
-    return out;
-  }
-
-  withPointerSize(pointerSize: 4 | 8): AddressSpace {
-    return pointerSize === this.pointerSize ? this : new SliceSpace(pointerSize, this.fileSource, this.starts, this.sizes, this.offsets);
+  /** The other bitness' view, reading the same file (closed with this one). */
+  override withPointerSize(pointerSize: 4 | 8): SliceSpace {
+    return pointerSize === this.pointerSize ? this : new SliceSpace(this.fileSource, this.ranges(), pointerSize);
   }
 
   /** Close the file (the views made by {@link withPointerSize} share it). */

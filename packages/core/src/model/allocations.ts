@@ -271,7 +271,8 @@ export class AllocationSet {
     this.forEachChunk((c, count, first) => {
       let hosted = false;
       for (let j = 0; j < count && !hosted; j++) if (c.host[j]! >= 0) hosted = true;
-      // (a fresh empty trace column per piece: a transfer list may not name one buffer twice)
+      // (a fresh empty trace column per piece: transferring the shared empty one would detach it
+      // under every chunk that still uses it)
       out.push({ count, ...c, tracePointer: c.tracePointer.length > 0 ? c.tracePointer : new Float64Array(0), hosted, first });
     });
     return out;
