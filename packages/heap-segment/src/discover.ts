@@ -45,6 +45,14 @@ function register(run: Run, view: ProcessView, address: Address, foundBy: string
 }
 
 
+/** ProcessHeap, then the ProcessHeaps entries not already named. */
+function listedHeaps(pebList: { processHeap: Address; heaps: readonly Address[] }): Address[] {
+  const list: Address[] = [];
+  if (pebList.processHeap !== 0) list.push(pebList.processHeap);
+  for (const h of pebList.heaps) if (!list.includes(h)) list.push(h);
+  return list;
+}
+
 /**
  * Find segment heaps: both PEBs' heap lists, the 24H2 heap-descriptor list (x64) and a
  * page-granular signature scan (one sequential pass over the captured memory). Heaps already
@@ -58,9 +66,7 @@ export function discoverSegmentHeaps(run: Run, options: SegmentDiscoveryOptions)
     const pebList = readPebHeapList(view, MAX_PEB_HEAPS);
     if (!pebList) continue; // heap-nt reports an uncaptured PEB
     const foundBy = view.role === "wow64" ? "peb32" : "peb";
-    const list: Address[] = [];
-    if (pebList.processHeap !== 0) list.push(pebList.processHeap);
-    for (const h of pebList.heaps) if (!list.includes(h)) list.push(h);
+    const list = listedHeaps(pebList);
     for (const h of list) {
       const sig = signatureAt(space, h, view.bitness);
       if (sig < 0) {
@@ -170,10 +176,9 @@ export function claimListedSegmentHeaps(run: Run): void {
   if (!run.hasTarget) return;
   for (const view of run.target.views) {
     if (view.peb === undefined) continue;
-    const list = readPebHeapList(view, MAX_PEB_HEAPS);
-    if (!list) continue;
-    const heaps = list.processHeap !== 0 ? [list.processHeap, ...list.heaps] : list.heaps;
-    for (const h of heaps) if (isSegmentHeap(view.space, h, view.bitness)) claimHeapSegments(run, view.space, h, view.bitness);
+    const pebList = readPebHeapList(view, MAX_PEB_HEAPS);
+    if (!pebList) continue;
+    for (const h of listedHeaps(pebList)) if (isSegmentHeap(view.space, h, view.bitness)) claimHeapSegments(run, view.space, h, view.bitness);
   }
 }
 
