@@ -41,6 +41,8 @@ const MAX_SEGMENTS = 4096;
 const MAX_UCRS = 65536;
 const MAX_VIRTUAL_BLOCKS = 1 << 20;
 const USERDATA_SIGNATURE = 0xf0e0d0c0;
+/** AllocFlags.INTERNAL as a module constant: reading it needs no type feedback (see addBlockAtPos). */
+const INTERNAL: number = AllocFlags.INTERNAL;
 
 export interface LayoutChoice {
   layout: NtHeapLayout;
@@ -206,20 +208,24 @@ export class NtHeapWalker {
     // (checks written out, not called: see `pos`)
     if (a >= this.winLo && a + 8 <= this.winHi && !s.lease.stale) {
       const o = this.winIndex + (a - this.winLo);
-      lo = this.winView.getUint32(o, true);
-      hi = this.winView.getUint32(o + 4, true);
+      lo = this.winView.getInt32(o, true);
+      hi = this.winView.getInt32(o + 4, true);
     } else if (this.space.span(a, s) && s.length >= 8) {
       this.winLo = a;
       this.winHi = a + s.length;
       this.winView = s.view;
       this.winIndex = s.index;
-      lo = s.view.getUint32(s.index, true);
-      hi = s.view.getUint32(s.index + 4, true);
+      lo = s.view.getInt32(s.index, true);
+      hi = s.view.getInt32(s.index + 4, true);
     } else {
       lo = this.space.u32(a);
       hi = this.space.u32(a + 4);
       if (lo < 0 || hi < 0) return -1;
+      lo |= 0;
+      hi |= 0;
     }
+    // (lo and hi as int32, the key too: the XORs below then never meet a uint32 above 2^31,
+    // which deoptimized them "lost precision" at the first heap that had one)
     // SmallTagIndex (byte 3) is the XOR of bytes 0..2, written out as well: with a checksum
     // function here the block loop leaves 9 more bytes of garbage per block [bench: nt 1M blocks,
     // 12-14 MB instead of 5 MB]
@@ -232,16 +238,16 @@ export class NtHeapWalker {
       }
       // ntdll decodes per header; an entry stored unencoded is valid too
       if (((lo ^ (lo >>> 8) ^ (lo >>> 16)) & 0xff) === lo >>> 24) {
-        this.lo = lo;
-        this.hi = hi;
+        this.lo = lo >>> 0;
+        this.hi = hi >>> 0;
         return 1;
       }
       this.lo = dlo;
       this.hi = (hi ^ this.encHi) >>> 0;
       return 0;
     }
-    this.lo = lo;
-    this.hi = hi;
+    this.lo = lo >>> 0;
+    this.hi = hi >>> 0;
     return ((lo ^ (lo >>> 8) ^ (lo >>> 16)) & 0xff) === lo >>> 24 ? 1 : 0;
   }
 
@@ -347,8 +353,10 @@ export class NtHeapWalker {
     this.L = L;
     const efm = space.u32(base + L.encodeFlagMask);
     this.encoded = efm >= 0 && (efm & ENCODE_FLAG) !== 0;
-    this.encLo = space.u32(base + L.encoding) >>> 0;
-    this.encHi = space.u32(base + L.encoding + 4) >>> 0;
+    // kept as int32 (same bits): a key above 2^31 stored as a double deoptimized the header
+    // decode ("lost precision") at the first heap whose key had its top bit set
+    this.encLo = space.u32(base + L.encoding) | 0;
+    this.encHi = space.u32(base + L.encoding + 4) | 0;
     const encoding = space.read(base + L.encoding, 8) ?? new Uint8Array(8);
     const flags = space.u32(base + L.flags);
     const forceFlags = space.u32(base + L.forceFlags);
@@ -579,8 +587,8 @@ export class NtHeapWalker {
     this.space = space;
     this.L = task.layout;
     this.encoded = task.encoded;
-    this.encLo = task.encLo;
-    this.encHi = task.encHi;
+    this.encLo = task.encLo | 0;
+    this.encHi = task.encHi | 0;
     this.lfh = task.lfh;
     this.frontEndHeap = task.frontEndHeap;
     this.state = { hostBlocks: [], internalBlocks: [], checksumFailures: 0 } as unknown as NtHeapState;
@@ -917,8 +925,12 @@ export class NtHeapWalker {
       // A user allocation's unused count includes its header (>= 8 bytes); smaller counts (1, 3) mark
       // ntdll's own blocks (list-lookup arrays, UCR descriptor holders) [dump: Win7].
       const ntdllOwned = (af & AllocFlags.SIZE_INEXACT) === 0 && (u & 0x40) === 0 && low < 8;
-      if (holdsDescriptor || ntdllOwned || (this.frontEndHeap >= h && this.frontEndHeap < h + bytes)) af |= AllocFlags.INTERNAL;
-      else if ((flags & 0x08) !== 0) {
+      const internal = holdsDescriptor || ntdllOwned || (this.frontEndHeap >= h && this.frontEndHeap < h + bytes);
+      // (a choice of constants, not a branch that sets the flag: V8 compiles a branch that had
+      // not run yet as "throw this code away", and ntdll's own blocks first come long after it
+      // compiled the walk)
+      af |= internal ? INTERNAL : 0;
+      if (!internal && (flags & 0x08) !== 0) {
         const sigAt = L.ptr === 8 ? user + 0x14 : user + 0x0c;
         host = this.lfh && (space.u32(sigAt) === USERDATA_SIGNATURE || (L.ptr === 8 && space.u32(user + 0x18) === USERDATA_SIGNATURE));
         af |= host ? AllocFlags.HOST : AllocFlags.INTERNAL;

@@ -17,7 +17,7 @@ describe("synthetic segment heaps round-trip", () => {
         expect(actualBlocks(run, base, bitness)).toEqual(sortExpected(heap.expected));
         const h = run.heaps.find((x) => x.address === base)!;
         expect(h.kind).toBe("segment");
-        expect(h.incomplete).toBeUndefined();
+        expect(h.incomplete).toBe(false);
         expect(h.summary).toMatchObject({ pageSegments: 2, vsSubsegments: 2, largeBlocks: 3, heapKeyRecovered: true, lfhKeyRecovered: true });
         expect(h.foundBy).toEqual(["peb", "signature-scan"]);
         const st = h.data.segment!;

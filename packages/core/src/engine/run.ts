@@ -131,6 +131,9 @@ export class Run {
     if (this.heaps.length >= 0xffff) {
       throw new Error("more than 65,535 heaps registered: the discovery is running away");
     }
+    // every field present from the start, so all heaps share one object layout: fields added
+    // to some heaps only gave the walkers' optimized code a second layout to meet at the
+    // second heap, which threw that code away ("wrong map")
     const heap: HeapRecord = {
       index: this.heaps.length,
       address: init.address,
@@ -138,13 +141,14 @@ export class Run {
       kind: init.kind,
       foundBy: [init.foundBy],
       view: init.view,
+      walker: init.walker,
+      label: init.label,
+      flags: init.flags,
       stats: emptyHeapStats(),
       summary: {},
+      incomplete: false,
       data: {} as HeapData,
     };
-    if (init.walker !== undefined) heap.walker = init.walker;
-    if (init.label !== undefined) heap.label = init.label;
-    if (init.flags !== undefined) heap.flags = init.flags;
     this.heaps.push(heap);
     return heap;
   }

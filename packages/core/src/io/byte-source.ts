@@ -113,13 +113,24 @@ export interface FileSourceOptions {
 }
 
 /** One cached block; it is the lease of the windows into it. */
-interface Block extends WindowLease {
+class Block implements WindowLease {
   /** The bytes read (shorter than the block size only at the end of the file). */
-  bytes: Uint8Array;
-  view: DataView;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
   /** The slot whose memory holds `bytes`. */
-  slot: number;
+  readonly slot: number;
   stale: boolean;
+
+  constructor(bytes: Uint8Array, slot: number) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.slot = slot;
+    // Stored twice so that V8 treats `stale` as a mutable field from the first block: left
+    // constant until the first eviction, its change there threw away the block loops' optimized
+    // code compiled before it (a "FieldConstnessDependency" abort in every first walk).
+    this.stale = true;
+    this.stale = false;
+  }
 }
 
 /**
@@ -280,7 +291,7 @@ export class FileSource implements ByteSource {
   private makeBlock(slot: number, length: number): Block {
     const memory = this.memory(slot);
     const bytes = length === memory.length ? memory : memory.subarray(0, length);
-    return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), slot, stale: false };
+    return new Block(bytes, slot);
   }
 
   /** Drop `b` from the cache: its lease turns stale and its slot is free again. */

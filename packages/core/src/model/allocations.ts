@@ -93,36 +93,46 @@ export interface AllocationColumns {
   first?: number;
 }
 
-function newChunk(): AllocationChunk {
-  return {
-    userAddress: new Float64Array(CHUNK),
-    blockAddress: new Float64Array(CHUNK),
-    requestedSize: new Float64Array(CHUNK),
-    blockSize: new Float64Array(CHUNK),
-    tracePointer: NO_TRACES,
-    heap: new Uint16Array(CHUNK),
-    flags: new Uint16Array(CHUNK),
-    host: new Int32Array(CHUNK),
-  };
-}
-
 /** Bytes of one chunk's columns but the trace column (4 x 8 + 2 x 2 + 4 per row). */
 const CHUNK_BYTES = CHUNK * 40;
 /** Chunks a set fills before it asks for paged-in memory (small dumps never start the thread). */
 const PREFAULT_AFTER = 3;
 
-/** A chunk's columns (but the trace column) laid out in one buffer of {@link CHUNK_BYTES}. */
-function chunkIn(buf: SharedArrayBuffer): AllocationChunk {
-  return {
-    userAddress: new Float64Array(buf, 0, CHUNK),
-    blockAddress: new Float64Array(buf, CHUNK * 8, CHUNK),
-    requestedSize: new Float64Array(buf, CHUNK * 16, CHUNK),
-    blockSize: new Float64Array(buf, CHUNK * 24, CHUNK),
-    tracePointer: NO_TRACES,
-    heap: new Uint16Array(buf, CHUNK * 32, CHUNK),
-    flags: new Uint16Array(buf, CHUNK * 34, CHUNK),
-    host: new Int32Array(buf, CHUNK * 36, CHUNK),
-  };
+/**
+ * The columns of one chunk. Every chunk is one of these, whatever its memory (fresh, paged in
+ * ahead, recycled), so V8 sees a single object layout whose fields always hold the same typed
+ * arrays: chunks built by separate object literals made it generalize those fields when the
+ * second chunk was built, which threw away the block loops' optimized code compiled before it.
+ */
+class Chunk implements AllocationChunk {
+  tracePointer: Float64Array = NO_TRACES;
+
+  constructor(
+    readonly userAddress: Float64Array,
+    readonly blockAddress: Float64Array,
+    readonly requestedSize: Float64Array,
+    readonly blockSize: Float64Array,
+    readonly heap: Uint16Array,
+    readonly flags: Uint16Array,
+    readonly host: Int32Array
+  ) {}
+}
+
+/** A chunk's columns (but the trace column) laid out in `buf`, {@link CHUNK_BYTES} long. */
+function chunkIn(buf: ArrayBuffer | SharedArrayBuffer): AllocationChunk {
+  return new Chunk(
+    new Float64Array(buf, 0, CHUNK),
+    new Float64Array(buf, CHUNK * 8, CHUNK),
+    new Float64Array(buf, CHUNK * 16, CHUNK),
+    new Float64Array(buf, CHUNK * 24, CHUNK),
+    new Uint16Array(buf, CHUNK * 32, CHUNK),
+    new Uint16Array(buf, CHUNK * 34, CHUNK),
+    new Int32Array(buf, CHUNK * 36, CHUNK)
+  );
+}
+
+function newChunk(): AllocationChunk {
+  return chunkIn(new ArrayBuffer(CHUNK_BYTES));
 }
 
 /** The chunk's trace column, allocated on first use. */
@@ -152,6 +162,40 @@ export class AllocationSet {
   /** Column memory given by {@link recycle}, used before allocating new chunks. */
   private readonly spare: AllocationChunk[] = [];
   private prefault: PrefaultQueue | undefined;
+
+  /** Whether this thread ran {@link trainChunkSwitch}. */
+  private static trained = false;
+
+  constructor() {
+    if (!AllocationSet.trained) {
+      AllocationSet.trained = true;
+      AllocationSet.trainChunkSwitch();
+    }
+  }
+
+  /**
+   * Once per thread, before the first real set: append rows to a throwaway set across two chunk
+   * boundaries, and one row with a trace. V8 compiles a walker's block loop, `add` inlined, after
+   * a few thousand blocks, long before the walk reaches the first boundary at 65,536 rows; a
+   * branch that never ran while V8 recorded feedback for `add` is compiled as "throw this code
+   * away", so each boundary a compilation had not seen deoptimized the loop, which then ran
+   * unoptimized until it was compiled again, every compilation started before a boundary
+   * meeting it again [bench: first walk in a process, lfh 1M blocks 296 to 229 ms, nt 1M 400 to
+   * 335 ms, lfh 4M 713 to 594 ms, medians of 5]. The rows land in chunks nothing reads; the
+   * chunks' memory is never touched but for a page per column.
+   */
+  private static trainChunkSwitch(): void {
+    const s = new AllocationSet();
+    // 16 rows before each boundary (V8 records feedback for a function only once it ran a
+    // while); boundaries 1 and 2 take new memory, boundary 3 recycled memory (from 3 on a real
+    // set would ask the page-touching helper, which must not start for this)
+    for (let boundary = 1; boundary <= 3; boundary++) {
+      for (let r = 0; r < 16; r++) s.add(0, 0, 0, 0, 0, 0, r === 8 ? 1 : 0, -1);
+      s.n = boundary * CHUNK;
+    }
+    s.spare.push(newChunk());
+    s.add(0, 0, 0, 0, 0, 0, 0, -1);
+  }
 
   get count(): number {
     return this.n;
@@ -273,7 +317,19 @@ export class AllocationSet {
       for (let j = 0; j < count && !hosted; j++) if (c.host[j]! >= 0) hosted = true;
       // (a fresh empty trace column per piece: transferring the shared empty one would detach it
       // under every chunk that still uses it)
-      out.push({ count, ...c, tracePointer: c.tracePointer.length > 0 ? c.tracePointer : new Float64Array(0), hosted, first });
+      out.push({
+        count,
+        userAddress: c.userAddress,
+        blockAddress: c.blockAddress,
+        requestedSize: c.requestedSize,
+        blockSize: c.blockSize,
+        tracePointer: c.tracePointer.length > 0 ? c.tracePointer : new Float64Array(0),
+        heap: c.heap,
+        flags: c.flags,
+        host: c.host,
+        hosted,
+        first,
+      });
     });
     return out;
   }
@@ -294,17 +350,8 @@ export class AllocationSet {
       cols.flags.length === CHUNK &&
       cols.host.length === CHUNK;
     if (!full || this.spare.length >= 2) return;
-    this.spare.push({
-      userAddress: cols.userAddress,
-      blockAddress: cols.blockAddress,
-      requestedSize: cols.requestedSize,
-      blockSize: cols.blockSize,
-      // (never the old trace column: rows without a trace do not write it)
-      tracePointer: NO_TRACES,
-      heap: cols.heap,
-      flags: cols.flags,
-      host: cols.host,
-    });
+    // (never the old trace column: rows without a trace do not write it)
+    this.spare.push(new Chunk(cols.userAddress, cols.blockAddress, cols.requestedSize, cols.blockSize, cols.heap, cols.flags, cols.host));
   }
 
   /**
@@ -418,16 +465,16 @@ export interface HeapRecord {
   /** The process view it belongs to. */
   readonly view: ProcessView;
   /** Plugin that walks it. */
-  walker?: string;
+  walker?: string | undefined;
   /** Human label (`process heap`, `CSRSS shared heap`). */
-  label?: string;
+  label?: string | undefined;
   /** Heap flags as the allocator stores them. */
-  flags?: number;
+  flags?: number | undefined;
   /** Live user allocations (LFH blocks included, hosts excluded) and their requested bytes. */
   stats: HeapStats;
   /** Allocator-specific figures shown by `leakscope heaps` (JSON-safe values only). */
   summary: Record<string, number | string | boolean | null>;
-  /** Set when the walk could not complete. */
+  /** True when the walk could not complete (false from `Run.addHeap` until then). */
   incomplete?: boolean;
   /** Plugin state, extended by module augmentation of {@link HeapData}. */
   data: HeapData;
