@@ -224,30 +224,31 @@ export class NtHeapWalker {
       lo |= 0;
       hi |= 0;
     }
-    // (lo and hi as int32, the key too: the XORs below then never meet a uint32 above 2^31,
-    // which deoptimized them "lost precision" at the first heap that had one)
+    // (lo and hi as int32, the key and the decoded words too, read with bit operations only:
+    // a uint32 above 2^31 met by an operation that had only seen small integers deoptimized
+    // it, "lost precision", at the first header or key that had its top bit set)
     // SmallTagIndex (byte 3) is the XOR of bytes 0..2, written out as well: with a checksum
     // function here the block loop leaves 9 more bytes of garbage per block [bench: nt 1M blocks,
     // 12-14 MB instead of 5 MB]
     if (this.encoded) {
-      const dlo = (lo ^ this.encLo) >>> 0;
+      const dlo = lo ^ this.encLo;
       if (((dlo ^ (dlo >>> 8) ^ (dlo >>> 16)) & 0xff) === dlo >>> 24) {
         this.lo = dlo;
-        this.hi = (hi ^ this.encHi) >>> 0;
+        this.hi = hi ^ this.encHi;
         return 1;
       }
       // ntdll decodes per header; an entry stored unencoded is valid too
       if (((lo ^ (lo >>> 8) ^ (lo >>> 16)) & 0xff) === lo >>> 24) {
-        this.lo = lo >>> 0;
-        this.hi = hi >>> 0;
+        this.lo = lo;
+        this.hi = hi;
         return 1;
       }
       this.lo = dlo;
-      this.hi = (hi ^ this.encHi) >>> 0;
+      this.hi = hi ^ this.encHi;
       return 0;
     }
-    this.lo = lo >>> 0;
-    this.hi = hi >>> 0;
+    this.lo = lo;
+    this.hi = hi;
     return ((lo ^ (lo >>> 8) ^ (lo >>> 16)) & 0xff) === lo >>> 24 ? 1 : 0;
   }
 
@@ -353,8 +354,7 @@ export class NtHeapWalker {
     this.L = L;
     const efm = space.u32(base + L.encodeFlagMask);
     this.encoded = efm >= 0 && (efm & ENCODE_FLAG) !== 0;
-    // kept as int32 (same bits): a key above 2^31 stored as a double deoptimized the header
-    // decode ("lost precision") at the first heap whose key had its top bit set
+    // int32, same bits (see readHeaderAtPos)
     this.encLo = space.u32(base + L.encoding) | 0;
     this.encHi = space.u32(base + L.encoding + 4) | 0;
     const encoding = space.read(base + L.encoding, 8) ?? new Uint8Array(8);
@@ -857,6 +857,10 @@ export class NtHeapWalker {
     const g = L.granule;
     const entry = L.entrySize;
     const flags = (this.lo >>> 16) & 0xff;
+    // HEAP_ENTRY_VIRTUAL_ALLOC (0x08), which ntdll also sets on LFH hosts and its own blocks:
+    // tested here for every block, as a test first run on a rare path is compiled as "throw this
+    // code away" (see INTERNAL)
+    const virtualFlag = (flags & 0x08) !== 0;
     let user = h + entry;
     let requested = 0;
     let af: number = AllocFlags.FREE;
@@ -930,7 +934,7 @@ export class NtHeapWalker {
       // not run yet as "throw this code away", and ntdll's own blocks first come long after it
       // compiled the walk)
       af |= internal ? INTERNAL : 0;
-      if (!internal && (flags & 0x08) !== 0) {
+      if (!internal && virtualFlag) {
         const sigAt = L.ptr === 8 ? user + 0x14 : user + 0x0c;
         host = this.lfh && (space.u32(sigAt) === USERDATA_SIGNATURE || (L.ptr === 8 && space.u32(user + 0x18) === USERDATA_SIGNATURE));
         af |= host ? AllocFlags.HOST : AllocFlags.INTERNAL;
@@ -941,7 +945,7 @@ export class NtHeapWalker {
       this.state.hostBlocks.push(i);
       const listeners = this.hostListeners;
       for (let k = 0; k < listeners.length; k++) listeners[k]!(this.heap, this.run, i);
-    } else if (!free && (flags & 0x08) !== 0 && !holdsDescriptor) this.state.internalBlocks.push(i);
+    } else if (!free && virtualFlag && !holdsDescriptor) this.state.internalBlocks.push(i);
   }
 
   /** One `_HEAP_VIRTUAL_ALLOC_ENTRY`; returns its commit size (0 when unusable). */
