@@ -125,7 +125,9 @@ export function readTraceEntry(view: ProcessView, entry: Address, modules: Modul
  */
 export function buildTraceTable(run: Run): TraceTable {
   const set = run.allocations;
-  const stackOf = new Int32Array(set.count).fill(-1);
+  // allocated at the first decoded stack: most dumps have none, and 4 bytes per block (64 MB at
+  // 16M blocks) written with -1 cost a page fault per 4 KiB
+  let stackOf: Int32Array | undefined;
   const stacks: StackRecord[] = [];
   const byKey = new Map<string, number>();
   const flags = run.target.views.map(readGlobalFlags);
@@ -195,6 +197,7 @@ export function buildTraceTable(run: Run): TraceTable {
       if (cache.size < 5_000_000) cache.set(cacheKey, id);
     }
     if (id >= 0) {
+      stackOf ??= new Int32Array(set.count).fill(-1);
       stackOf[i] = id;
       decoded++;
       if (legacy) legacyDecoded++;
@@ -235,5 +238,5 @@ export function buildTraceTable(run: Run): TraceTable {
         ? `Stack traces cannot exist in this dump: NtGlobalFlag is ${known.map((x) => `0x${x.value.toString(16)} (${x.bitness}-bit PEB)`).join(", ")}, without +ust (0x1000). Enable it with gflags /i <program>.exe +ust, restart the program and take new dumps.`
         : "No allocation carries a stack trace and the PEB is not in the dump, so +ust cannot be checked.";
   }
-  return { status, ust, hpa, note, stacks, stackOf };
+  return { status, ust, hpa, note, stacks, stackOf: stackOf ?? new Int32Array(0) };
 }

@@ -141,6 +141,9 @@ describe("allocation stacks (+ust)", () => {
     });
     expect(run.data.traces!.status).toBe("not-captured");
     expect(run.data.traces!.stacks).toHaveLength(0);
+    // no block has a stack: no per-block column either, and every read says -1
+    expect(run.data.traces!.stackOf).toHaveLength(0);
+    expect(run.data.traces!.stackOf[1] ?? -1).toBe(-1);
   });
 
   it("says plainly that traces cannot exist without +ust", async () => {

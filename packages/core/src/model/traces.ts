@@ -40,6 +40,9 @@ export interface TraceTable {
   /** Plain-language explanation shown when status is not `present`. */
   note: string;
   stacks: StackRecord[];
-  /** Per allocation index: index into `stacks`, or -1. Length = run.allocations.count. */
+  /**
+   * Per allocation index: index into `stacks`, or -1. Length = run.allocations.count, or 0 when
+   * no allocation has a decoded stack: read it as `stackOf[i] ?? -1`.
+   */
   stackOf: Int32Array;
 }
