@@ -174,15 +174,16 @@ export class AllocationSet {
   }
 
   /**
-   * Once per thread, before the first real set: append rows to a throwaway set across two chunk
-   * boundaries, and one row with a trace. V8 compiles a walker's block loop, `add` inlined, after
+   * Once per thread, before the first real set: append rows to a throwaway set across three
+   * chunk boundaries (new and recycled memory), one row with a trace. V8 compiles a walker's
+   * block loop, `add` inlined, after
    * a few thousand blocks, long before the walk reaches the first boundary at 65,536 rows; a
    * branch that never ran while V8 recorded feedback for `add` is compiled as "throw this code
    * away", so each boundary a compilation had not seen deoptimized the loop, which then ran
    * unoptimized until it was compiled again, every compilation started before a boundary
-   * meeting it again [bench: first walk in a process, lfh 1M blocks 296 to 229 ms, nt 1M 400 to
-   * 335 ms, lfh 4M 713 to 594 ms, medians of 5]. The rows land in chunks nothing reads; the
-   * chunks' memory is never touched but for a page per column.
+   * meeting it again [bench: first walk in a process, lfh 1M blocks 203 to 159 ms, lfh 4M 412 to
+   * 385 ms, medians of 5]. The rows land in chunks nothing reads; the chunks' memory is never
+   * touched but for a page per column.
    */
   private static trainChunkSwitch(): void {
     const s = new AllocationSet();
