@@ -6,6 +6,24 @@ function heapsFor(n: number): HeapRecord[] {
 }
 
 describe("AllocationSet", () => {
+  it("starts empty, the first of a thread too (its chunk switch is trained on another set)", () => {
+    // the first set in this module instance: the training runs now
+    const first = new AllocationSet();
+    expect(first.count).toBe(0);
+    expect(first.byteSize).toBe(0);
+    let chunks = 0;
+    first.forEachChunk(() => chunks++);
+    expect(chunks).toBe(0);
+    first.add(0, 0x1008, 0x1000, 8, 16, AllocFlags.BUSY);
+    expect(first.count).toBe(1);
+    expect(first.userAddress(0)).toBe(0x1008);
+    expect(first.tracePointer(0)).toBe(0);
+    // a chunk's columns are views of one buffer
+    first.forEachChunk((c) => {
+      expect(new Set([c.userAddress, c.blockAddress, c.requestedSize, c.blockSize, c.heap, c.flags, c.host].map((a) => a.buffer)).size).toBe(1);
+    });
+  });
+
   it("stores columns across chunk boundaries without copying", () => {
     const set = new AllocationSet();
     const N = 200_000;
