@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
@@ -16,6 +16,7 @@ import {
   Diagnostics,
   PrefaultQueue,
   closePrefaultHelper,
+  defaultTaskWorkerCount,
   defaultWorkerCount,
   planLanes,
   replayDiagnostics,
@@ -226,8 +227,16 @@ describe("SyncWorker", () => {
       expect(defaultWorkerCount()).toBe(0);
       process.env.LEAKSCOPE_WORKERS = "5";
       expect(defaultWorkerCount()).toBe(5);
+      expect(defaultTaskWorkerCount()).toBe(5);
+      process.env.LEAKSCOPE_WORKERS = "0";
+      expect(defaultTaskWorkerCount()).toBe(0);
       process.env.LEAKSCOPE_WORKERS = "many";
       expect(defaultWorkerCount()).toBeLessThanOrEqual(3);
+      // without a usable override: one CPU fewer for task workers than for helpers (the helper
+      // that pages in the allocation table takes one)
+      const cpus = availableParallelism();
+      expect(defaultWorkerCount()).toBe(Math.max(0, Math.min(3, cpus - 1)));
+      expect(defaultTaskWorkerCount()).toBe(Math.max(0, Math.min(3, cpus - 2)));
     } finally {
       if (saved === undefined) delete process.env.LEAKSCOPE_WORKERS;
       else process.env.LEAKSCOPE_WORKERS = saved;
@@ -305,8 +314,9 @@ describe("memory paged in by a helper thread", () => {
       const q = new PrefaultQueue(4 << 20, 6);
       const before = rssBytes();
       const held = [q.take()];
-      await settle();
-      // the taken buffer and the 6 queued behind it: 28 MiB the caller never wrote
+      // the taken buffer and the 6 queued behind it: 28 MiB the caller never wrote (waited for
+      // up to 10 s: the helper's thread starts slowly on a loaded machine)
+      for (let t = 0; t < 100 && rssBytes() - before <= 20 << 20; t++) await new Promise((r) => setTimeout(r, 100));
       expect(rssBytes() - before, `round ${round}`).toBeGreaterThan(20 << 20);
       expect(held[0]!.byteLength).toBe(4 << 20);
       await closePrefaultHelper();

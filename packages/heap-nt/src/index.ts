@@ -1,5 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { PARALLEL_MIN_BYTES, STAGE_BACKEND, defaultWorkerCount, definePlugin } from "@leakscope/core";
+import { PARALLEL_MIN_BYTES, STAGE_BACKEND, defaultTaskWorkerCount, definePlugin } from "@leakscope/core";
 import { MAX_SCAN_CANDIDATES, discoverNtHeaps } from "./discover.js";
 
 import { type HeapNtApi, NtHeapWalker } from "./walk.js";
@@ -32,7 +32,7 @@ export const HeapNtOptions = Type.Object(
         minimum: 0,
         maximum: 64,
         description:
-          "Worker threads that walk the segments of a big heap (parallelMinBytes) beside the main thread, for dumps read from a file. Default: the CPUs minus one, at most 3, or LEAKSCOPE_WORKERS. 0 walks on one thread; the result is the same either way.",
+          "Worker threads that walk the segments of a big heap (parallelMinBytes) beside the main thread, for dumps read from a file. Default: the CPUs minus two (the main thread and the helper that pages in the allocation table take one each), at most 3, or LEAKSCOPE_WORKERS. 0 walks on one thread; the result is the same either way.",
       }),
     ),
     parallelMinBytes: Type.Integer({
@@ -54,7 +54,7 @@ export const heapNt = definePlugin<typeof HeapNtOptions, HeapNtApi>({
   options: HeapNtOptions,
   setup(options) {
     const walker = new NtHeapWalker();
-    walker.workers = options.workers ?? defaultWorkerCount();
+    walker.workers = options.workers ?? defaultTaskWorkerCount();
     walker.parallelMinBytes = options.parallelMinBytes ?? PARALLEL_MIN_BYTES;
     const api: HeapNtApi = {
       onHostBlock(listener) {
