@@ -214,9 +214,11 @@ class HeapWalk {
   rawKey(seg: Address, ctx: Address): [number, number] | undefined {
     const s = this.space;
     const off = this.x64 ? 0x10 : 0x08;
-    const lo = s.peekU32(seg + off);
-    const hi = this.x64 ? s.peekU32(seg + off + 4) : 0;
-    if (lo < 0 || hi < 0) return undefined;
+    const n = this.x64 ? 8 : 4;
+    // one peek for both halves: a direct read each on a cache miss
+    if (s.peekInto(seg + off, this.linkBytes, n) !== n) return undefined;
+    const lo = this.linkView.getUint32(0, true);
+    const hi = this.x64 ? this.linkView.getUint32(4, true) : 0;
     return [(lo ^ lo32(seg) ^ lo32(ctx)) >>> 0, this.x64 ? (hi ^ hi32(seg) ^ hi32(ctx)) >>> 0 : 0];
   }
 
@@ -897,6 +899,7 @@ class HeapWalk {
     return (dv.getUint32(0, true) ^ lo32(entry)) >>> 0;
   }
 
+  /** Scratch for one peeked link or signature ({@link vsLink}, {@link rawKey}). */
   private readonly linkBytes = new Uint8Array(8);
   private readonly linkView = new DataView(this.linkBytes.buffer);
 

@@ -204,11 +204,7 @@ export abstract class AddressSpace {
    * covers `va`, else read directly from the input without loading a cache block. -1 if missing.
    */
   peekU32(va: Address): number {
-    if (this.covers(va, 4)) return this.win.view.getUint32(this.win.index + (va - this.winStart), true);
-    if (!(va === va) || !this.translate(va, this.tr) || this.tr.contiguous < 4 || this.tr.source.peek === undefined) {
-      return this.u32(va);
-    }
-    return this.tr.source.peek(this.tr.fileOffset, this.scratch, 4) === 4 ? this.scratchView.getUint32(0, true) : -1;
+    return this.peekInto(va, this.scratch, 4) === 4 ? this.scratchView.getUint32(0, true) : -1;
   }
 
   /**
