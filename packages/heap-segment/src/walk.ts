@@ -291,52 +291,76 @@ class HeapWalk {
     // Chunk headers (the encoded header and the page-offset word) and trailers are read in place
     // from a span, and busy and free chunks meet at one inlined append: the loop calls nothing
     // that takes an address, which V8 would box [bench: segment 1M blocks, 39 MB of garbage per
-    // walk in this loop with per-chunk reads and calls].
+    // walk in this loop with per-chunk reads and calls]. The span offset, the chunk's low address
+    // word and its offset from V advance by the chunk size, and the header words stay int32: no
+    // float address is split into words or turned into an offset per chunk [bench: segment 4M
+    // blocks, the VS loop alone 0.72-1.06 of its former time, median 0.91: medians of 10 runs of
+    // each alternating in one process, 6 processes].
     const hdr = pageField + 4;
-    const keyLo = this.keyLo;
-    const keyHi = this.keyHi;
+    const keyLo = this.keyLo | 0;
+    const keyHi = this.keyHi | 0;
     const allocations = this.run.allocations;
     const heapIndex = this.heap.index;
     const host = this.host;
     const span = this.span;
-    let spanLo = Number.NaN;
-    let spanHi = Number.NaN;
-    let spanIndex = 0;
+    // the chunks' high address word, when it is the same for all of them (a subsegment lies in
+    // one page segment, so always but in a corrupted one)
+    const hiV = hi32(V) | 0;
+    const oneHi = (hi32(end - 1) | 0) === hiV;
+    // the page offset from the chunk's offset in V, when V starts a page (it always does)
+    const vAligned = V % PAGE === 0 && end - V < 0x40000000;
+    let cLo = lo32(c) | 0;
+    let rel = c - V;
+    let o = 0;
+    let oEnd = -1;
+    let view = span.view;
+    let lease = span.lease;
     while (c < end) {
-      if (!(c >= spanLo && c + hdr <= spanHi && !span.lease.stale) && s.span(c, span) && span.length >= hdr) {
-        spanLo = c;
-        spanHi = c + span.length;
-        spanIndex = span.index;
+      if (!(o + hdr <= oEnd) || lease.stale) {
+        if (s.span(c, span) && span.length >= hdr) {
+          o = span.index;
+          oEnd = o + span.length;
+          view = span.view;
+          lease = span.lease;
+        } else {
+          o = 0;
+          oEnd = -1;
+        }
       }
       let a: number;
       let b = 0;
       let w: number;
-      if (c >= spanLo && c + hdr <= spanHi && !span.lease.stale) {
-        const o = spanIndex + (c - spanLo);
-        a = span.view.getUint32(o, true);
-        if (x64) b = span.view.getUint32(o + 4, true);
-        w = span.view.getUint32(o + pageField, true);
+      let wOk = true;
+      const inSpan = o + hdr <= oEnd;
+      if (inSpan) {
+        a = view.getInt32(o, true);
+        if (x64) b = view.getInt32(o + 4, true);
+        w = view.getInt32(o + pageField, true);
       } else {
         a = s.u32(c);
         if (x64) b = s.u32(c + 4);
         w = s.u32(c + pageField);
-      }
-      if (a < 0 || b < 0) {
-        this.report("SEGMENT_HEAP_NOT_CAPTURED", `VS chunk ${formatAddress(c)} is not in the dump`, c);
-        return;
+        if (a < 0 || b < 0) {
+          this.report("SEGMENT_HEAP_NOT_CAPTURED", `VS chunk ${formatAddress(c)} is not in the dump`, c);
+          return;
+        }
+        wOk = w >= 0;
+        a |= 0;
+        b |= 0;
+        w |= 0;
       }
       // decodeChunk, written out: size and previous size in units, the allocated byte
+      const kc = cLo ^ keyLo;
       let sizeUnitsC: number;
       let prevUnits: number;
       let allocated: number;
       if (x64) {
-        const lo = (a ^ lo32(c) ^ keyLo) >>> 0;
-        const hi = (b ^ hi32(c) ^ keyHi) >>> 0;
-        sizeUnitsC = lo >>> 16;
+        const hi = b ^ (oneHi ? hiV : hi32(c) | 0) ^ keyHi;
+        sizeUnitsC = (a ^ kc) >>> 16;
         prevUnits = hi & 0xffff;
         allocated = (hi >>> 16) & 0xff;
       } else {
-        const v = (a ^ lo32(c) ^ keyLo) >>> 0;
+        const v = a ^ kc;
         sizeUnitsC = (v >>> 1) & 0x7fff;
         prevUnits = (v >>> 16) & 0x7fff;
         allocated = v >>> 31;
@@ -351,9 +375,9 @@ class HeapWalk {
         this.report("SEGMENT_VS_CHUNK_BAD", `VS chunk ${formatAddress(c)} previous size 0x${(prevUnits * unit).toString(16)} should be 0x${prev.toString(16)}`, c);
         corrupt = AllocFlags.CORRUPT;
       }
-      const pageOffset = ((w & 0xff) ^ ((lo32(c) ^ keyLo) & 0xff)) & 0xff;
-      if (w < 0 || pageOffset !== (Math.floor(c / PAGE) * PAGE - V) / PAGE) {
-        if (w >= 0) this.report("SEGMENT_VS_CHUNK_BAD", `VS chunk ${formatAddress(c)} page offset ${pageOffset} disagrees with its position`, c + pageField);
+      const pageOffset = (w ^ kc) & 0xff;
+      if (!wOk || pageOffset !== (vAligned ? rel >>> 12 : (Math.floor(c / PAGE) * PAGE - V) / PAGE)) {
+        if (wOk) this.report("SEGMENT_VS_CHUNK_BAD", `VS chunk ${formatAddress(c)} page offset ${pageOffset} disagrees with its position`, c + pageField);
         corrupt = AllocFlags.CORRUPT;
       }
       const user = c + unit;
@@ -365,9 +389,8 @@ class HeapWalk {
       if (allocated === 1) {
         let unused = 0;
         let extra = false;
-        if (w >= 0 && (w & 0x100) !== 0) {
-          const ta = c + size - 2;
-          const t = ta >= spanLo && ta + 2 <= spanHi && !span.lease.stale ? span.view.getUint16(spanIndex + (ta - spanLo), true) : s.u16(ta);
+        if (wOk && (w & 0x100) !== 0) {
+          const t = inSpan && o + size <= oEnd && !lease.stale ? view.getUint16(o + size - 2, true) : s.u16(c + size - 2);
           if (t < 0) unused = 0;
           else if (t & 0x8000) unused = 1;
           else {
@@ -391,6 +414,9 @@ class HeapWalk {
       allocations.add(heapIndex, user, c, requested, size, f, trace, host);
       prev = size;
       c += size;
+      o += size;
+      rel += size;
+      cLo = (cLo + size) | 0;
     }
   }
 
