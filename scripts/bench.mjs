@@ -6,7 +6,9 @@
 // .tmp/bench), measures the raw sequential read speed of that file, then runs the whole pipeline
 // (`depth: walk`) in a fresh child process and reports wall time, blocks/s, heap MB/s, the ratio
 // of heap MB/s to the raw read speed measured in the same run (for the whole pipeline and for
-// the heap walks alone), and peak RSS against the target of 64 bytes per live block + 200 MB. Results go to bench-results/latest.json and a timestamped
+// the heap walks alone), the one-thread floor of a walk of that file (bench-floor.mjs: the same
+// reads, one header word and one allocation-table row per block, nothing validated) and how many
+// times it the walks took, and peak RSS against the target of 64 bytes per live block + 200 MB. Results go to bench-results/latest.json and a timestamped
 // copy, so runs can be compared between commits.
 //
 // Options: --sizes 1,4,16 (millions)  --scenarios nt,lfh,segment,wow64  --runs 3 (walks per
@@ -87,6 +89,29 @@ function rawRead(file) {
   return passes.reduce((a, b) => (b.mbps > a.mbps ? b : a));
 }
 
+/**
+ * The one-thread floor of a walk of `file` (scripts/bench-floor.mjs): the same reads, one header
+ * word and one 40-byte row per block, nothing validated; the median of `runs` fresh processes, in
+ * seconds, or undefined when it failed.
+ */
+function floorPass(file, blocks) {
+  const secs = [];
+  for (let k = 0; k < runs; k++) {
+    if (cold) dropPageCache();
+    const child = spawnSync(process.execPath, ["--max-old-space-size=8192", join(root, "scripts/bench-floor.mjs"), file, String(blocks)], {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+    });
+    if (child.status !== 0) {
+      console.error(`bench: floor pass over ${file} failed:\n${child.stderr}`);
+      return undefined;
+    }
+    secs.push(JSON.parse(child.stdout.trim().split("\n").pop()).secs);
+  }
+  secs.sort((a, b) => a - b);
+  return secs[(secs.length - 1) >> 1];
+}
+
 const results = [];
 for (const scenario of scenarios) {
   if (!known.has(scenario)) {
@@ -125,6 +150,7 @@ for (const scenario of scenarios) {
     if (walks.length < runs) continue;
     walks.sort((a, b) => a.secs - b.secs);
     const walk = walks[(walks.length - 1) >> 1];
+    const floor = floorPass(file, walk.blocks);
     const heapMBps = walk.heapBytes / 1e6 / walk.secs;
     const walkMBps = walk.heapBytes / 1e6 / walk.walkSecs;
     const budget = 64 * walk.liveBlocks + 200e6;
@@ -146,6 +172,9 @@ for (const scenario of scenarios) {
       walkBlocksPerSec: Math.round(walk.blocks / walk.walkSecs),
       walkHeapMBps: Math.round(walkMBps),
       walkRatioToRawRead: Number((walkMBps / raw.mbps).toFixed(3)),
+      floorSecs: floor === undefined ? null : Number(floor.toFixed(3)),
+      floorRatioToRawRead: floor === undefined ? null : Number((walk.heapBytes / 1e6 / floor / raw.mbps).toFixed(3)),
+      walkOverFloor: floor === undefined ? null : Number((walk.walkSecs / floor).toFixed(2)),
       peakRssMB: Math.round(walk.maxRssBytes / 1e6),
       rssBudgetMB: Math.round(budget / 1e6),
       rssWithinBudget: walk.maxRssBytes <= budget,
@@ -155,7 +184,8 @@ for (const scenario of scenarios) {
     console.log(
       `${scenario.padEnd(8)} ${String(millions).padStart(3)}M blocks: pipeline ${r.pipelineSecs}s (${(r.blocksPerSec / 1e6).toFixed(2)}M blocks/s, ` +
         `heap ${r.heapMBps} MB/s, ratio ${r.ratioToRawRead}), of which discovery ${r.discoverSecs}s and heap walks ${r.walkSecs}s ` +
-        `(${(r.walkBlocksPerSec / 1e6).toFixed(2)}M blocks/s, ${r.walkHeapMBps} MB/s, ratio ${r.walkRatioToRawRead}); raw read ${r.rawReadMBps} MB/s; ` +
+        `(${(r.walkBlocksPerSec / 1e6).toFixed(2)}M blocks/s, ${r.walkHeapMBps} MB/s, ratio ${r.walkRatioToRawRead}); ` +
+        `one-thread floor ${r.floorSecs}s (ratio ${r.floorRatioToRawRead}; walks ${r.walkOverFloor}x it); raw read ${r.rawReadMBps} MB/s; ` +
         `peak RSS ${r.peakRssMB} MB (budget ${r.rssBudgetMB} MB)${cold ? " [cold page cache]" : ""}`,
     );
     if (!keep && millions >= 16) rmSync(file, { force: true });

@@ -1,8 +1,10 @@
 // A small run of the benchmark generator through the whole default pipeline (not timed: speed is
 // measured by `npm run bench`). Checks that what the generator says it wrote is what the walk finds.
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { AllocFlags, Engine } from "@leakscope/core";
 import { benchScenarios, writeBenchDump } from "@leakscope/test-utils";
 import { afterAll, describe, expect, it } from "vitest";
@@ -58,4 +60,30 @@ describe("benchmark dumps", () => {
       }
     });
   }
+});
+
+describe("the bench's one-thread floor (scripts/bench-floor.mjs)", () => {
+  const script = resolve(dirname(fileURLToPath(import.meta.url)), "../../../scripts/bench-floor.mjs");
+
+  it("reads the whole file and appends one row per block at the average stride", () => {
+    // 1 MiB + 100 bytes: 9 reads of 128 KiB (the last one short); 10,000 blocks of ~104.9 bytes
+    const file = join(dir, "floor.bin");
+    const size = (1 << 20) + 100;
+    writeFileSync(file, Buffer.alloc(size, 0x5a));
+    const blocks = 10_000;
+    const r = spawnSync(process.execPath, [script, file, String(blocks)], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout.trim());
+    expect(out.bytes).toBe(size);
+    expect(out.secs).toBeGreaterThan(0);
+    // a header that straddles the end of a 128 KiB read is skipped: at most one per read
+    expect(out.rows).toBeLessThanOrEqual(blocks);
+    expect(out.rows).toBeGreaterThanOrEqual(blocks - 9);
+  });
+
+  it("refuses a missing block count", () => {
+    const r = spawnSync(process.execPath, [script, join(dir, "floor.bin")], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/usage/);
+  });
 });
