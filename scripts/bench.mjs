@@ -7,8 +7,9 @@
 // (`depth: walk`) in a fresh child process and reports wall time, blocks/s, heap MB/s, the ratio
 // of heap MB/s to the raw read speed measured in the same run (for the whole pipeline and for
 // the heap walks alone), the one-thread floor of a walk of that file (bench-floor.mjs: the same
-// reads, one header word and one allocation-table row per block, nothing validated) and how many
-// times it the walks took, and peak RSS against the target of 64 bytes per live block + 200 MB. Results go to bench-results/latest.json and a timestamped
+// reads, one header word and one allocation-table row per block, nothing validated) and the walks'
+// time as a multiple of it, and peak RSS against the target of 64 bytes per live block + 200 MB.
+// Results go to bench-results/latest.json and a timestamped
 // copy, so runs can be compared between commits.
 //
 // Options: --sizes 1,4,16 (millions)  --scenarios nt,lfh,segment,wow64  --runs 3 (walks per
@@ -90,27 +91,29 @@ function rawRead(file) {
 }
 
 /**
- * The one-thread floor of a walk of `file` (scripts/bench-floor.mjs): the same reads, one header
- * word and one 40-byte row per block, nothing validated; the median of `runs` fresh processes, in
- * seconds, or undefined when it failed.
+ * `runs` runs of `script` with `args`, each in a fresh process (the page cache dropped first with
+ * --cold), sorted by their `secs`: the last JSON line each printed. Undefined when one failed
+ * (its stderr is printed, headed by `what`).
  */
-function floorPass(file, blocks) {
-  const secs = [];
+function freshRuns(script, args, what) {
+  const out = [];
   for (let k = 0; k < runs; k++) {
     if (cold) dropPageCache();
-    const child = spawnSync(process.execPath, ["--max-old-space-size=8192", join(root, "scripts/bench-floor.mjs"), file, String(blocks)], {
+    const child = spawnSync(process.execPath, ["--max-old-space-size=8192", join(root, "scripts", script), ...args], {
       encoding: "utf8",
       maxBuffer: 1 << 20,
     });
     if (child.status !== 0) {
-      console.error(`bench: floor pass over ${file} failed:\n${child.stderr}`);
+      console.error(`bench: ${what} failed:\n${child.stderr}`);
       return undefined;
     }
-    secs.push(JSON.parse(child.stdout.trim().split("\n").pop()).secs);
+    out.push(JSON.parse(child.stdout.trim().split("\n").pop()));
   }
-  secs.sort((a, b) => a - b);
-  return secs[(secs.length - 1) >> 1];
+  return out.sort((a, b) => a.secs - b.secs);
 }
+
+/** The median of runs sorted by {@link freshRuns}. */
+const median = (sorted) => sorted[(sorted.length - 1) >> 1];
 
 const results = [];
 for (const scenario of scenarios) {
@@ -133,24 +136,16 @@ for (const scenario of scenarios) {
     if (!cold) readPass(file, 8 << 20); // warm the page cache so both measurements read from memory
     const raw = rawRead(file);
     // `runs` walks, each in a fresh process; the one with the median pipeline time is reported
-    const walks = [];
-    for (let k = 0; k < runs; k++) {
-      if (cold) dropPageCache();
-      const child = spawnSync(process.execPath, ["--max-old-space-size=8192", join(root, "scripts/bench-walk.mjs"), file, bundle], {
-        encoding: "utf8",
-        maxBuffer: 1 << 20,
-      });
-      if (child.status !== 0) {
-        console.error(`bench: walk of ${file} failed:\n${child.stderr}`);
-        process.exitCode = 1;
-        break;
-      }
-      walks.push(JSON.parse(child.stdout.trim().split("\n").pop()));
+    const walks = freshRuns("bench-walk.mjs", [file, bundle], `walk of ${file}`);
+    if (walks === undefined) {
+      process.exitCode = 1;
+      continue;
     }
-    if (walks.length < runs) continue;
-    walks.sort((a, b) => a.secs - b.secs);
-    const walk = walks[(walks.length - 1) >> 1];
-    const floor = floorPass(file, walk.blocks);
+    const walk = median(walks);
+    // the one-thread floor of a walk of this file (bench-floor.mjs): the same reads, one header
+    // word and one 40-byte row per block, nothing validated
+    const floors = freshRuns("bench-floor.mjs", [file, String(walk.blocks)], `floor pass over ${file}`);
+    const floor = floors === undefined ? undefined : median(floors).secs;
     const heapMBps = walk.heapBytes / 1e6 / walk.secs;
     const walkMBps = walk.heapBytes / 1e6 / walk.walkSecs;
     const budget = 64 * walk.liveBlocks + 200e6;
