@@ -418,7 +418,10 @@ export function analyzeRun(run: Run, options: AnalyzeOptions = DEFAULT_ANALYZE_O
   const kept = suspects.slice(0, options.top).map((s, k) => ({ ...s, rank: k + 1, score: Math.max(0, Math.round(s.score * 1000) / 1000) }));
 
   const free = heaps.reduce((acc, h) => ({ count: acc.count + h.stats.free.count, bytes: acc.bytes + h.stats.free.bytes }), { count: 0, bytes: 0 });
+  const lead = kept.find((s) => s.score >= 0.3);
   const out: AnalysisSection = {
+    verdict: lead ? "leak-suspected" : "no-leak-evidence",
+    verdictReason: lead ? `Suspect #${lead.rank} scores ${lead.score}.` : "No suspect scores 0.3 or more.",
     summary: { heaps: heaps.length, busy: table.busy, free, traces: status, tracesNote },
     ...(reachNote ? { notes: [reachNote] } : {}),
     suspects: kept,

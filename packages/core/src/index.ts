@@ -21,6 +21,7 @@ export * from "./model/memory-target.js";
 export * from "./model/traces.js";
 // Pipeline
 export * from "./engine/hooks.js";
+export * from "./engine/evidence.js";
 export * from "./engine/plugin.js";
 export * from "./engine/run.js";
 export * from "./engine/engine.js";

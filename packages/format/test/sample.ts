@@ -9,6 +9,8 @@ export function hostileReport(): Report {
     command: "analyze",
     input: { path: `C:\\dumps\\${evil}.dmp`, size: 1234, kind: "user", format: "minidump" },
     analysis: {
+      verdict: "leak-suspected",
+      verdictReason: `Suspect #1 ${evil} scores 0.98.`,
       summary: { heaps: 1, busy: { count: 40, bytes: 0x3fff * 30 + 400 }, free: { count: 1, bytes: 0x800 }, traces: "present", tracesNote: "" },
       suspects: [
         {

@@ -8,6 +8,7 @@ import type { ByteSource } from "../io/byte-source.js";
 import type { HeapRecord } from "../model/allocations.js";
 import type { Target } from "../model/target.js";
 import type { Report } from "../report/schema.js";
+import type { EvidenceSink } from "./evidence.js";
 import type { Run } from "./run.js";
 
 /**
@@ -106,6 +107,18 @@ export function createHooks() {
      * Previous: `heapsWalked` · Next: `report`
      */
     analyze: new AsyncSeriesHook<[Run]>(["run"]),
+
+    /**
+     * Detectors from plugins: add {@link EvidenceSink.add | evidence} about causes (a stack, a
+     * type, a size class, a pool tag, a handle type...) and what the input could show. Called by
+     * `@leakscope/analyze` from its `analyze` tap, after its built-in detectors, before evidence
+     * is combined into suspects and the verdict is taken.
+     * Type: `(sink: EvidenceSink, run: Run) => Promise<void>`
+     * Kind: async, series.
+     * Previous: `analyze` (inside it) · Next: `report`
+     * Tapped by: windbg-text (totals and UMDH growth printed in logs), pool-km.
+     */
+    evidence: new AsyncSeriesHook<[EvidenceSink, Run]>(["sink", "run"]),
 
     // ---- report -----------------------------------------------------------------------------
     /**

@@ -351,6 +351,26 @@ export const PoolSectionSchema = Type.Object(
 /** `leakscope analyze`: the answer. */
 export const AnalysisSectionSchema = Type.Object(
   {
+    /**
+     * The answer's first line: `leak-suspected` (a suspect scores at least 0.3),
+     * `no-leak-evidence` (the input could show a leak and none is there), `cannot-judge` (the input
+     * cannot support the question: no heap memory captured, a truncated dump, a log without heap
+     * or pool figures).
+     */
+    verdict: Type.Union([Type.Literal("leak-suspected"), Type.Literal("no-leak-evidence"), Type.Literal("cannot-judge")]),
+    /** One sentence: why, and for `cannot-judge` what to capture instead. */
+    verdictReason: Type.String(),
+    /** For `leak-suspected`: which kind of leak the leading suspect is. */
+    leakKind: Type.Optional(
+      Type.Union([
+        Type.Literal("heap"),
+        Type.Literal("virtual-memory"),
+        Type.Literal("handles"),
+        Type.Literal("gdi"),
+        Type.Literal("threads"),
+        Type.Literal("pool"),
+      ]),
+    ),
     summary: Type.Object(
       {
         heaps: Count,
