@@ -242,6 +242,10 @@ export const SuspectSchema = Type.Object(
       Type.Literal("fragmentation"),
       Type.Literal("unreferenced"),
       Type.Literal("pool-tag"),
+      Type.Literal("virtual-memory"),
+      Type.Literal("handles"),
+      Type.Literal("gdi"),
+      Type.Literal("threads"),
     ]),
     title: Type.String(),
     /** 0..1, how strongly the evidence points at a leak. */
