@@ -34,6 +34,8 @@ import { type PoolSort, outstanding, poolKm } from "@leakscope/pool-km";
 import { poolRowsOfRun, poolSection, renderPool } from "./pool.js";
 import { symbols } from "@leakscope/symbols";
 import { defaultPlugins } from "./plugins.js";
+import { captureTimeOf, checkSameProgram, programOf, snapshotForCompare, type ProgramIdentity } from "./snapshots.js";
+import { trendOfSnapshots, type TrendInput } from "@leakscope/analyze";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
 
 export interface CliOptions {
@@ -437,6 +439,46 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
         diff: diffSnapshots(before!, snapshot(run), top),
         diagnostics: [...beforeReport.diagnostics, ...run.allDiagnostics()],
       }));
+      output(report, flags.json ? "json" : flags.format, flags.output, top);
+    });
+
+  program
+    .command("trend")
+    .description("what keeps growing over three or more snapshots of one program (stacks, types, size classes, heaps, pool tags)")
+    .argument("<inputs...>", "three or more dumps of one program (or UMDH / WinDbg / poolmon logs of it)")
+    .addOption(formatOption())
+    .option("--json", "same as --format json")
+    .option("-o, --output <file>", "write the report to a file instead of stdout")
+    .option("--top <n>", "suspects to report", "10")
+    .addOption(new Option("--order <order>", "order of the snapshots: by capture time (logs keep the command line's order) or as given").choices(["time", "given"]).default("time"))
+    .option("--force", "compare dumps even when their main modules differ")
+    .option("--no-types", "skip C++ type recovery from vtables")
+    .option("--symbols <dir>", "PDB directory (repeatable; also LEAKSCOPE_SYMBOL_PATH): frames get function names from matching PDBs", collect, [] as string[])
+    .action(async (files, flags) => {
+      const top = Number.parseInt(flags.top, 10);
+      if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
+      if (files.length < 3) {
+        throw new UsageError(`trend needs three or more snapshots (got ${files.length}): for two, use \`leakscope diff before after\``);
+      }
+      const inputs: (TrendInput & { program: ProgramIdentity | undefined; path: string })[] = [];
+      const diagnostics: Report["diagnostics"] = [];
+      let last: Report | undefined;
+      for (const file of files) {
+        // one input at a time: its walk is summarized into groups and released before the next
+        last = await execute(file, "walk", "trend", flags, (r, { run }) => {
+          const capturedAt = captureTimeOf(run);
+          const program = programOf(run);
+          if (inputs.length > 0) checkSameProgram(inputs[0]!, { path: file, program }, flags.force === true);
+          inputs.push({ snapshot: snapshotForCompare(run, { types: flags.types }), program, path: file, ...(capturedAt !== undefined ? { capturedAt } : {}) });
+          for (const d of run.allDiagnostics()) diagnostics.push({ ...d, location: { ...d.location, file } });
+          return r;
+        });
+      }
+      if (flags.order === "time" && inputs.every((x) => x.capturedAt !== undefined)) {
+        inputs.sort((a, b) => a.capturedAt! - b.capturedAt!);
+      }
+      const trend = trendOfSnapshots(inputs, { top });
+      const report: Report = { ...last!, command: "trend", trend, diagnostics };
       output(report, flags.json ? "json" : flags.format, flags.output, top);
     });
 

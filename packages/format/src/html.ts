@@ -1,5 +1,6 @@
 import { type Report, callSiteOf } from "@leakscope/core";
 import { hex, humanBytes, inputLine } from "./common.js";
+import { trendHtml } from "./trend.js";
 
 /** Escape for HTML text and attribute values. Every dump-derived string goes through it. */
 export function esc(s: string | number | undefined): string {
@@ -118,6 +119,7 @@ export function formatHtml(report: Report): string {
       );
     }
   }
+  if (report.trend) parts.push(trendHtml(report.trend, esc));
   const d = report.diff;
   if (d) {
     parts.push(

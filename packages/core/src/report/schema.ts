@@ -437,6 +437,76 @@ export const DiffSectionSchema = Type.Object(
   { additionalProperties: false },
 );
 
+// ---- trend (issue 25) -----------------------------------------------------------------------
+
+/** One group followed over the snapshots of `leakscope trend`. */
+export const TrendSeriesSchema = Type.Object(
+  {
+    /** `heap:<bits>:<addr>`, `class:<bits>:<heap>/<size>`, `stack:<frames>`, `type:<name>`, `pool-tag:<tag>`. */
+    key: Type.String(),
+    kind: Type.Union([Type.Literal("heap"), Type.Literal("size-class"), Type.Literal("stack"), Type.Literal("type"), Type.Literal("pool-tag")]),
+    label: Type.String(),
+    heap: Type.Optional(Hex),
+    size: Type.Optional(Bytes),
+    frames: Type.Optional(Type.Array(FrameSchema)),
+    /** Live count and bytes in each input, in capture order. */
+    counts: Type.Array(Type.Number({ minimum: 0 })),
+    bytes: Type.Array(Type.Number({ minimum: 0 })),
+    /** Last input minus first. */
+    growth: Type.Object({ count: Type.Number(), bytes: Type.Number() }, { additionalProperties: false }),
+    /** Least-squares slope over the capture times (0 when the inputs have no times). */
+    slopeBytesPerHour: Type.Number(),
+    slopeBytesPerSnapshot: Type.Number(),
+    /** R² of the straight-line fit, 0..1. */
+    r2: Type.Number({ minimum: 0, maximum: 1 }),
+    /** Share of steps that rose, weighted by bytes risen over bytes moved, 0..1. */
+    steadiness: Type.Number({ minimum: 0, maximum: 1 }),
+    status: Type.Union([
+      Type.Literal("growing"),
+      Type.Literal("started-growing"),
+      Type.Literal("grew-then-stopped"),
+      Type.Literal("shrinking"),
+      Type.Literal("flat"),
+      Type.Literal("noisy"),
+    ]),
+    /** Position (0-based) of the first input of the final rise (`started-growing`) or of the last input that rose (`grew-then-stopped`). */
+    since: Type.Optional(Count),
+    /** 0..1, how strongly the series points at a leak (0 unless it keeps growing). */
+    score: Type.Number({ minimum: 0, maximum: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+/** `leakscope trend A B C …`: growth over three or more snapshots of one program. */
+export const TrendSectionSchema = Type.Object(
+  {
+    /** `capture-time` when every input has a distinct capture time, else `order` (slopes per snapshot). */
+    timeBasis: Type.Union([Type.Literal("capture-time"), Type.Literal("order")]),
+    inputs: Type.Array(
+      Type.Object(
+        {
+          path: Type.String(),
+          kind: Type.String(),
+          format: Type.String(),
+          capturedAt: Type.Optional(Type.String()),
+          /** Hours since the first input (the input's position when there are no times). */
+          hours: Type.Number(),
+          busy: CountBytesSchema,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Growth below this never makes a suspect. */
+    minGrowthBytes: Bytes,
+    series: Type.Array(TrendSeriesSchema),
+    /** Series that keep growing, ranked by slope and steadiness (keys into `series`). */
+    suspects: Type.Array(Type.Object({ rank: Type.Integer({ minimum: 1 }), key: Type.String() }, { additionalProperties: false })),
+    /** Series that grew, then stopped (keys): a cache filling up, not a leak. */
+    stopped: Type.Array(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
 /**
  * The report. Sections are present when the command produced them. `extensions` holds
  * third-party plugins' sections, keyed by plugin name.
@@ -460,6 +530,7 @@ export const ReportSchema = Type.Object(
     pool: Type.Optional(PoolSectionSchema),
     analysis: Type.Optional(AnalysisSectionSchema),
     diff: Type.Optional(DiffSectionSchema),
+    trend: Type.Optional(TrendSectionSchema),
     /** Suspects at or above this score make `analyze` exit with code 1. */
     findings: Type.Optional(Type.Object({ threshold: Type.Number(), count: Count }, { additionalProperties: false })),
     verify: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -491,3 +562,5 @@ export type DiffSection = Static<typeof DiffSectionSchema>;
 export type StacksSection = Static<typeof StacksSectionSchema>;
 export type PoolSection = Static<typeof PoolSectionSchema>;
 export type GrowthRow = Static<typeof GrowthRowSchema>;
+export type TrendSection = Static<typeof TrendSectionSchema>;
+export type TrendSeries = Static<typeof TrendSeriesSchema>;
