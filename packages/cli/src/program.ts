@@ -36,6 +36,10 @@ import { symbols } from "@leakscope/symbols";
 import { defaultPlugins } from "./plugins.js";
 import { captureTimeOf, checkSameProgram, programOf, snapshotForCompare, type ProgramIdentity } from "./snapshots.js";
 import { trendOfSnapshots, type TrendInput } from "@leakscope/analyze";
+import { appendFileSync, existsSync as fileExists, readFileSync as readText, statSync } from "node:fs";
+import { expandInputs, inShard, parseShard } from "./batch/inputs.js";
+import { defaultBatchWorkers, readBatchFiles, recordedInputs, runBatch } from "./batch/run.js";
+import { renderFleet, summarizeFleet } from "./batch/summarize.js";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
 
 export interface CliOptions {
@@ -480,6 +484,75 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
       const trend = trendOfSnapshots(inputs, { top });
       const report: Report = { ...last!, command: "trend", trend, diagnostics };
       output(report, flags.json ? "json" : flags.format, flags.output, top);
+    });
+
+  program
+    .command("batch")
+    .description("analyse a fleet of dumps: one NDJSON line per input (resumable, shardable); --summarize merges lines into the fleet view")
+    .argument("<inputs...>", "folders (every file below), files or quoted glob patterns; with --summarize: NDJSON files")
+    .option("--out <file>", "append the lines to this file; inputs already recorded there are skipped (resume)")
+    .option("--shard <K/N>", "take only shard K of N (array jobs: Kubernetes indexed Jobs, Slurm, AWS Batch, GNU parallel)")
+    .option("--workers <n>", "worker threads (default: one per CPU)")
+    .option("--timeout <seconds>", "give up on an input after this long", "900")
+    .option("--worker-memory <MiB>", "heap limit of each worker thread")
+    .option("--top <n>", "suspects kept per line", "5")
+    .option("--no-reachability", "skip the unreferenced-block search")
+    .option("--no-types", "skip C++ type recovery from vtables")
+    .option("--symbols <dir>", "PDB directory (repeatable; also LEAKSCOPE_SYMBOL_PATH)", collect, [] as string[])
+    .option("--summarize", "the inputs are NDJSON files of batch runs: print the fleet view")
+    .option("--json", "with --summarize: the fleet view as JSON")
+    .action(async (specs, flags) => {
+      if (flags.summarize) {
+        for (const f of specs) {
+          if (!fileExists(f) || statSync(f).isDirectory()) throw new UsageError(`--summarize ${f}: not a file; pass the NDJSON files written by \`leakscope batch --out\``);
+        }
+        const { lines, unreadable } = readBatchFiles(specs);
+        const view = summarizeFleet(lines, unreadable);
+        io.stdout(flags.json ? `${JSON.stringify(view, null, 2)}\n` : renderFleet(view));
+        return;
+      }
+      const top = Number.parseInt(flags.top, 10);
+      if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
+      const timeout = Number(flags.timeout);
+      if (!(timeout > 0)) throw new UsageError(`--timeout "${flags.timeout}" must be a number of seconds above 0`);
+      const memory = flags.workerMemory !== undefined ? Number.parseInt(flags.workerMemory, 10) : undefined;
+      if (memory !== undefined && !(memory >= 64)) throw new UsageError(`--worker-memory "${flags.workerMemory}" must be a number of MiB, at least 64`);
+      const shard = flags.shard !== undefined ? parseShard(flags.shard) : undefined;
+      if (flags.out !== undefined && fileExists(flags.out) && statSync(flags.out).isDirectory()) {
+        throw new UsageError(`--out ${flags.out} is a folder: name the NDJSON file to write, e.g. --out ${flags.out}/fleet.ndjson`);
+      }
+      const all = expandInputs(specs).filter((x) => inShard(x.key, shard));
+      let prior = "";
+      if (flags.out !== undefined && fileExists(flags.out)) prior = readText(flags.out, "utf8");
+      const done = recordedInputs(prior);
+      const todo = all.filter((x) => !done.has(x.key));
+      // a run killed mid-line left a partial line: start ours on a fresh one
+      if (flags.out !== undefined && prior.length > 0 && !prior.endsWith("\n")) appendFileSync(flags.out, "\n");
+      const workers = flags.workers !== undefined ? Number.parseInt(flags.workers, 10) : defaultBatchWorkers(todo.length);
+      if (!(workers >= 0)) throw new UsageError(`--workers "${flags.workers}" must be a whole number (0: no worker threads)`);
+      let finished = 0;
+      let failed = 0;
+      const progress = ttyProgress(io);
+      progress.start(`batch${shard ? ` shard ${shard.index}/${shard.count}` : ""}`, todo.length);
+      await runBatch(todo, {
+        workers,
+        timeoutMs: timeout * 1000,
+        ...(memory !== undefined ? { workerMemoryMb: memory } : {}),
+        analyze: { top, reachability: flags.reachability, types: flags.types, symbols: flags.symbols },
+        onLine: (line) => {
+          const text = `${JSON.stringify(line)}\n`;
+          if (flags.out !== undefined) appendFileSync(flags.out, text);
+          else io.stdout(text);
+          finished++;
+          if (line.status === "error") failed++;
+          progress.update(finished);
+        },
+      });
+      progress.end();
+      io.stderr(
+        `leakscope: batch: ${finished} input(s) analysed${failed ? ` (${failed} failed, see their lines)` : ""}` +
+          `${all.length - todo.length > 0 ? `, ${all.length - todo.length} already recorded` : ""}${flags.out !== undefined ? `; lines in ${flags.out}` : ""}\n`,
+      );
     });
 
   try {
