@@ -97,3 +97,32 @@ describe("leakscope trend", () => {
     expect((await run(["trend", files[0]!, files[1]!, other, "--force", "--json"])).code).toBe(0);
   });
 });
+
+describe("leakscope trend on the benchmark's trend family", () => {
+  it("ranks every leak first (steady, slow under noise, late) and never flags the plateau or the churn", async () => {
+    const { trendScenarios } = await import("@leakscope/test-utils");
+    const base = mkdtempSync(join(tmpdir(), "leakscope-trend-family-"));
+    for (const sc of trendScenarios()) {
+      const files = sc.snapshots.map((bytes, i) => {
+        const f = join(base, `${sc.name}-${i}.dmp`);
+        writeFileSync(f, bytes);
+        return f;
+      });
+      const r = await run(["trend", ...files, "--json"]);
+      expect(r.code, `${sc.name}: ${r.err}`).toBe(0);
+      const t = JSON.parse(r.out).trend;
+      const series = (key: string) => t.series.find((s: { key: string }) => s.key === key);
+      const suspects = t.suspects.map((s: { key: string }) => series(s.key));
+      const sizes = suspects.filter((s: { kind: string }) => s.kind === "size-class").map((s: { size: number }) => s.size);
+      if (sc.leakSize !== undefined) {
+        expect(suspects[0], sc.name).toMatchObject({ kind: "size-class", size: sc.leakSize });
+        expect(suspects[0].score, sc.name).toBeGreaterThanOrEqual(0.3);
+      } else expect(suspects, sc.name).toEqual([]);
+      expect(sizes, sc.name).not.toContain(sc.plateauSize);
+      for (const c of sc.churnSizes) expect(sizes, `${sc.name} churn 0x${c.toString(16)}`).not.toContain(c);
+      const plateau = t.series.find((s: { kind: string; size?: number }) => s.kind === "size-class" && s.size === sc.plateauSize);
+      expect(plateau.status, sc.name).toBe("grew-then-stopped");
+      if (sc.kind === "late-leak") expect(suspects[0].status, sc.name).toBe("started-growing");
+    }
+  }, 120_000);
+});
