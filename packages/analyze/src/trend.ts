@@ -59,6 +59,8 @@ export function addTypesToSnapshot(run: Run, snap: Snapshot): void {
   if (run.target.kind !== "user") return;
   const resolvers = new Map<HeapRecord["view"], RttiResolver>();
   const other = (snap.other ??= new Map());
+  // one group per vtable, looked up once: nothing is allocated per block
+  const byVtable = new Map<number, { kind: "type"; count: number; bytes: number } | null>();
   const set = run.allocations;
   set.forEachChunk((c, n) => {
     for (let i = 0; i < n; i++) {
@@ -66,18 +68,25 @@ export function addTypesToSnapshot(run: Run, snap: Snapshot): void {
       const heap = run.heaps[c.heap[i]!];
       const size = c.requestedSize[i]!;
       if (!heap || size < heap.view.space.pointerSize) continue;
-      let r = resolvers.get(heap.view);
-      if (!r) {
-        r = new RttiResolver(heap.view.space, heap.view.modules.length > 0 ? heap.view.modules : run.target.modules);
-        resolvers.set(heap.view, r);
-      }
       const vt = heap.view.space.ptr(c.userAddress[i]!);
-      if (!(vt === vt) || !r.moduleAt(vt)) continue;
-      const t = r.typeOfVtable(vt);
-      if (!t) continue;
-      const key = `type:${t.name}`;
-      let g = other.get(key);
-      if (!g) other.set(key, (g = { kind: "type", count: 0, bytes: 0 }));
+      if (!(vt === vt)) continue;
+      let g = byVtable.get(vt);
+      if (g === undefined) {
+        let r = resolvers.get(heap.view);
+        if (!r) {
+          r = new RttiResolver(heap.view.space, heap.view.modules.length > 0 ? heap.view.modules : run.target.modules);
+          resolvers.set(heap.view, r);
+        }
+        const t = r.moduleAt(vt) ? r.typeOfVtable(vt) : undefined;
+        if (t) {
+          const key = `type:${t.name}`;
+          g = other.get(key) as { kind: "type"; count: number; bytes: number } | undefined;
+          if (!g) other.set(key, (g = { kind: "type", count: 0, bytes: 0 }));
+        } else g = null;
+        // first words that are not vtables (data, free-list links) are many: remember only a bounded number
+        if (g !== null || byVtable.size < 65536) byVtable.set(vt, g);
+      }
+      if (!g) continue;
       g.count++;
       g.bytes += size;
     }

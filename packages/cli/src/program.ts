@@ -40,6 +40,7 @@ import { appendFileSync, existsSync as fileExists, readFileSync as readText, sta
 import { expandInputs, inShard, parseShard } from "./batch/inputs.js";
 import { defaultBatchWorkers, readBatchFiles, recordedInputs, runBatch } from "./batch/run.js";
 import { renderFleet, summarizeFleet } from "./batch/summarize.js";
+import { releaseBetweenInputs } from "./gc.js";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
 
 export interface CliOptions {
@@ -477,6 +478,7 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
           for (const d of run.allDiagnostics()) diagnostics.push({ ...d, location: { ...d.location, file } });
           return r;
         });
+        await releaseBetweenInputs();
       }
       if (flags.order === "time" && inputs.every((x) => x.capturedAt !== undefined)) {
         inputs.sort((a, b) => a.capturedAt! - b.capturedAt!);

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { BatchLine } from "@leakscope/core";
+import { type BatchLine, TASK_WORKER } from "@leakscope/core";
+import { releaseBetweenInputs } from "../gc.js";
 import { analyzeOne } from "./analyze-one.js";
 import type { BatchInput } from "./inputs.js";
 import { type BatchAnalyzeOptions, lineOfError } from "./line.js";
@@ -71,7 +72,10 @@ function workerModule(): URL | undefined {
 export async function runBatch(inputs: readonly BatchInput[], options: BatchRunOptions): Promise<void> {
   const url = options.workers > 0 ? workerModule() : undefined;
   if (!url) {
-    for (const input of inputs) options.onLine(await analyzeOne(input, options.analyze));
+    for (const input of inputs) {
+      options.onLine(await analyzeOne(input, options.analyze));
+      await releaseBetweenInputs();
+    }
     return;
   }
   let next = 0;
@@ -81,6 +85,8 @@ export async function runBatch(inputs: readonly BatchInput[], options: BatchRunO
     const spawn = () =>
       new Worker(url, {
         execArgv: builtExecArgv(),
+        // the workers fill the CPUs: no page-touching helper or segment workers of their own
+        workerData: { [TASK_WORKER]: true },
         ...(options.workerMemoryMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: options.workerMemoryMb } } : {}),
         stderr: false,
       });
