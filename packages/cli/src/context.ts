@@ -2,6 +2,7 @@ import { Engine, type Address, type LeakscopePlugin, type Report, type Run, type
 import { writeFileSync } from "node:fs";
 import { type FormatName, formatReport } from "@leakscope/format";
 import { symbols } from "@leakscope/symbols";
+import { checkSymbolPaths } from "./checks.js";
 import { type CliIO, colors, ttyProgress } from "./io.js";
 
 /** What a command needs from the program: where to write, how to open an input, how to print. */
@@ -40,6 +41,7 @@ export function createContext(io: CliIO, plugins: () => LeakscopePlugin[], setEx
     io,
     setExitCode,
     async execute(request, after) {
+      checkSymbolPaths(request.symbols);
       const added = [...(request.plugins ?? []), ...symbolPlugin(request.symbols)];
       const engine = new Engine({ plugins: [...plugins().filter((p) => !added.some((e) => e.name === p.name)), ...added] });
       const heap = request.heap;

@@ -1,6 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { EXIT_FINDINGS, UsageError } from "@leakscope/core";
 import { leakAnalyzer } from "@leakscope/analyze";
+import { checkOutputFile } from "../checks.js";
 import type { CommandContext } from "../context.js";
 import { formatOption, jsonOption, outputOption, parseCount, symbolsOption, topOption } from "../options.js";
 
@@ -20,6 +21,7 @@ export function analyzeCommand(ctx: CommandContext) {
       const top = parseCount(flags.top, "--top");
       const failOn = flags.failOn !== undefined ? Number(flags.failOn) : undefined;
       if (failOn !== undefined && !(failOn >= 0 && failOn <= 1)) throw new UsageError(`--fail-on "${flags.failOn}" must be a number from 0 to 1`);
+      checkOutputFile(flags.output);
       const analyzer = leakAnalyzer({ top, reachability: flags.reachability, types: flags.types });
       let report = await ctx.execute({ file, depth: "analyze", command: "analyze", symbols: flags.symbols, plugins: [analyzer] }, (r) => r);
       if (failOn !== undefined) {

@@ -1,5 +1,6 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { UsageError, queryBlocks } from "@leakscope/core";
+import { checkHeapExists } from "../checks.js";
 import type { CommandContext } from "../context.js";
 import { heapOption, jsonOption, parseCount, parseNumberArg, parseRangeArg } from "../options.js";
 import { renderBlocks } from "../render.js";
@@ -21,7 +22,9 @@ export function blocksCommand(ctx: CommandContext) {
       const size = flags.size !== undefined ? parseNumberArg(flags.size, "--size") : undefined;
       const range = flags.range !== undefined ? parseRangeArg(flags.range) : undefined;
       const limit = parseCount(flags.limit, "--limit", 0);
-      const report = await ctx.execute({ file, depth: "walk", command: "blocks", ...(heap !== undefined ? { heap } : {}) }, (r, run) => ({
+      const report = await ctx.execute({ file, depth: "walk", command: "blocks", ...(heap !== undefined ? { heap } : {}) }, (r, run) => {
+        checkHeapExists(run, heap);
+        return {
         ...r,
         blocks: queryBlocks(run.allocations, run.heaps, {
           ...(heap !== undefined ? { heap } : {}),
@@ -30,7 +33,8 @@ export function blocksCommand(ctx: CommandContext) {
           ...(flags.busy ? { state: "busy" as const } : flags.free ? { state: "free" as const } : {}),
           limit,
         }),
-      }));
+        };
+      });
       ctx.emit(report, flags, renderBlocks);
     });
 }

@@ -2,6 +2,7 @@ import { Command } from "@commander-js/extra-typings";
 import type { Run } from "@leakscope/core";
 import { diffSnapshots, snapshotOfRun } from "@leakscope/analyze";
 import { outstanding } from "@leakscope/pool-km";
+import { checkOutputFile } from "../checks.js";
 import type { CommandContext } from "../context.js";
 import { formatOption, jsonOption, outputOption, parseCount, symbolsOption, topOption } from "../options.js";
 import { poolRowsOfRun } from "../pool.js";
@@ -32,6 +33,7 @@ export function diffCommand(ctx: CommandContext) {
     .addOption(symbolsOption())
     .action(async (beforeFile, afterFile, flags) => {
       const top = parseCount(flags.top, "--top");
+      checkOutputFile(flags.output);
       let before: ReturnType<typeof snapshotOfRun> | undefined;
       const beforeReport = await ctx.execute({ file: beforeFile, depth: "walk", command: "diff", symbols: flags.symbols }, (r, run) => {
         before = snapshot(run);

@@ -1,6 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { UsageError } from "@leakscope/core";
 import { type PoolSort, poolKm } from "@leakscope/pool-km";
+import { checkDriversDir, checkPooltagFile } from "../checks.js";
 import type { CommandContext } from "../context.js";
 import { jsonOption, parseCount, topOption } from "../options.js";
 import { poolRowsOfRun, poolSection, renderPool } from "../pool.js";
@@ -17,6 +18,8 @@ export function poolCommand(ctx: CommandContext) {
     .addOption(jsonOption())
     .action(async (file, flags) => {
       const top = parseCount(flags.top, "--top");
+      checkPooltagFile(flags.pooltag);
+      checkDriversDir(flags.drivers);
       const pk = poolKm(flags.pooltag !== undefined ? { pooltagFile: flags.pooltag } : {});
       const report = await ctx.execute({ file, depth: "open", command: "pool", plugins: [pk] }, (r, run) => {
         const got = poolRowsOfRun(run);

@@ -1,5 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import { statBySize } from "@leakscope/core";
+import { checkHeapExists } from "../checks.js";
 import type { CommandContext } from "../context.js";
 import { heapOption, jsonOption, parseCount, parseNumberArg, topOption } from "../options.js";
 import { renderStat } from "../render.js";
@@ -14,10 +15,13 @@ export function statCommand(ctx: CommandContext) {
     .action(async (file, flags) => {
       const heap = flags.heap !== undefined ? parseNumberArg(flags.heap, "--heap") : undefined;
       const top = parseCount(flags.top, "--top");
-      const report = await ctx.execute({ file, depth: "walk", command: "stat", ...(heap !== undefined ? { heap } : {}) }, (r, run) => ({
+      const report = await ctx.execute({ file, depth: "walk", command: "stat", ...(heap !== undefined ? { heap } : {}) }, (r, run) => {
+        checkHeapExists(run, heap);
+        return {
         ...r,
         stat: statBySize(run.allocations, run.heaps, heap, top),
-      }));
+        };
+      });
       ctx.emit(report, flags, renderStat);
     });
 }

@@ -1,0 +1,36 @@
+import { defineCodes } from "@leakscope/core";
+
+/**
+ * Codes of the command line's own errors: user mistakes in flags and paths, each exit 2 with one
+ * line that names the flag and the fix. Codes never change meaning once released.
+ */
+export const cliCodes = defineCodes("cli", {
+  CLI_OUTPUT_DIR_MISSING: {
+    severity: "error",
+    description: "The folder of the -o/--output file does not exist; create it first or write the report elsewhere.",
+  },
+  CLI_OUTPUT_IS_DIRECTORY: {
+    severity: "error",
+    description: "-o/--output names a folder; give a file name inside it (e.g. DIR/report.html).",
+  },
+  CLI_POOLTAG_NOT_FOUND: {
+    severity: "error",
+    description: "The --pooltag file does not exist; pass the path of a pooltag.txt (from the Debugging Tools' triage folder) or leave the flag out.",
+  },
+  CLI_POOLTAG_IS_DIRECTORY: {
+    severity: "error",
+    description: "--pooltag names a folder; pass the pooltag.txt file inside it.",
+  },
+  CLI_SYMBOLS_DIR_MISSING: {
+    severity: "error",
+    description: "A --symbols folder does not exist; pass a folder that holds PDBs (flat or symbol-store layout).",
+  },
+  CLI_DRIVERS_DIR_MISSING: {
+    severity: "error",
+    description: "The --drivers folder does not exist or is a file; pass the folder of the driver files (e.g. a copy of C:\\Windows\\System32\\drivers).",
+  },
+  CLI_HEAP_NOT_FOUND: {
+    severity: "error",
+    description: "--heap names no heap of the dump; the message lists the heaps there are (see also `leakscope heaps`).",
+  },
+});
