@@ -33,4 +33,16 @@ export const cliCodes = defineCodes("cli", {
     severity: "error",
     description: "--heap names no heap of the dump; the message lists the heaps there are (see also `leakscope heaps`).",
   },
+  CLI_DIFF_DIFFERENT_PROGRAMS: {
+    severity: "error",
+    description: "diff: the two dumps come from different programs (main module name, size or timestamp differ); compare two dumps of one program, or pass --force.",
+  },
+  CLI_DIFF_FORCED: {
+    severity: "warning",
+    description: "diff --force compared dumps of different programs; growth between them may mean nothing.",
+  },
+  CLI_DIFF_AFTER_OLDER: {
+    severity: "warning",
+    description: "diff: the \"after\" dump was captured before the \"before\" one; swap the arguments to see growth rather than shrinkage.",
+  },
 });

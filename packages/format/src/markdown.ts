@@ -1,5 +1,6 @@
 import type { Report } from "@leakscope/core";
-import { hex, humanBytes, inputLine } from "./common.js";
+import { diagnosticGroups, hex, humanBytes, inputLine, signedCount, signedHex } from "./common.js";
+import { stackLine } from "./frames.js";
 
 /** Escape text for a Markdown table cell or paragraph (dump strings are untrusted). */
 export function mdEscape(s: string): string {
@@ -33,15 +34,22 @@ export function formatMarkdown(report: Report): string {
   }
   const d = report.diff;
   if (d) {
-    out.push("## Growth", "", "| kind | what | Δ count | Δ bytes |", "|---|---|---|---|");
+    const bytes = d.total.after.bytes - d.total.before.bytes;
+    out.push(`Growth from ${mdEscape(d.before.path)} to ${mdEscape(d.after.path)}: **${signedHex(bytes)}** bytes, **${signedCount(d.total.after.count - d.total.before.count)}** blocks.`, "");
+    out.push("## Growth", "", "| kind | what | Δ count (decimal) | Δ bytes (hex) |", "|---|---|---|---|");
     for (const r of d.rows) {
-      const what = r.kind === "size-class" ? `size ${hex(r.size ?? 0)} in heap ${r.heap}` : r.kind === "stack" ? (r.frames ?? []).map((f) => f.text).slice(0, 3).join(" ← ") : r.key;
-      out.push(`| ${r.kind} | ${mdEscape(what)} | ${r.delta.count} | ${hex(r.delta.bytes)} |`);
+      const what = r.kind === "size-class" ? `size ${hex(r.size ?? 0)} in heap ${r.heap}` : r.kind === "stack" ? stackLine(r.frames ?? []) : r.key;
+      out.push(`| ${r.kind} | ${mdEscape(what)} | ${signedCount(r.delta.count)} | ${signedHex(r.delta.bytes)} |`);
     }
   }
-  if (report.diagnostics.length) {
+  const groups = diagnosticGroups(report);
+  if (groups.length) {
     out.push("", "## Diagnostics", "");
-    for (const x of report.diagnostics) out.push(`- **${x.code}** (${x.severity}): ${mdEscape(x.message)}`);
+    for (const g of groups) {
+      if (g.title) out.push(`### ${mdEscape(g.title)}`, "");
+      for (const x of g.items) out.push(`- **${x.code}** (${x.severity}): ${mdEscape(x.message)}`);
+      if (g.title) out.push("");
+    }
   }
   return `${out.join("\n")}\n`;
 }
