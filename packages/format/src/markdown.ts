@@ -1,5 +1,5 @@
 import type { Report } from "@leakscope/core";
-import { diagnosticGroups, hex, humanBytes, inputLine, signedCount, signedHex } from "./common.js";
+import { count, diagnosticGroups, hex, humanBytes, inputLine, signedCount, signedHex } from "./common.js";
 import { stackLine } from "./frames.js";
 
 /** Escape text for a Markdown table cell or paragraph (dump strings are untrusted). */
@@ -11,12 +11,12 @@ export function formatMarkdown(report: Report): string {
   const out: string[] = [`# leakscope ${report.command}`, "", mdEscape(inputLine(report)), ""];
   const a = report.analysis;
   if (a) {
-    out.push(`Busy: **${a.summary.busy.count}** blocks, **${humanBytes(a.summary.busy.bytes)}**; stacks: ${a.summary.traces}.`, "");
-    out.push("## Suspects", "", "| # | kind | suspect | count | bytes | % | type | call site |", "|---|---|---|---|---|---|---|---|");
+    out.push(`Busy: **${count(a.summary.busy.count)}** blocks, **${hex(a.summary.busy.bytes)}** bytes (${humanBytes(a.summary.busy.bytes)}); stacks: ${a.summary.traces}.`, "");
+    out.push("## Suspects", "", "| # | kind | suspect | count (dec) | bytes (hex) | % | type | call site |", "|---|---|---|---|---|---|---|---|");
     for (const s of a.suspects) {
       const site = s.callSite ?? "";
       out.push(
-        `| ${s.rank} | ${s.kind} | ${mdEscape(s.title)} | ${s.count} | ${hex(s.bytes)} | ${s.percent} | ${mdEscape(s.typeName ?? "")} | ${mdEscape(site)} |`,
+        `| ${s.rank} | ${s.kind} | ${mdEscape(s.title)} | ${count(s.count)} | ${hex(s.bytes)} | ${s.percent} | ${mdEscape(s.typeName ?? "")} | ${mdEscape(site)} |`,
       );
     }
     for (const s of a.suspects) {
@@ -29,8 +29,8 @@ export function formatMarkdown(report: Report): string {
       }
       out.push("", `**Next step:** ${mdEscape(s.nextStep)}`);
     }
-    out.push("", "## Size classes", "", "| heap | size | count | bytes | % of heap |", "|---|---|---|---|---|");
-    for (const c of a.sizeClasses.slice(0, 20)) out.push(`| ${c.heap} | ${hex(c.size)} | ${c.count} | ${hex(c.bytes)} | ${c.percent} |`);
+    out.push("", "## Size classes", "", "| heap | size (hex) | count (dec) | bytes (hex) | % of heap |", "|---|---|---|---|---|");
+    for (const c of a.sizeClasses.slice(0, 20)) out.push(`| ${c.heap} | ${hex(c.size)} | ${count(c.count)} | ${hex(c.bytes)} | ${c.percent} |`);
   }
   const d = report.diff;
   if (d) {

@@ -20,7 +20,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
   const a = report.analysis;
   if (a) {
     out.push(
-      `Busy: ${a.summary.busy.count} blocks, ${humanBytes(a.summary.busy.bytes)} in ${a.summary.heaps} heap(s); free: ${humanBytes(a.summary.free.bytes)}.`,
+      `Busy: ${count(a.summary.busy.count)} blocks, ${hex(a.summary.busy.bytes)} bytes (${humanBytes(a.summary.busy.bytes)}) in ${count(a.summary.heaps)} heap(s); free: ${hex(a.summary.free.bytes)} bytes (${humanBytes(a.summary.free.bytes)}).`,
     );
     out.push(`Stacks: ${a.summary.traces}${a.summary.traces === "present" ? "" : ` — ${safeText(a.summary.tracesNote)}`}`);
     out.push("");
@@ -43,8 +43,8 @@ export function formatText(report: Report, options: TextOptions = {}): string {
     }
     if (a.reachability) {
       out.push(
-        `Reachability: ${a.reachability.unreferenced.count} busy blocks (${humanBytes(a.reachability.unreferenced.bytes)}) not referenced from roots; ` +
-          `${humanBytes(a.reachability.scannedBytes)} scanned.`,
+        `Reachability: ${count(a.reachability.unreferenced.count)} busy blocks (${hex(a.reachability.unreferenced.bytes)} bytes) not referenced from roots; ` +
+          `${hex(a.reachability.scannedBytes)} bytes scanned.`,
       );
     }
   }
