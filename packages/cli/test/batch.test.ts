@@ -122,11 +122,16 @@ describe("leakscope batch", () => {
     const r = await run(["batch", `${dir}/**/app-*.dmp`, "--workers", "0"]);
     expect(r.code, r.err).toBe(0);
     expect(parse(r.out).map((l) => l.input.path).sort()).toEqual(["host-a/app-0.dmp", "host-a/app-1.dmp", "host-a/app-2.dmp"]);
-    expect((await run(["batch", join(dir, "missing")])).code).toBe(2);
-    expect((await run(["batch", `${dir}/*.nothing`])).code).toBe(2);
-    expect((await run(["batch", dir, "--shard", "3/2"])).code).toBe(2);
-    expect((await run(["batch", dir, "--out", dir])).code).toBe(2);
-    expect((await run(["batch", "--summarize", dir])).code).toBe(2);
+    const fails = async (argv: string[], code: string) => {
+      const x = await run(argv);
+      expect(x.code, argv.join(" ")).toBe(2);
+      expect(x.err).toContain(`[${code}]`);
+    };
+    await fails(["batch", join(dir, "missing")], "CLI_BATCH_NO_INPUT");
+    await fails(["batch", `${dir}/*.nothing`], "CLI_BATCH_NO_INPUT");
+    await fails(["batch", dir, "--shard", "3/2"], "CLI_BATCH_BAD_SHARD");
+    await fails(["batch", dir, "--out", dir], "CLI_BATCH_OUT_IS_DIRECTORY");
+    await fails(["batch", "--summarize", dir], "CLI_BATCH_NO_INPUT");
   });
 
   it("records an input that runs past --timeout as an error and goes on (worker threads, after a build)", async (ctx) => {

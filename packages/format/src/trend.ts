@@ -1,5 +1,5 @@
 import type { TrendSection, TrendSeries } from "@leakscope/core";
-import { hex, humanBytes, safeText } from "./common.js";
+import { count, hex, humanBytes, safeText, signedCount, signedHex } from "./common.js";
 
 /** Sparkline of a series (▁▂▃▄▅▆▇█), scaled from its minimum to its maximum. */
 export function sparkline(values: readonly number[]): string {
@@ -28,11 +28,6 @@ export function trendStatusText(s: TrendSeries): string {
   return s.since !== undefined && s.status === "started-growing" ? `${base} at input ${s.since + 1}` : base;
 }
 
-/** Signed hex bytes: `+0x1f40`, `-0xe100`. */
-export function signedHex(n: number): string {
-  return n < 0 ? `-${hex(-n)}` : `+${hex(n)}`;
-}
-
 function rate(t: TrendSection, s: TrendSeries): string {
   return t.timeBasis === "capture-time" ? `${signedHex(s.slopeBytesPerHour)}/h` : `${signedHex(s.slopeBytesPerSnapshot)}/snapshot`;
 }
@@ -40,7 +35,7 @@ function rate(t: TrendSection, s: TrendSeries): string {
 function seriesLine(t: TrendSection, s: TrendSeries): string {
   return (
     `${sparkline(s.bytes)}  ${rate(t, s).padStart(14)}  ${signedHex(s.growth.bytes).padStart(12)}  ` +
-    `${(s.growth.count >= 0 ? "+" : "") + s.growth.count.toLocaleString("en-US")}`.padStart(10) +
+    signedCount(s.growth.count).padStart(10) +
     `  ${trendStatusText(s).padEnd(19)} ${safeText(s.label)}`
   );
 }
@@ -53,7 +48,7 @@ export function trendText(t: TrendSection, top = 10): string[] {
     `Trend over ${t.inputs.length} snapshots (${t.timeBasis === "capture-time" ? `capture times, ${t.inputs[t.inputs.length - 1]!.hours.toFixed(2)} h` : "input order: no capture times"}):`,
   );
   for (const [i, x] of t.inputs.entries()) {
-    out.push(`  ${String(i + 1).padStart(2)}. ${safeText(x.path)}${x.capturedAt ? `  ${x.capturedAt}` : ""}  busy ${x.busy.count.toLocaleString("en-US")} blocks, ${hex(x.busy.bytes)} bytes`);
+    out.push(`  ${String(i + 1).padStart(2)}. ${safeText(x.path)}${x.capturedAt ? `  ${x.capturedAt}` : ""}  busy ${count(x.busy.count)} blocks, ${hex(x.busy.bytes)} bytes`);
   }
   out.push("");
   out.push(`Keeps growing (leak suspects, by slope and steadiness; growth under ${hex(t.minGrowthBytes)} bytes ignored):`);
@@ -88,11 +83,11 @@ export function trendMarkdown(t: TrendSection, esc: (s: string) => string): stri
   const byKey = new Map(t.series.map((s) => [s.key, s]));
   for (const r of t.suspects) {
     const s = byKey.get(r.key);
-    if (s) out.push(`| ${r.rank} | ${esc(s.label)} \`${sparkline(s.bytes)}\` | ${trendStatusText(s)} | ${rate(t, s)} | ${signedHex(s.growth.bytes)} | ${s.growth.count.toLocaleString("en-US")} | ${s.score.toFixed(2)} |`);
+    if (s) out.push(`| ${r.rank} | ${esc(s.label)} \`${sparkline(s.bytes)}\` | ${trendStatusText(s)} | ${rate(t, s)} | ${signedHex(s.growth.bytes)} | ${signedCount(s.growth.count)} | ${s.score.toFixed(2)} |`);
   }
   for (const k of t.stopped) {
     const s = byKey.get(k);
-    if (s) out.push(`| – | ${esc(s.label)} \`${sparkline(s.bytes)}\` | ${trendStatusText(s)} | ${rate(t, s)} | ${signedHex(s.growth.bytes)} | ${s.growth.count.toLocaleString("en-US")} | – |`);
+    if (s) out.push(`| – | ${esc(s.label)} \`${sparkline(s.bytes)}\` | ${trendStatusText(s)} | ${rate(t, s)} | ${signedHex(s.growth.bytes)} | ${signedCount(s.growth.count)} | – |`);
   }
   out.push("");
   return out;

@@ -528,6 +528,7 @@ export class NtHeapWalker {
       for (let k = 0; k < own; k++) {
         this.run.checkAborted();
         walks.push(this.walkPrepared(prepared[k]!, desc));
+        this.run.walked(segmentSpan(prepared, k, k + 1));
       }
       // the lanes are contiguous: each task starts where the previous one ended
       for (const t of tasks) {
@@ -537,6 +538,7 @@ export class NtHeapWalker {
         if (outcome.ok) {
           for (const w of this.mergeTask(outcome.value as NtSegmentTaskResult)) walks.push(w);
           this.state.walkedInWorkers += t.to - t.from;
+          this.run.walked(segmentSpan(prepared, t.from, t.to));
           continue;
         }
         this.report(
@@ -545,9 +547,13 @@ export class NtHeapWalker {
           prepared[t.from]!.seg,
         );
         for (let k = t.from; k < t.to; k++) walks.push(this.walkPrepared(prepared[k]!, desc));
+        this.run.walked(segmentSpan(prepared, t.from, t.to));
       }
       const done = tasks.length > 0 ? tasks[tasks.length - 1]!.to : own;
-      for (let k = done; k < prepared.length; k++) walks.push(this.walkPrepared(prepared[k]!, desc));
+      for (let k = done; k < prepared.length; k++) {
+        walks.push(this.walkPrepared(prepared[k]!, desc));
+        this.run.walked(segmentSpan(prepared, k, k + 1));
+      }
     } finally {
       // an aborted run leaves results nobody will take
       for (let i = waited; i < tasks.length; i++) tasks[i]!.worker.forget(tasks[i]!.ticket);
@@ -582,7 +588,7 @@ export class NtHeapWalker {
   walkTask(task: NtSegmentTask, space: AddressSpace, beat: () => void): NtSegmentTaskResult {
     const allocations = new AllocationSet();
     const recorder = new DiagnosticRecorder(() => allocations.count);
-    this.run = { allocations, diagnostics: recorder, checkAborted() {} } as unknown as Run;
+    this.run = { allocations, diagnostics: recorder, checkAborted() {}, walked() {} } as unknown as Run;
     this.heap = { index: task.heapIndex, address: task.heapAddress, incomplete: false } as unknown as HeapRecord;
     this.space = space;
     this.L = task.layout;
@@ -1229,4 +1235,14 @@ export class NtHeapWalker {
       );
     }
   }
+}
+
+/** Bytes spanned by prepared segments [from, to): what the progress counts as walked. */
+function segmentSpan(prepared: readonly PreparedSegment[], from: number, to: number): number {
+  let bytes = 0;
+  for (let k = from; k < to; k++) {
+    const p = prepared[k]!;
+    if (p.last > p.first) bytes += p.last - p.first;
+  }
+  return bytes;
 }

@@ -832,7 +832,13 @@ class HeapWalk {
     // the walk proper
     const vsSeen = new Set<Address>();
     const vsLinks = new Map<Address, [Address, Address]>();
+    let reported = this.committedBytes;
     for (const g of good) {
+      // progress: the page segment walked before this one
+      if (this.committedBytes > reported) {
+        this.run.walked(this.committedBytes - reported);
+        reported = this.committedBytes;
+      }
       this.committedBytes += g.fdi * 2 ** g.unitShift;
       this.eachRange(g.seg, g.unitShift, g.fdi, (addr, bytes, flags, d) => {
         this.host = -1;

@@ -1,6 +1,6 @@
 import type { BatchLine, LeakscopePlugin, Report } from "@leakscope/core";
 import { defaultPlugins } from "../plugins.js";
-import { programOf } from "../snapshots.js";
+import { identify } from "../commands/diff.js";
 import type { BatchInput } from "./inputs.js";
 import { type BatchAnalyzeOptions, lineOfError, lineOfReport, parseCliError } from "./line.js";
 
@@ -43,8 +43,8 @@ const programFacts: LeakscopePlugin = {
   name: "batch-program",
   apply(engine) {
     engine.hooks.report.tapPromise("batch-program", async (report, run) => {
-      const p = run.hasTarget ? programOf(run) : undefined;
-      if (!p || run.target.kind !== "user") return report;
+      const p = run.hasTarget && run.target.kind === "user" ? identify(run).program : undefined;
+      if (!p) return report;
       const version = run.target.modules[0]?.version;
       return { ...report, extensions: { ...report.extensions, [PROGRAM_EXTENSION]: { ...p, ...(version ? { version } : {}) } } };
     });

@@ -1,6 +1,6 @@
 import { type Dirent, readdirSync, statSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
-import { UsageError } from "@leakscope/core";
+import { InputError } from "@leakscope/core";
 
 /** Most inputs one batch run expands to; past it the run stops with a usage error. */
 export const MAX_BATCH_INPUTS = 1_000_000;
@@ -16,7 +16,7 @@ export function parseShard(text: string): Shard {
   const index = m ? Number(m[1]) : Number.NaN;
   const count = m ? Number(m[2]) : Number.NaN;
   if (!(count >= 1 && index >= 1 && index <= count)) {
-    throw new UsageError(`--shard "${text}" must be K/N with 1 <= K <= N, e.g. --shard 2/8 (array jobs: --shard $((SLURM_ARRAY_TASK_ID))/8)`);
+    throw new InputError("CLI_BATCH_BAD_SHARD", `--shard "${text}" must be K/N with 1 <= K <= N, e.g. --shard 2/8 (array jobs: --shard $((SLURM_ARRAY_TASK_ID))/8)`);
   }
   return { index, count };
 }
@@ -112,13 +112,13 @@ export function expandInputs(specs: readonly string[]): BatchInput[] {
       const files: string[] = [];
       walk(base, files, MAX_BATCH_INPUTS);
       for (const f of files) if (re.test(relative(base, f).split(sep).join("/"))) found.push({ path: f, base });
-      if (found.length === 0) throw new UsageError(`${spec} matches no file: check the pattern (quote it so the shell does not expand it)`);
+      if (found.length === 0) throw new InputError("CLI_BATCH_NO_INPUT", `${spec} matches no file: check the pattern (quote it so the shell does not expand it)`);
     } else {
       let st;
       try {
         st = statSync(spec);
       } catch {
-        throw new UsageError(`${spec} does not exist: pass folders, files or glob patterns of dumps`);
+        throw new InputError("CLI_BATCH_NO_INPUT", `${spec} does not exist: pass folders, files or glob patterns of dumps`);
       }
       if (st.isDirectory()) {
         const files: string[] = [];
@@ -137,7 +137,7 @@ export function expandInputs(specs: readonly string[]): BatchInput[] {
         // vanished since the walk: its line will say so
       }
       out.push({ path: f.path, key: relative(resolve(f.base), abs).split(sep).join("/"), size });
-      if (out.length > MAX_BATCH_INPUTS) throw new UsageError(`more than ${MAX_BATCH_INPUTS} inputs: split the fleet with --shard K/N`);
+      if (out.length > MAX_BATCH_INPUTS) throw new InputError("CLI_BATCH_NO_INPUT", `more than ${MAX_BATCH_INPUTS} inputs: split the fleet with --shard K/N`);
     }
   }
   return out;
