@@ -34,6 +34,7 @@ import { type PoolSort, outstanding, poolKm } from "@leakscope/pool-km";
 import { poolRowsOfRun, poolSection, renderPool } from "./pool.js";
 import { symbols } from "@leakscope/symbols";
 import { defaultPlugins } from "./plugins.js";
+import { renderProcess } from "./process.js";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
 
 export interface CliOptions {
@@ -366,7 +367,9 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     });
 
   const output = (report: Report, format: FormatName, outFile: string | undefined, top: number): void => {
-    const text = formatReport(report, format, { color: outFile === undefined && colors(io).isColorSupported, top });
+    const text =
+      (format === "text" ? renderProcess(report, { detail: false }) : "") +
+      formatReport(report, format, { color: outFile === undefined && colors(io).isColorSupported, top });
     if (outFile !== undefined) {
       writeFileSync(outFile, text);
       io.stderr(`leakscope: wrote ${format} report to ${outFile}\n`);
