@@ -143,14 +143,16 @@ export function triageRows(facts: ProcessFacts, evidence: readonly Evidence[], a
   const rows: (TriageRow & { strength: number })[] = [];
   const c = facts.composition.composition;
   const heapCommitted = c.heaps.reduce((s, x) => s + x.committed, 0);
+  // heaps are private memory, but the CSRSS shared heap is a mapped view
+  const heapShare = `heaps hold ${human(heapCommitted)} of the ${human(c.committedByType.private + c.committedByType.mapped)} committed private and mapped bytes`;
   const heapLead = analysis?.suspects.find((s) => !HEAP_KINDS.has(s.kind) && s.score >= 0.3);
   rows.push({
     kind: "heap",
     abnormal: heapLead !== undefined,
     strength: heapLead?.score ?? 0,
     text: heapLead
-      ? `Heap suspect #${heapLead.rank}: ${heapLead.title} (score ${heapLead.score}); heaps hold ${human(heapCommitted)} of ${human(c.committedByType.private)} committed private bytes.`
-      : `Heaps hold ${human(heapCommitted)} of ${human(c.committedByType.private)} committed private bytes${c.heaps.length ? ` in ${c.heaps.length} heap(s)` : ""}.`,
+      ? `Heap suspect #${heapLead.rank}: ${heapLead.title} (score ${heapLead.score}); ${heapShare}.`
+      : `${c.heaps.length} heap(s); ${heapShare}.`,
     nextStep: heapLead ? heapLead.nextStep || "Look at the heap suspects of `leakscope analyze`." : "Run `leakscope analyze` for the heap suspects (heaps, size classes, allocation stacks).",
   });
   const byKind = new Map<string, Evidence>();
@@ -173,7 +175,7 @@ export function triageRows(facts: ProcessFacts, evidence: readonly Evidence[], a
     },
     gdi: { text: g.note, next: g.status === "not-captured" ? "Take a full-memory dump to count GDI objects." : "Nothing to do unless the count grows toward the quota." },
     threads: {
-      text: `${thousands(th.count)} threads${th.groups[0] ? `; the largest group, ${th.groups[0].count}, started at ${th.groups[0].start}` : ""}.`,
+      text: `${thousands(th.count)} thread(s)${th.groups[0] ? `; the largest group, ${th.groups[0].count}, started at ${th.groups[0].start}` : ""}.`,
       next: "Nothing to do unless the count grows between two dumps.",
     },
   };
