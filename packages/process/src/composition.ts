@@ -116,12 +116,11 @@ export function heapRefs(target: Target, heaps: readonly HeapRecord[]): HeapRef[
 }
 
 function regionsOf(target: Target, md: MinidumpFile | undefined): { regions: Region[]; fromInfo: boolean } {
-  if (md && md.memoryInfo.length > 0) {
+  const listed = md ? md.memoryInfo.filter((r) => r.size > 0 && r.base === r.base) : [];
+  if (listed.length > 0) {
     return {
       fromInfo: true,
-      regions: md.memoryInfo
-        .filter((r) => r.size > 0 && r.base === r.base)
-        .map((r) => ({
+      regions: listed.map((r) => ({
           base: r.base,
           size: r.size,
           allocationBase: r.allocationBase === r.allocationBase && r.state !== MEM_FREE ? r.allocationBase : r.base,

@@ -39,7 +39,7 @@ export function summarizeThreads(target: Target, md: MinidumpFile | undefined): 
 
 function topFrames(target: Target, t: ThreadInfo, modules: ReturnType<typeof sortModules>): string[] {
   const ctx = t.wow64Context ?? t.context;
-  if (!ctx || !(ctx.ip === ctx.ip)) return [];
+  if (!ctx || !(ctx.ip === ctx.ip) || ctx.ip === 0) return [];
   const out = [nameAddress(modules, ctx.ip)];
   const view = t.wow64Context ? target.views.find((v) => v.role === "wow64") : target.views.find((v) => v.role === "native");
   if (!view || !(ctx.sp === ctx.sp)) return out;
