@@ -11,7 +11,7 @@ const dec = (n: number): string => Math.round(n).toLocaleString("en-US");
  */
 export function renderProcess(report: Report, options: { detail: boolean }): string {
   const p = report.process;
-  if (!p) return "";
+  if (!p) return report.diff?.process ? renderProcessDiff(report.diff.process) : "";
   const out: string[] = [triage(p)];
   const c = p.composition;
   out.push(
@@ -131,4 +131,13 @@ function triage(p: ProcessSection): string {
     if (r.abnormal) lines.push(`    ${" ".repeat(14)} next: ${r.nextStep}`);
   }
   return lines.join("\n");
+}
+
+/** `diff`: the process figures that changed, before the heap growth rows. */
+function renderProcessDiff(rows: NonNullable<NonNullable<Report["diff"]>["process"]>): string {
+  if (rows.length === 0) return "Process figures (memory, handles, GDI objects, threads): unchanged.\n\n";
+  return `Process figures that changed (memory in bytes, the others in counts):\n${table(
+    [{ header: "Figure", align: "left" }, { header: "Before" }, { header: "After" }, { header: "Delta" }],
+    rows.map((r) => [r.key, dec(r.before), dec(r.after), `${r.delta > 0 ? "+" : ""}${dec(r.delta)}`]),
+  )}\n`;
 }

@@ -35,6 +35,7 @@ import { poolRowsOfRun, poolSection, renderPool } from "./pool.js";
 import { symbols } from "@leakscope/symbols";
 import { defaultPlugins } from "./plugins.js";
 import { renderProcess } from "./process.js";
+import { diffProcess, processSection } from "@leakscope/process";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
 
 export interface CliOptions {
@@ -431,15 +432,18 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
         return snap;
       };
       let before: ReturnType<typeof snapshotOfRun> | undefined;
+      let beforeProcess: ReturnType<typeof processSection>;
       const beforeReport = await execute(beforeFile, "walk", "diff", flags, (r, { run }) => {
         before = snapshot(run);
+        beforeProcess = processSection(run);
         return r;
       });
-      const report = await execute(afterFile, "walk", "diff", flags, (r, { run }) => ({
-        ...r,
-        diff: diffSnapshots(before!, snapshot(run), top),
-        diagnostics: [...beforeReport.diagnostics, ...run.allDiagnostics()],
-      }));
+      const report = await execute(afterFile, "walk", "diff", flags, (r, { run }) => {
+        const diff = diffSnapshots(before!, snapshot(run), top);
+        const afterProcess = processSection(run);
+        if (beforeProcess && afterProcess) diff.process = diffProcess(beforeProcess, afterProcess, top);
+        return { ...r, diff, diagnostics: [...beforeReport.diagnostics, ...run.allDiagnostics()] };
+      });
       output(report, flags.json ? "json" : flags.format, flags.output, top);
     });
 

@@ -69,4 +69,20 @@ describe("which kind of leak in `info` and `analyze`", () => {
     expect(heap.analysis.suspects[0].kind).toBe("size-class");
     expect(heap.process.triage.filter((t: { abnormal: boolean }) => t.abnormal).map((t: { kind: string }) => t.kind)).toEqual(["heap"]);
   });
+
+  it("diff compares the handle, GDI, thread and committed-byte figures of two snapshots", async () => {
+    const before = write("before.dmp", buildKindLeakDump("none"));
+    const r = await run(["diff", before, write("after-handles.dmp", buildKindLeakDump("handles")), "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(validateReport(report).errors).toEqual([]);
+    expect(report.diff.process[0]).toEqual({ key: "handles:Event", kind: "handles", before: 40, after: 20040, delta: 20000 });
+    expect(report.diff.process.map((x: { key: string }) => x.key)).toContain("handles:total");
+    const vm = JSON.parse((await run(["diff", before, write("after-vm.dmp", buildKindLeakDump("virtual-memory")), "--json"])).out);
+    expect(vm.diff.process.find((x: { key: string }) => x.key === "memory:outside-heaps")).toMatchObject({ before: 0, after: 400 * 0x100000 });
+    const text = (await run(["diff", before, write("after-threads.dmp", buildKindLeakDump("threads"))])).out;
+    expect(text).toMatch(/^Process figures that changed/);
+    expect(text).toMatch(/threads:kinds\+0x1500\s+0\s+300\s+\+300/);
+    expect((await run(["diff", before, before])).out).toMatch(/^Process figures \(memory, handles, GDI objects, threads\): unchanged/);
+  });
 });

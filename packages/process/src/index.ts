@@ -26,3 +26,4 @@ export { ProcessOptionsSchema, processFacts, processKinds, processSection } from
 export { findReferrers } from "./referrers.js";
 export { type ThreadSummary, summarizeThreads } from "./threads.js";
 export { type ProcessFacts, TRIAGE_FLOORS, type TriageRow, processEvidence, triageRows } from "./triage.js";
+export { diffProcess, processFigures } from "./diff.js";

@@ -555,6 +555,20 @@ export const ProcessSectionSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `diff`: one process figure of two snapshots (committed bytes by kind, handles by type, GDI objects by type, threads by start). */
+export const ProcessGrowthRowSchema = Type.Object(
+  {
+    /** `memory:private`, `memory:heaps`, `memory:outside-heaps`, `handles:Event`, `gdi:Bitmap`, `threads:<start>`, `threads:total`... */
+    key: Type.String(),
+    kind: Type.Union([Type.Literal("memory"), Type.Literal("handles"), Type.Literal("gdi"), Type.Literal("threads")]),
+    /** Bytes for `memory`, counts for the others. */
+    before: Type.Number({ minimum: 0 }),
+    after: Type.Number({ minimum: 0 }),
+    delta: Type.Number(),
+  },
+  { additionalProperties: false },
+);
+
 export const GrowthRowSchema = Type.Object(
   {
     key: Type.String(),
@@ -576,6 +590,8 @@ export const DiffSectionSchema = Type.Object(
     after: Type.Object({ path: Type.String(), kind: Type.String(), format: Type.String() }, { additionalProperties: false }),
     total: Type.Object({ before: CountBytesSchema, after: CountBytesSchema }, { additionalProperties: false }),
     rows: Type.Array(GrowthRowSchema),
+    /** Process figures that changed (user-mode dumps; `@leakscope/process`), largest relative growth first. */
+    process: Type.Optional(Type.Array(ProcessGrowthRowSchema)),
   },
   { additionalProperties: false },
 );
@@ -637,3 +653,4 @@ export type StacksSection = Static<typeof StacksSectionSchema>;
 export type PoolSection = Static<typeof PoolSectionSchema>;
 export type GrowthRow = Static<typeof GrowthRowSchema>;
 export type ProcessSection = Static<typeof ProcessSectionSchema>;
+export type ProcessGrowthRow = Static<typeof ProcessGrowthRowSchema>;
