@@ -9,6 +9,7 @@ import {
   formatAddress,
   readPebHeapList,
 } from "@leakscope/core";
+import { findRange } from "./format.js";
 
 export type Composition = ProcessSection["composition"];
 
@@ -148,17 +149,10 @@ function regionsOf(target: Target, md: MinidumpFile | undefined): { regions: Reg
 
 /** The group containing `a` (binary search over groups sorted by base), or -1. */
 export function findGroup(groups: readonly AllocationGroup[], a: number): number {
-  let lo = 0;
-  let hi = groups.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const g = groups[mid]!;
-    if (a < g.base) hi = mid - 1;
-    else if (a >= g.end) lo = mid + 1;
-    else return mid;
-  }
-  return -1;
+  return findRange(groups, a, groupStart, groupEnd);
 }
+const groupStart = (g: AllocationGroup): number => g.base;
+const groupEnd = (g: AllocationGroup): number => g.end;
 
 /**
  * Compute the memory composition of a user-mode process: MemoryInfoList regions (or the captured

@@ -5,19 +5,30 @@ export function sortModules(modules: readonly ModuleInfo[]): ModuleInfo[] {
   return [...modules].sort((a, b) => a.base - b.base);
 }
 
-/** `module+0xoff` for an address inside a module, else the address in hex. */
-export function nameAddress(sorted: readonly ModuleInfo[], a: Address): string {
-  if (!(a === a)) return "?";
+/**
+ * Index of the item of `sorted` (by start, not overlapping) whose [start, end) holds `a`, or -1:
+ * a binary search shared by module names and allocation groups.
+ */
+export function findRange<T>(sorted: readonly T[], a: number, start: (x: T) => number, end: (x: T) => number): number {
   let lo = 0;
   let hi = sorted.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const m = sorted[mid]!;
-    if (a < m.base) hi = mid - 1;
-    else if (a >= m.base + m.size) lo = mid + 1;
-    else return `${m.name.replace(/\.(dll|exe|sys)$/i, "")}+0x${(a - m.base).toString(16)}`;
+    const x = sorted[mid]!;
+    if (a < start(x)) hi = mid - 1;
+    else if (a >= end(x)) lo = mid + 1;
+    else return mid;
   }
-  return formatAddress(a);
+  return -1;
+}
+
+/** `module+0xoff` for an address inside a module, else the address in hex. */
+export function nameAddress(sorted: readonly ModuleInfo[], a: Address): string {
+  if (!(a === a)) return "?";
+  const k = findRange(sorted, a, (m) => m.base, (m) => m.base + m.size);
+  if (k < 0) return formatAddress(a);
+  const m = sorted[k]!;
+  return `${m.name.replace(/\.(dll|exe|sys)$/i, "")}+0x${(a - m.base).toString(16)}`;
 }
 
 /** Decimal with thousands separators. */
