@@ -25,5 +25,5 @@ export {
 export { ProcessOptionsSchema, processFacts, processKinds, processSection } from "./plugin.js";
 export { findReferrers } from "./referrers.js";
 export { type ThreadSummary, summarizeThreads } from "./threads.js";
-export { type ProcessFacts, TRIAGE_FLOORS, type TriageRow, processEvidence, triageRows } from "./triage.js";
+export { type ProcessFacts, TRIAGE_FLOORS, type TriageRow, processEvidence, runtimesOf, triageRows } from "./triage.js";
 export { diffProcess, processFigures } from "./diff.js";

@@ -5,7 +5,7 @@ import { summarizeGdi } from "./gdi.js";
 import { summarizeHandles } from "./handles.js";
 import { findReferrers } from "./referrers.js";
 import { summarizeThreads } from "./threads.js";
-import { type ProcessFacts, processEvidence, triageRows } from "./triage.js";
+import { type ProcessFacts, processEvidence, runtimesOf, triageRows } from "./triage.js";
 
 declare module "@leakscope/core" {
   interface RunData {
@@ -47,7 +47,13 @@ export function processFacts(run: Run, options: { referrers?: boolean } = {}): (
       });
     }
   }
-  const facts: ProcessFacts = { composition, handles, gdi: summarizeGdi(target, md, run.diagnostics), threads: summarizeThreads(target, md) };
+  const facts: ProcessFacts = {
+    composition,
+    handles,
+    gdi: summarizeGdi(target, md, run.diagnostics),
+    threads: summarizeThreads(target, md),
+    runtimes: runtimesOf(target.modules.map((m) => m.name)),
+  };
   run.data.process = { ...facts, evidence: processEvidence(facts) };
   return run.data.process;
 }

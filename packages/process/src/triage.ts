@@ -18,8 +18,11 @@ export const TRIAGE_FLOORS = {
   groupBytes: 32 << 20,
   /** GDI objects: this share of the quota. */
   gdiShare: 0.5,
-  /** Threads: at least this many in one group, and the group at least `threadShare` of all threads. */
-  threadGroup: 50,
+  /**
+   * Threads: at least this many in one group, and the group at least `threadShare` of all
+   * threads (thread pools park tens of idle workers at one wait in healthy processes).
+   */
+  threadGroup: 100,
   threadShare: 0.5,
 } as const;
 
@@ -31,6 +34,23 @@ export interface ProcessFacts {
   handles: HandleSummary;
   gdi: GdiSummary;
   threads: ThreadSummary;
+  /**
+   * Runtimes whose own heaps live in VirtualAlloc'd memory (`.NET`, `Java`): their memory outside
+   * the NT heaps is expected, so it counts less, and the next step names the runtime's tools.
+   */
+  runtimes: string[];
+}
+
+const RUNTIME_MODULES: [RegExp, string, string][] = [
+  [/^(clr|coreclr|mscorwks|mscorsvr)\.dll$/i, ".NET", "the managed heap with SOS (`!dumpheap -stat`) or dotnet-dump analyze"],
+  [/^jvm\.dll$/i, "Java", "the Java heap with a heap dump (jcmd GC.heap_dump) and a heap analyzer"],
+];
+
+/** The runtimes with their own heaps among module names. */
+export function runtimesOf(moduleNames: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const n of moduleNames) for (const [re, name] of RUNTIME_MODULES) if (re.test(n)) out.add(name);
+  return [...out];
 }
 
 /**
@@ -91,7 +111,7 @@ export function processEvidence(facts: ProcessFacts): Evidence[] {
       detector: "threads",
       signal: "count",
       keys: [`threads:${tg.start}`],
-      strength: clamp(0.3 + 0.15 * Math.log2(tg.count / 25)),
+      strength: clamp(0.3 + 0.15 * Math.log2(tg.count / 50)),
       count: tg.count,
       bytes: 0,
       leakKind: "threads",
@@ -112,11 +132,13 @@ export function processEvidence(facts: ProcessFacts): Evidence[] {
   const groupOk = pg !== undefined && pg.count >= TRIAGE_FLOORS.groupCount && pg.committed >= TRIAGE_FLOORS.groupBytes;
   if ((shareOk || groupOk) && pg) {
     const share = privateCommitted > 0 ? loose / privateCommitted : 0;
+    const runtime = RUNTIME_MODULES.find(([, name]) => facts.runtimes.includes(name));
     out.push({
       detector: "virtual-memory",
       signal: "dominance",
       keys: [`region:${pg.samples[0]}`],
-      strength: clamp(0.3 + 0.5 * share + (groupOk ? 0.1 * Math.log2(pg.count / TRIAGE_FLOORS.groupCount + 1) : 0)),
+      // a runtime's own heap is expected there: 0.2 less, after the cap
+      strength: clamp(clamp(0.3 + 0.5 * share + (groupOk ? 0.1 * Math.log2(pg.count / TRIAGE_FLOORS.groupCount + 1) : 0)) - (runtime ? 0.2 : 0)),
       count: pg.count,
       bytes: pg.committed,
       leakKind: "virtual-memory",
@@ -124,8 +146,9 @@ export function processEvidence(facts: ProcessFacts): Evidence[] {
       text:
         `${human(loose)} of the ${human(privateCommitted)} committed private bytes (${Math.round(share * 100)}%) belong to no heap, stack or TEB: memory allocated with VirtualAlloc directly; ` +
         `the largest group is ${thousands(pg.count)} allocations of ${human(pg.size)} (${human(pg.committed)} committed, e.g. ${pg.samples.slice(0, 2).join(", ")}).` +
-        (pg.referrers.length > 0 ? ` Pointers to them are held at ${pg.referrers.slice(0, 2).join(", ")}.` : ""),
-      nextStep: `Look at the allocation bases (\`!address ${pg.samples[0] ?? ""}\`) and at who points at them${pg.referrers[0] ? ` (${pg.referrers[0]})` : ""}; find the VirtualAlloc calls of ${human(pg.size)} without VirtualFree (a breakpoint on KERNELBASE!VirtualAlloc, or ETW VirtualAlloc events).`,
+        (pg.referrers.length > 0 ? ` Pointers to them are held at ${pg.referrers.slice(0, 2).join(", ")}.` : "") +
+        (runtime ? ` The process runs ${runtime[1]}, whose heap lives in such memory.` : ""),
+      nextStep: `${runtime ? `Look at ${runtime[2]}; for the rest, look at` : "Look at"} the allocation bases (\`!address ${pg.samples[0] ?? ""}\`) and at who points at them${pg.referrers[0] ? ` (${pg.referrers[0]})` : ""}; find the VirtualAlloc calls of ${human(pg.size)} without VirtualFree (a breakpoint on KERNELBASE!VirtualAlloc, or ETW VirtualAlloc events).`,
       samples: pg.samples,
       source: "MemoryInfoList",
     });

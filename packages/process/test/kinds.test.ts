@@ -2,7 +2,7 @@ import { leakAnalyzer } from "@leakscope/analyze";
 import { BufferSource, Engine, type Report, minidumpInput } from "@leakscope/core";
 import { KIND_LEAK_FACTS as F, type KindLeak, buildKindLeakDump } from "@leakscope/test-utils";
 import { describe, expect, it } from "vitest";
-import { processKinds } from "../src/index.js";
+import { processEvidence, processKinds, runtimesOf } from "../src/index.js";
 
 async function analyze(kind: KindLeak, command = "analyze"): Promise<Report> {
   const bytes = buildKindLeakDump(kind);
@@ -72,5 +72,19 @@ describe("which kind of leak, on synthetic dumps with one planted leak each", ()
   it("info gets the section without walking heaps; other commands do not", async () => {
     expect((await analyze("handles", "info")).process!.triage[0]!.kind).toBe("handles");
     expect((await analyze("handles", "heaps")).process).toBeUndefined();
+  });
+
+  it("memory outside the heaps counts less in a .NET or Java process, and the next step names its tools", async () => {
+    const engine = new Engine({ plugins: [minidumpInput(), processKinds(), leakAnalyzer()] });
+    const open = await engine.openSource(new BufferSource(buildKindLeakDump("virtual-memory"), "vm.dmp"), { command: "analyze", depth: "analyze" });
+    open.close();
+    const facts = open.run.data.process!;
+    expect(runtimesOf(["ntdll.dll", "coreclr.dll", "KERNEL32.DLL"])).toEqual([".NET"]);
+    expect(facts.runtimes).toEqual([]);
+    const plain = processEvidence(facts)[0]!;
+    const managed = processEvidence({ ...facts, runtimes: [".NET"] })[0]!;
+    expect(managed.leakKind).toBe("virtual-memory");
+    expect(managed.strength).toBeCloseTo(plain.strength - 0.2, 5);
+    expect(managed.nextStep).toMatch(/SOS/);
   });
 });
