@@ -30,12 +30,12 @@ describe("which kind of leak in `info` and `analyze`", () => {
       expect(r.out).toContain("Memory:   557 regions (MemoryInfoList)");
       expect(r.out).toContain("image 31,682,560, mapped 52,707,328, private 1,294,336");
       expect(r.out).toContain(
-        "Handles:  147 (HandleData): (no type name) 46, Section 31, Event 18, Semaphore 12, File 11, Key 8, WaitCompletionPacket 6, IRTimer 4, IoCompletion 3, Directory 2, TpWorkerFactory 2, WindowStation 2, ALPC Port 1, Desktop 1",
+        "Handles:  147 (HandleData): Section 31, Event 18, Semaphore 12, File 11, Key 8, WaitCompletionPacket 6, IRTimer 4, IoCompletion 3, Directory 2, TpWorkerFactory 2, WindowStation 2, ALPC Port 1, Desktop 1, (no type name) 46",
       );
     }
     const info = (await run(["info", breakpad.path])).out;
     expect(info).toContain("Usage summary (like !address -summary):");
-    expect(info).toMatch(/Handles by type:\n.*\n.*\n\s+\(no type name\)\s+46/);
+    expect(info).toMatch(/Handles by type:\n.*\n.*\n\s+Section\s+31\s+247\s+8,388,612\n\s+Event\s+18/);
   });
 
   const fizz = sharedFile("dumps/user/lldb-fizzbuzz-wow64-win7sp1-full.dmp");

@@ -78,7 +78,8 @@ export function summarizeHandles(source: string, handles: readonly HandleEntry[]
     total: handles.length,
     byType: [...byType.entries()]
       .map(([type, v]) => ({ type, ...v, ...(type !== NO_TYPE && v.count > typicalCount(type) ? { typical: typicalCount(type) } : {}) }))
-      .sort((a, b) => b.count - a.count || a.type.localeCompare(b.type)),
+      // handles without a recorded type are not a type: listed last
+      .sort((a, b) => Number(a.type === NO_TYPE) - Number(b.type === NO_TYPE) || b.count - a.count || a.type.localeCompare(b.type)),
     names: [...names.values()].filter((n) => n.count >= 2).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)).slice(0, 10),
     notes,
   };

@@ -72,8 +72,8 @@ describe("!handle text", () => {
     const s = summarizeHandles("!handle", handleEntriesFromText(t));
     expect(s.byType.map((r) => [r.type, r.count, r.handleCount])).toEqual([
       ["Key", 2, 2],
-      ["(no type name)", 1, 1],
       ["Event", 1, 2],
+      ["(no type name)", 1, 1],
     ]);
     expect(s.names).toEqual([{ type: "Key", name: "\\REGISTRY\\MACHINE\\SOFTWARE\\App", count: 2 }]);
   });
@@ -86,8 +86,8 @@ describe("!handle text", () => {
     expect(s.total).toBe(5);
     expect(s.byType.map((r) => [r.type, r.count])).toEqual([
       ["Event", 3],
-      ["(no type name)", 1],
       ["Key", 1],
+      ["(no type name)", 1],
     ]);
   });
 
