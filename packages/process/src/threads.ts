@@ -16,15 +16,24 @@ const TOP_FRAMES = 3;
 export function summarizeThreads(target: Target, md: MinidumpFile | undefined): ThreadSummary {
   const modules = sortModules(target.modules);
   const starts = new Map<number, number>();
-  for (const i of md?.threadInfos ?? []) starts.set(i.threadId >>> 0, i.startAddress);
-  const groups = new Map<string, { start: string; top: string; count: number; ids: number[] }>();
+  const created = new Map<number, number>();
+  for (const i of md?.threadInfos ?? []) {
+    starts.set(i.threadId >>> 0, i.startAddress);
+    if (i.createTime > 0) created.set(i.threadId >>> 0, i.createTime);
+  }
+  const groups = new Map<string, { start: string; top: string; count: number; ids: number[]; first: number; last: number }>();
   for (const t of target.threads) {
     const sa = starts.get(t.id >>> 0);
     const start = sa !== undefined && sa !== 0 ? nameAddress(modules, sa) : "?";
     const top = topFrames(target, t, modules).join(" < ") || "?";
     const k = `${start}\u0000${top}`;
-    const g = groups.get(k) ?? { start, top, count: 0, ids: [] };
+    const g = groups.get(k) ?? { start, top, count: 0, ids: [], first: Infinity, last: -Infinity };
     g.count++;
+    const ct = created.get(t.id >>> 0);
+    if (ct !== undefined) {
+      g.first = Math.min(g.first, ct);
+      g.last = Math.max(g.last, ct);
+    }
     if (g.ids.length < 16) g.ids.push(t.id >>> 0);
     groups.set(k, g);
   }
@@ -32,7 +41,10 @@ export function summarizeThreads(target: Target, md: MinidumpFile | undefined): 
   if ((md?.threadInfos.length ?? 0) === 0 && target.threads.length > 0) notes.push("The dump has no ThreadInfoList: threads are grouped by their top frames only.");
   return {
     count: target.threads.length,
-    groups: [...groups.values()].sort((a, b) => b.count - a.count).slice(0, 20),
+    groups: [...groups.values()]
+      .sort((a, b) => b.count - a.count)
+      .slice(0, 20)
+      .map(({ first, last, ...g }) => (first <= last && isoOfFiletime(first) && isoOfFiletime(last) ? { ...g, created: { first: isoOfFiletime(first)!, last: isoOfFiletime(last)! } } : g)),
     notes,
   };
 }
@@ -55,4 +67,11 @@ function topFrames(target: Target, t: ThreadInfo, modules: ReturnType<typeof sor
     out.push(name);
   }
   return out;
+}
+
+/** FILETIME (100 ns since 1601) as ISO 8601, undefined when out of range. */
+export function isoOfFiletime(ft: number): string | undefined {
+  const ms = ft / 10000 - 11644473600000;
+  if (!(ms > 0 && ms < 8.64e15)) return undefined;
+  return new Date(ms).toISOString();
 }

@@ -116,7 +116,9 @@ export function processEvidence(facts: ProcessFacts): Evidence[] {
       bytes: 0,
       leakKind: "threads",
       title: `${thousands(tg.count)} threads parked at ${tg.top}`,
-      text: `${thousands(tg.count)} of the ${thousands(th.count)} threads started at ${tg.start} and wait at ${tg.top}.`,
+      text:
+        `${thousands(tg.count)} of the ${thousands(th.count)} threads started at ${tg.start} and wait at ${tg.top}` +
+        (tg.created && tg.created.first !== tg.created.last ? `; they were created from ${tg.created.first} to ${tg.created.last}.` : "."),
       nextStep: `Look at the parking stack (\`~*k\` and the threads ${tg.ids
         .slice(0, 3)
         .map((i) => `0x${i.toString(16)}`)

@@ -44,6 +44,8 @@ describe("which kind of leak, on synthetic dumps with one planted leak each", ()
     expect(p.threads.count).toBe(F.parkedThreads + 1);
     expect(p.threads.groups[0]).toMatchObject({ start: "kinds+0x1500", top: "ntdll+0x9f9e4 < KERNELBASE+0x4b281 < kinds+0x1620", count: F.parkedThreads });
     expect(p.triage[0]).toMatchObject({ kind: "threads", abnormal: true, key: "threads:kinds+0x1500" });
+    expect(p.threads.groups[0]!.created).toEqual({ first: "2026-12-01T00:00:00.000Z", last: "2026-12-01T04:59:00.000Z" });
+    expect(p.triage[0]!.text).toMatch(/created from 2026-12-01T00:00:00.000Z to 2026-12-01T04:59:00.000Z/);
     expect(r.analysis!.suspects[0]!.kind).toBe("threads");
   });
 

@@ -528,6 +528,8 @@ export const ProcessSectionSchema = Type.Object(
               top: Type.String(),
               count: Count,
               ids: Type.Array(Count),
+              /** Creation times of the group's first and last thread (ISO 8601, from ThreadInfoList). */
+              created: Type.Optional(Type.Object({ first: Type.String(), last: Type.String() }, { additionalProperties: false })),
             },
             { additionalProperties: false },
           ),

@@ -102,7 +102,8 @@ export function buildKindLeakDump(kind: KindLeak): Uint8Array {
       setU64(v, 0x08, F.kernelbase.base + 0x4b281); // WaitForSingleObjectEx
       setU64(v, 0x40, F.app.base + 0x1620); // the worker loop
       b.thread({ id, teb: 0x7ff5ff000000 + i * 0x2000, stack: { address: sp, bytes }, context: { arch: "x64", registers: { rip: F.ntdll.base + 0x9f9e4, rsp: sp } } });
-      b.threadInfo({ threadId: id, startAddress: F.threadStart });
+      // one thread a minute from 2026-12-01T00:00:00Z (FILETIME: 100 ns since 1601)
+      b.threadInfo({ threadId: id, startAddress: F.threadStart, createTime: (Date.UTC(2026, 11, 1) + 11644473600000 + i * 60000) * 10000 });
       info(stackTop - 0x100000, 0x100000, MEM_PRIVATE);
       privateBytes += 0x100000;
     }
