@@ -5,6 +5,7 @@ import { checkOutputFile } from "../checks.js";
 import type { CommandContext } from "../context.js";
 import { formatOption, jsonOption, outputOption, parseCount, symbolsOption, topOption } from "../options.js";
 import { snapshotForCompare } from "../snapshots.js";
+import { diffProcess, processSection } from "@leakscope/process";
 
 /** What says two dumps come from one program, and when each was written. */
 export interface InputIdentity {
@@ -75,16 +76,21 @@ export function diffCommand(ctx: CommandContext) {
       checkOutputFile(flags.output);
       let before: Snapshot | undefined;
       let beforeId: InputIdentity | undefined;
+      let beforeProcess: ReturnType<typeof processSection>;
       const beforeReport = await ctx.execute({ file: beforeFile, depth: "walk", command: "diff", symbols: flags.symbols }, (r, run) => {
         before = snapshotForCompare(run);
         beforeId = identify(run);
+        beforeProcess = processSection(run);
         return r;
       });
       const report = await ctx.execute({ file: afterFile, depth: "walk", command: "diff", symbols: flags.symbols }, (r, run) => {
         const warnings = checkDiffInputs(beforeId!, identify(run), flags.force === true);
+        const diff = diffSnapshots(before!, snapshotForCompare(run), top);
+        const afterProcess = processSection(run);
+        if (beforeProcess && afterProcess) diff.process = diffProcess(beforeProcess, afterProcess, top);
         return {
           ...r,
-          diff: diffSnapshots(before!, snapshotForCompare(run), top),
+          diff,
           diagnostics: [...warnings, ...tagged(beforeReport.diagnostics, beforeFile), ...tagged(run.allDiagnostics(), afterFile)],
         };
       });
