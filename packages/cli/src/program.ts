@@ -34,6 +34,7 @@ import { type PoolSort, outstanding, poolKm } from "@leakscope/pool-km";
 import { poolRowsOfRun, poolSection, renderPool } from "./pool.js";
 import { symbols } from "@leakscope/symbols";
 import { defaultPlugins } from "./plugins.js";
+import { registerLayoutsCommand } from "./commands/layouts.js";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
 
 export interface CliOptions {
@@ -440,6 +441,7 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
       output(report, flags.json ? "json" : flags.format, flags.output, top);
     });
 
+  registerLayoutsCommand(program, io);
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (e) {

@@ -186,3 +186,48 @@ export const SEGMENT_HEAP_SIGNATURE = 0xddeeddee;
 export const ENCODE_FLAG = 0x100000;
 /** `_HEAP.Flags` HEAP_CAPTURE_STACK_BACKTRACES (set with +ust). */
 export const HEAP_CAPTURE_STACK_BACKTRACES = 0x08000000;
+
+/**
+ * The NT heap offsets leakscope uses for a build (`leakscope layouts`), keyed `Struct.Field` as
+ * the PDB spells them; empty when the build has no table (then the layout is probed).
+ */
+export function ntOffsets(build: number, bitness: 32 | 64): Record<string, number> {
+  const name = layoutForBuild(build);
+  if (name === undefined) return {};
+  const L = ntLayout(name, bitness);
+  const out: Record<string, number> = {
+    "_HEAP.Flags": L.flags,
+    "_HEAP.ForceFlags": L.forceFlags,
+    "_HEAP.EncodeFlagMask": L.encodeFlagMask,
+    // x64: the 16-byte _HEAP_ENTRY Encoding at 0x80, its useful 8 bytes at +8
+    "_HEAP.Encoding": L.bitness === 64 ? L.encoding - 8 : L.encoding,
+    "_HEAP.Signature": L.signature,
+    "_HEAP.ProcessHeapsListIndex": L.processHeapsListIndex,
+    "_HEAP.UCRList": L.ucrList,
+    "_HEAP.VirtualAllocdBlocks": L.virtualAllocdBlocks,
+    "_HEAP.SegmentList": L.segmentList,
+    "_HEAP.FreeLists": L.freeLists,
+    "_HEAP.FrontEndHeap": L.frontEndHeap,
+    "_HEAP.FrontEndHeapType": L.frontEndHeapType,
+    "_HEAP_SEGMENT.SegmentSignature": L.segmentSignature,
+    "_HEAP_SEGMENT.SegmentListEntry": L.segListEntry,
+    "_HEAP_SEGMENT.Heap": L.segHeap,
+    "_HEAP_SEGMENT.BaseAddress": L.segBaseAddress,
+    "_HEAP_SEGMENT.NumberOfPages": L.segNumberOfPages,
+    "_HEAP_SEGMENT.FirstEntry": L.segFirstEntry,
+    "_HEAP_SEGMENT.LastValidEntry": L.segLastValidEntry,
+    "_HEAP_SEGMENT.NumberOfUnCommittedPages": L.segUncommittedPages,
+    "_HEAP_SEGMENT.NumberOfUnCommittedRanges": L.segUncommittedRanges,
+    "_HEAP_SEGMENT.UCRSegmentList": L.segUcrList,
+    "_HEAP_UCR_DESCRIPTOR.SegmentEntry": L.ucrSegmentEntry,
+    "_HEAP_UCR_DESCRIPTOR.Address": L.ucrAddress,
+    "_HEAP_UCR_DESCRIPTOR.Size": L.ucrSize,
+    "_HEAP_VIRTUAL_ALLOC_ENTRY.CommitSize": L.vaCommitSize,
+    "_HEAP_VIRTUAL_ALLOC_ENTRY.ReserveSize": L.vaReserveSize,
+    "_HEAP_VIRTUAL_ALLOC_ENTRY.BusyBlock": L.vaBusyBlock,
+    "_HEAP_FREE_ENTRY.FreeList": L.freeLink,
+    "_LFH_HEAP.Heap": L.lfhHeapBackPointer,
+  };
+  if (L.userContext >= 0) out["_HEAP.UserContext"] = L.userContext;
+  return out;
+}

@@ -431,6 +431,17 @@ export function bigPagesLayout(build: number, pointerSize: 4 | 8): BigPagesLayou
   return { Va: 0, Key: 8, PoolType: 12, NumberOfBytes: 16, size: build >= 22000 ? 0x20 : 0x18, ptr: 8 };
 }
 
+/** The pool offsets leakscope uses for a build (`leakscope layouts`), keyed `Struct.Field` as the PDB spells them. */
+export function poolOffsets(build: number, pointerSize: 4 | 8): Record<string, number> {
+  const b = bigPagesLayout(build, pointerSize);
+  return {
+    "_POOL_TRACKER_BIG_PAGES.Va": b.Va,
+    "_POOL_TRACKER_BIG_PAGES.Key": b.Key,
+    "_POOL_TRACKER_BIG_PAGES.NumberOfBytes": b.NumberOfBytes,
+    "_POOL_TRACKER_BIG_PAGES.size": b.size,
+  };
+}
+
 /**
  * Sum PoolBigPageTable by tag (entries laid out by {@link bigPagesLayout}); an entry is free when
  * `Va & 1`.
