@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LfhWriterVersion } from "@leakscope/test-utils";
-import { actualLfhBlocks, codes, expectedLfhBlocks, lfhProcess, walkLfhProcess } from "./helpers.js";
+import { actualLfhBlocks, codes, expectedHeapFigures, expectedLfhBlocks, lfhProcess, walkLfhProcess } from "./helpers.js";
 
 /** The LFH writer version that matches a build (the layout itself follows the build). */
 const versionOf = (build: number): LfhWriterVersion => (build < 9200 ? "win7" : build < 9600 ? "win8" : build < 22000 ? "win10" : "win11");
@@ -23,17 +23,11 @@ describe("per build: NT heap + LFH written with that build's layouts, walked exa
         expect(heap.data.lfh!.family).toBe(build < 9200 ? "win7" : build < 9600 ? "win8-rtm" : "win8");
         const want = expectedLfhBlocks(p.lfh);
         expect(actualLfhBlocks(run, p.heapAddress)).toEqual(want);
-        const users = p.nt.expected.filter((e) => e.kind === "user");
-        const busy = want.filter((b) => b.busy);
-        expect(heap.stats.busy).toEqual({
-          count: users.length + busy.length,
-          bytes: users.reduce((s, e) => s + e.requestedSize, 0) + busy.reduce((s, b) => s + b.requestedSize, 0),
-        });
-        expect(heap.summary.lfhBusy).toBe(busy.length);
-        expect(heap.summary.lfhFree).toBe(want.length - busy.length);
+        const f = expectedHeapFigures(p);
+        expect(heap.stats.busy).toEqual(f.busy);
+        expect({ lfhBusy: heap.summary.lfhBusy, lfhFree: heap.summary.lfhFree }).toEqual({ lfhBusy: f.lfhBusy, lfhFree: f.lfhFree });
         // the figures are those of the spec, not just self-consistent
-        expect(busy.length).toBe(36);
-        expect(want.length - busy.length).toBe(18);
+        expect([f.lfhBusy, f.lfhFree]).toEqual([36, 18]);
       });
     }
   }
@@ -91,7 +85,6 @@ describe("mislabelled builds: walked right by proof, or reported; never wrong", 
     const heap = run.heaps.find((h) => h.address === p.heapAddress)!;
     expect(heap.incomplete).toBe(true);
     expect(actualLfhBlocks(run, p.heapAddress)).toEqual([]);
-    const users = p.nt.expected.filter((e) => e.kind === "user");
-    expect(heap.stats.busy.count).toBe(users.length);
+    expect(heap.stats.busy.count).toBe(p.nt.expected.filter((e) => e.kind === "user").length);
   });
 });

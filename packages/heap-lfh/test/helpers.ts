@@ -220,3 +220,15 @@ function cut(memory: LfhPiece[], hole: { address: number; size: number }): LfhPi
   }
   return out;
 }
+
+/** The heap figures a correct walk of `p` gives: backend user blocks plus LFH busy blocks (hosts not counted). */
+export function expectedHeapFigures(p: LfhProcess): { busy: { count: number; bytes: number }; lfhBusy: number; lfhFree: number } {
+  const want = expectedLfhBlocks(p.lfh);
+  const users = p.nt.expected.filter((e) => e.kind === "user");
+  const busy = want.filter((b) => b.busy);
+  return {
+    busy: { count: users.length + busy.length, bytes: users.reduce((s, e) => s + e.requestedSize, 0) + busy.reduce((s, b) => s + b.requestedSize, 0) },
+    lfhBusy: busy.length,
+    lfhFree: want.length - busy.length,
+  };
+}
