@@ -100,12 +100,12 @@ const L1709_64: SegmentHeapLayout = {
 const L1803_64: SegmentHeapLayout = {
   name: "1803",
   bitness: 64,
-  // [SS] ntdll.dll-10.0.17134.1-x64.h: the 1709 _SEGMENT_HEAP prefix; SegContexts after LargeCommittedPages (2 x 0x78); VsContext/LfhContext derived (the walker takes them from the context pointers)
-  heap: { signature: 0x10, userContext: -1, largeAllocMetadata: 0x50, largeReservedPages: 0x60, largeCommittedPages: 0x68, segContexts: 0x70, segContextSize: 0x78, vsContext: 0x188, lfhContext: 0x1f8, size: 0x6e0 },
-  // [SS] 17134.1 _HEAP_SEG_CONTEXT = 1709 + RTL_HP_ENV_HANDLE EnvHandle before Heap: Heap 0x70, size 0x78 (derived, layout-evidence.md D5)
+  // [SS] ntdll.dll-10.0.17134.1-x64.h _SEGMENT_HEAP {EnvHandle; Signature; GlobalFlags; MemStats; Interceptor; ProcessHeapListIndex; GlobalLockCount; GlobalLockOwner; AllocatedFromMetadata:1; LargeMetadataLock; LargeAllocMetadata; LargeReservedPages; LargeCommittedPages; SegContexts[2]; StackTraceInitVar; ContextExtendLock; AllocatedBase; UncommittedBase; ReservedLimit; VsContext; LfhContext} (offsets derived): LargeAllocMetadata 0x50, SegContexts 0x70 (2 x 0x78), VsContext 0x188, LfhContext 0x200
+  heap: { signature: 0x10, userContext: -1, largeAllocMetadata: 0x50, largeReservedPages: 0x60, largeCommittedPages: 0x68, segContexts: 0x70, segContextSize: 0x78, vsContext: 0x188, lfhContext: 0x200, size: 0x700 },
+  // [SS] 17134.1 _HEAP_SEG_CONTEXT {SegmentMask; UnitShift; PagesPerUnitShift; FirstDescriptorIndex; CachedCommitSoftShift; CachedCommitHighShift; Flags; MaxAllocationSize; SegmentLock; SegmentListHead; SegmentCount; FreePageRanges; MemStats; LfhContext; VsContext; RTL_HP_ENV_HANDLE EnvHandle; Heap}: SegmentListHead 0x20, LfhContext 0x50, VsContext 0x58, Heap 0x70, size 0x78 (derived)
   ctx: { segmentMask: 0, unitShift: 8, pagesPerUnitShift: 9, firstDescriptorIndex: 0xa, segmentListHead: 0x20, segmentCount: 0x30, lfhContext: 0x50, vsContext: 0x58, heap: 0x70 },
-  // [SS] 17134.1 _HEAP_VS_CONTEXT {Lock; FreeChunkTree; SubsegmentList ...} as 1709
-  vs: { subsegmentList: 0x18, ...VS_64 },
+  // [SS] 17134.1 _HEAP_VS_CONTEXT {ULONG64 Lock; LockType; RTL_RB_TREE FreeChunkTree; LIST_ENTRY SubsegmentList}: SubsegmentList 0x20 (1709 had no LockType: 0x18)
+  vs: { subsegmentList: 0x20, ...VS_64 },
   lfh: LFH_64,
 };
 const LRS5_64: SegmentHeapLayout = {

@@ -165,8 +165,8 @@ const H2004_32: HeapOffsets = { sig: 0x08, userContext: 0x1c, large: 0x44, large
 const HEAP_OFFSETS: Record<Family, { 64: HeapOffsets; 32?: HeapOffsets }> = {
   // [ND] Win10_1709_RS3 x64 _SEGMENT_HEAP.h
   "1709": { 64: { sig: 0x10, userContext: -1, large: 0x50, largeReserved: 0x60, largeCommitted: 0x68, segContexts: 0x70, ctxSize: 0x68, vs: 0x168, lfh: 0x1e0, size: 0x6c0 } },
-  // [SS] 17134.1 x64: 1709 prefix, contexts of 0x78 (EnvHandle added)
-  "1803": { 64: { sig: 0x10, userContext: -1, large: 0x50, largeReserved: 0x60, largeCommitted: 0x68, segContexts: 0x70, ctxSize: 0x78, vs: 0x188, lfh: 0x1f8, size: 0x6e0 } },
+  // [SS] 17134.1 x64 _SEGMENT_HEAP field list: 1709 prefix, contexts of 0x78 (EnvHandle added), VsContext 0x188, LfhContext 0x200 (16-byte aligned)
+  "1803": { 64: { sig: 0x10, userContext: -1, large: 0x50, largeReserved: 0x60, largeCommitted: 0x68, segContexts: 0x70, ctxSize: 0x78, vs: 0x188, lfh: 0x200, size: 0x700 } },
   rs5: {
     64: { sig: 0x10, userContext: -1, large: 0x88, largeReserved: 0x98, largeCommitted: 0xa0, segContexts: 0xa8, ctxSize: 0x98, vs: 0x220, lfh: 0x298, size: 0x710 },
     32: { sig: 0x08, userContext: -1, large: 0x50, largeReserved: 0x58, largeCommitted: 0x5c, segContexts: 0x60, ctxSize: 0x50, vs: 0x124, lfh: 0x164, size: 0x3a4 },
@@ -311,8 +311,9 @@ export function writeSegmentHeap(spec: SegmentHeapSpec): WrittenSegmentHeap {
   const ctx1 = ctx0 + ho.ctxSize;
   const vsCtx = B + ho.vs;
   const lfhCtx = B + ho.lfh;
-  // _HEAP_VS_CONTEXT.SubsegmentList: 0x18 on 1709/1803 ([ND] 1709), 0x20 / 0x10 after; none on the newest layout
-  const vsListHead = newest ? -1 : vsCtx + (family === "1709" || family === "1803" ? 0x18 : x64 ? 0x20 : 0x10);
+  // _HEAP_VS_CONTEXT.SubsegmentList: 0x18 on 1709 ([ND] 1709: SRWLOCK Lock, FreeChunkTree), 0x20 / 0x10 from
+  // 17134 ([SS] 17134.1: Lock, LockType, FreeChunkTree, SubsegmentList); none on the newest layout
+  const vsListHead = newest ? -1 : vsCtx + (family === "1709" ? 0x18 : x64 ? 0x20 : 0x10);
   const bucketsArray = lfhCtx + (family === "1709" || family === "1803" ? 0xd0 : family === "rs5" && x64 ? 0x70 : 0x80);
   for (let i = 0; i < 129; i++) m.ptr(bucketsArray + i * ps, 1, ps); // not activated
 
