@@ -97,6 +97,17 @@ const L1709_64: SegmentHeapLayout = {
   vs: { subsegmentList: 0x18, ...VS_64 },
   lfh: LFH_64,
 };
+const L1709_32: SegmentHeapLayout = {
+  name: "1709",
+  bitness: 32,
+  // [ND] Win10_1709_RS3/x86/System32/ntdll.dll/Standalone/_SEGMENT_HEAP.h: Signature 0x08, LargeAllocMetadata 0x30, LargeReservedPages 0x38, LargeCommittedPages 0x3c, SegContexts 0x40 (2 x 0x38), VsContext 0xc4, LfhContext 0x100, size 0x370
+  heap: { signature: 0x08, userContext: -1, largeAllocMetadata: 0x30, largeReservedPages: 0x38, largeCommittedPages: 0x3c, segContexts: 0x40, segContextSize: 0x38, vsContext: 0xc4, lfhContext: 0x100, size: 0x370 },
+  // [ND] same file, _HEAP_SEG_CONTEXT: UnitShift 4, FirstDescriptorIndex 6, SegmentListHead 0x14, SegmentCount 0x1c, LfhContext 0x2c, VsContext 0x30, Heap 0x34
+  ctx: { segmentMask: 0, unitShift: 4, pagesPerUnitShift: 5, firstDescriptorIndex: 6, segmentListHead: 0x14, segmentCount: 0x1c, lfhContext: 0x2c, vsContext: 0x30, heap: 0x34 },
+  // [ND] same file, _HEAP_VS_CONTEXT: SubsegmentList 0x0c; the VS and LFH subsegment offsets are the later x86 ones (not in that listing)
+  vs: { subsegmentList: 0x0c, ...VS_32 },
+  lfh: LFH_32,
+};
 const L1803_64: SegmentHeapLayout = {
   name: "1803",
   bitness: 64,
@@ -167,7 +178,7 @@ const LNEWEST_64: SegmentHeapLayout = {
 };
 
 /** Every candidate layout, oldest first. */
-export const SEGMENT_LAYOUTS: readonly SegmentHeapLayout[] = [L1709_64, L1803_64, LRS5_64, LRS5_32, L2004_64, L2004_32, LWIN11_64, LNEWEST_64];
+export const SEGMENT_LAYOUTS: readonly SegmentHeapLayout[] = [L1709_64, L1709_32, L1803_64, LRS5_64, LRS5_32, L2004_64, L2004_32, LWIN11_64, LNEWEST_64];
 
 /**
  * The build's own table: 16299 the 1709 table, 17134 the 1803 table (x64; no x86 listing found),
@@ -177,7 +188,7 @@ export const SEGMENT_LAYOUTS: readonly SegmentHeapLayout[] = [L1709_64, L1803_64
  */
 export function segmentLayoutForBuild(build: number, bitness: 32 | 64): SegmentHeapLayout | undefined {
   const x64 = bitness === 64;
-  if (build >= 16299 && build < 17134) return x64 ? L1709_64 : undefined;
+  if (build >= 16299 && build < 17134) return x64 ? L1709_64 : L1709_32;
   if (build >= 17134 && build < 17763) return x64 ? L1803_64 : undefined;
   if (build >= 17763 && build < 22000) return x64 ? L2004_64 : L2004_32;
   if (build >= 22000 && build < 26100) return x64 ? LWIN11_64 : L2004_32;

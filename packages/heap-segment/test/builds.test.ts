@@ -5,7 +5,7 @@ import { actualBlocks, richAllocations, runOnTarget, sortExpected, syntheticTarg
 
 /** The walker's table per build (layout-evidence.md D3-D5). */
 const tableOf = (build: number, bitness: 32 | 64): string =>
-  bitness === 32 ? "2004" : build < 17134 ? "1709" : build < 17763 ? "1803" : build < 22000 ? "2004" : build < 26100 ? "win11" : "newest";
+  build < 17134 ? "1709" : bitness === 32 ? "2004" : build < 17763 ? "1803" : build < 22000 ? "2004" : build < 26100 ? "win11" : "newest";
 
 function written(build: number, bitness: 32 | 64) {
   const base = bitness === 64 ? 0x1_2340_0000 : 0x0050_0000;

@@ -17,8 +17,8 @@
  * layout), `22H2` (22000 .. 22631: SegContexts at 0x140 on x64, [SS] 22000.120), `24H2` (the
  * newest [VL] listing: VS Signature at 0x24, LFH subsegment without an Owner pointer and with its
  * bitmap at 0x40, no VS SubsegmentList), and `rs5-insider` (the ntdiff "1809_RS5" table, which no
- * shipped build has, labelled 17763 for probing tests). x86: the 2004 layout (and the insider
- * table); 1709/1803 x86 have no listing and throw. `build` picks the layout by build instead.
+ * shipped build has, labelled 17763 for probing tests). x86: 1709 ([ND] Win10_1709_RS3 x86), the
+ * 2004 layout (and the insider table); 1803 x86 has no listing and throws. `build` picks the layout by build instead.
  */
 import type { MemoryPiece } from "../nt/writer.js";
 
@@ -35,9 +35,9 @@ export const SEGMENT_LAYOUT_BUILD: Readonly<Record<SegmentWriterLayout, number>>
   "22H2": 22621,
   "24H2": 26100,
 };
-/** Whether a layout has an x86 form the writer knows (1709/1803 x86: no listing found). */
+/** Whether a layout has an x86 form the writer knows (1803 x86: no listing found). */
 export function segmentWriterHasX86(layout: SegmentWriterLayout): boolean {
-  return layout !== "1709" && layout !== "1803";
+  return layout !== "1803";
 }
 /** The writer layout of a build (16299 .. 26100+). */
 export function segmentWriterLayoutForBuild(build: number): SegmentWriterLayout {
@@ -164,7 +164,11 @@ const H2004_64: HeapOffsets = { sig: 0x10, userContext: 0x28, large: 0x48, large
 const H2004_32: HeapOffsets = { sig: 0x08, userContext: 0x1c, large: 0x44, largeReserved: 0x4c, largeCommitted: 0x50, segContexts: 0x100, ctxSize: 0x80, vs: 0x200, lfh: 0x2c0, size: 0x580 };
 const HEAP_OFFSETS: Record<Family, { 64: HeapOffsets; 32?: HeapOffsets }> = {
   // [ND] Win10_1709_RS3 x64 _SEGMENT_HEAP.h
-  "1709": { 64: { sig: 0x10, userContext: -1, large: 0x50, largeReserved: 0x60, largeCommitted: 0x68, segContexts: 0x70, ctxSize: 0x68, vs: 0x168, lfh: 0x1e0, size: 0x6c0 } },
+  "1709": {
+    64: { sig: 0x10, userContext: -1, large: 0x50, largeReserved: 0x60, largeCommitted: 0x68, segContexts: 0x70, ctxSize: 0x68, vs: 0x168, lfh: 0x1e0, size: 0x6c0 },
+    // [ND] Win10_1709_RS3 x86 _SEGMENT_HEAP.h
+    32: { sig: 0x08, userContext: -1, large: 0x30, largeReserved: 0x38, largeCommitted: 0x3c, segContexts: 0x40, ctxSize: 0x38, vs: 0xc4, lfh: 0x100, size: 0x370 },
+  },
   // [SS] 17134.1 x64 _SEGMENT_HEAP field list: 1709 prefix, contexts of 0x78 (EnvHandle added), VsContext 0x188, LfhContext 0x200 (16-byte aligned)
   "1803": { 64: { sig: 0x10, userContext: -1, large: 0x50, largeReserved: 0x60, largeCommitted: 0x68, segContexts: 0x70, ctxSize: 0x78, vs: 0x188, lfh: 0x200, size: 0x700 } },
   rs5: {
@@ -183,7 +187,10 @@ const C2004: { 64: CtxOffsets; 32: CtxOffsets } = {
 };
 const CTX_OFFSETS: Record<Family, { 64: CtxOffsets; 32?: CtxOffsets }> = {
   // [ND] Win10_1709_RS3 x64 _HEAP_SEG_CONTEXT.h
-  "1709": { 64: { segmentMask: 0, unitShift: 8, pagesPerUnitShift: 9, firstDescriptorIndex: 0xa, maxAllocationSize: 0x10, listHead: 0x20, count: 0x30, lfhPtr: 0x50, vsPtr: 0x58, heap: 0x60 } },
+  "1709": {
+    64: { segmentMask: 0, unitShift: 8, pagesPerUnitShift: 9, firstDescriptorIndex: 0xa, maxAllocationSize: 0x10, listHead: 0x20, count: 0x30, lfhPtr: 0x50, vsPtr: 0x58, heap: 0x60 },
+    32: { segmentMask: 0, unitShift: 4, pagesPerUnitShift: 5, firstDescriptorIndex: 6, maxAllocationSize: 0x0c, listHead: 0x14, count: 0x1c, lfhPtr: 0x2c, vsPtr: 0x30, heap: 0x34 },
+  },
   "1803": { 64: { segmentMask: 0, unitShift: 8, pagesPerUnitShift: 9, firstDescriptorIndex: 0xa, maxAllocationSize: 0x10, listHead: 0x20, count: 0x30, lfhPtr: 0x50, vsPtr: 0x58, heap: 0x70 } },
   rs5: {
     64: { segmentMask: 0, unitShift: 8, pagesPerUnitShift: 9, firstDescriptorIndex: 0xa, maxAllocationSize: 0x10, listHead: 0x20, count: 0x30, lfhPtr: 0x70, vsPtr: 0x78, heap: 0x90 },
@@ -199,6 +206,7 @@ function familyOf(spec: SegmentHeapSpec): Family {
   const x64 = spec.bitness === 64;
   switch (layout) {
     case "1709":
+      return layout;
     case "1803":
       if (!x64) throw new Error(`segment writer: no x86 listing of the ${layout} layout`);
       return layout;
@@ -313,8 +321,8 @@ export function writeSegmentHeap(spec: SegmentHeapSpec): WrittenSegmentHeap {
   const lfhCtx = B + ho.lfh;
   // _HEAP_VS_CONTEXT.SubsegmentList: 0x18 on 1709 ([ND] 1709: SRWLOCK Lock, FreeChunkTree), 0x20 / 0x10 from
   // 17134 ([SS] 17134.1: Lock, LockType, FreeChunkTree, SubsegmentList); none on the newest layout
-  const vsListHead = newest ? -1 : vsCtx + (family === "1709" ? 0x18 : x64 ? 0x20 : 0x10);
-  const bucketsArray = lfhCtx + (family === "1709" || family === "1803" ? 0xd0 : family === "rs5" && x64 ? 0x70 : 0x80);
+  const vsListHead = newest ? -1 : vsCtx + (family === "1709" ? (x64 ? 0x18 : 0x0c) : x64 ? 0x20 : 0x10);
+  const bucketsArray = lfhCtx + (family === "1709" || family === "1803" ? (x64 ? 0xd0 : 0x68) : family === "rs5" && x64 ? 0x70 : 0x80);
   for (let i = 0; i < 129; i++) m.ptr(bucketsArray + i * ps, 1, ps); // not activated
 
   let segCount = spec.segments ?? 1;
