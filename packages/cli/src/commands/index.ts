@@ -7,6 +7,7 @@ import { batchCommand } from "./batch.js";
 import { diffCommand } from "./diff.js";
 import { heapsCommand } from "./heaps.js";
 import { infoCommand } from "./info.js";
+import { layoutsCommand } from "./layouts.js";
 import { poolCommand } from "./pool.js";
 import { stacksCommand } from "./stacks.js";
 import { statCommand } from "./stat.js";
@@ -30,4 +31,5 @@ export const COMMANDS: readonly CommandFactory[] = [
   diffCommand,
   trendCommand,
   batchCommand,
+  layoutsCommand,
 ];
