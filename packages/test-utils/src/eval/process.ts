@@ -110,6 +110,8 @@ export interface EvalProcess {
   orphans: { count: number; bytes: number };
   free: { count: number };
   heaps: number[];
+  /** Growth pairs: the blocks present in both snapshots (same address and size in each). */
+  persistent: { address: number; size: number }[];
 }
 
 interface Site {
@@ -371,11 +373,16 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     } else if (role === "node") add({ role, size: sizeFor(role), cls: 6, site: pickSite(healthySites.node), cause: -1 });
     else add({ role, size: sizeFor(role), site: pickSite(healthySites[role]), cause: -1 });
   }
-  // churn for growth pairs: a fifth of the leaf blocks (strings, buffers) exist in one snapshot only
+  // churn for growth pairs: a quarter of the leaf blocks (strings, buffers) are freed after the
+  // first snapshot and replaced by blocks of the same kind, site and about the same size
   if (spec.phase) {
-    for (const it of items) {
+    const n = items.length;
+    for (let i = 0; i < n; i++) {
+      const it = items[i]!;
       if (!(it.role === "string" || it.role === "wstring" || it.role === "buffer") || rng.below(4) !== 0) continue;
-      it.phase = rng.below(2) === 0 ? "before" : "after";
+      it.phase = "before";
+      const jitter = it.role === "wstring" ? 2 * (rng.below(5) - 2) : rng.below(9) - 4;
+      items.push({ ...it, size: Math.max(8, it.size + jitter), phase: "after", address: 0, children: [] });
     }
   }
   const healthyBytesPlanned = items.reduce((s, it) => s + (it.phase === "after" ? 0 : it.size), 0);
@@ -911,6 +918,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     orphans: { count: orphanCount, bytes: orphanBytes },
     free: { count: frees.length },
     heaps: heapBases,
+    persistent: spec.phase ? items.filter((it) => it.phase === "both").map((it) => ({ address: it.address, size: it.size })) : [],
   };
 }
 

@@ -50,7 +50,7 @@ export interface EvalOptions {
 }
 
 /** Bump when the generator's output changes, so cached dumps are rewritten. */
-export const EVAL_GENERATOR_VERSION = 1;
+export const EVAL_GENERATOR_VERSION = 2;
 
 export const LEAK_FRACTIONS = [0.005, 0.02, 0.05, 0.2, 0.5] as const;
 
@@ -148,7 +148,7 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
     out.push({
       id: `growth-${form}-${b.arch}`,
       family: "growth",
-      description: `two snapshots of ${SHAPE_TEXT[b.shape]}; ${label(b)}: persistent blocks keep their addresses, a ${form} leak of 2% doubles, a quarter of the strings and buffers churn`,
+      description: `two snapshots of ${SHAPE_TEXT[b.shape]}; ${label(b)}: persistent blocks keep their addresses, a ${form} leak of 2% doubles, a quarter of the strings and buffers are replaced by blocks like them`,
       command: "diff",
       expected: { verdict: "leak-suspected", causes: [] },
       spec: { seed: 3000 + i, blocks, ...b, leak: { form, fraction: 0.02 }, phase: { which: "after", growth: 1 } },
