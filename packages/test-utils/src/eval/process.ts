@@ -13,7 +13,7 @@
  *
  * Plain bytes, no @leakscope/core import, seeded: one spec always gives the same dump.
  */
-import { MinidumpBuilder } from "../minidump/builder.js";
+import { MinidumpBuilder, minidumpPeHeader } from "../minidump/builder.js";
 import { minidumpX86Context } from "../minidump/context.js";
 import { type MemoryPiece, NT_LAYOUT_BUILD, type NtBlockSpec, type NtSegmentSpec, type NtVirtualBlockSpec, type NtWriterLayout, writeNtHeap, writePeb } from "../heap/nt/writer.js";
 import { type LfhHeapSpec, type LfhSubsegmentSpec, lfhUserBlocksBytes, writeLfhInNtHeap } from "../heap/lfh/writer.js";
@@ -243,6 +243,10 @@ class Pieces {
 }
 
 // ---- the process -----------------------------------------------------------------------------------
+
+/** WoW64: the 64-bit process heap and its few blocks. */
+const NATIVE_HEAP_64 = 0x0060_0000;
+const NATIVE_SIZES = [0x58, 0x130, 0x800, 0x40, 0x28, 0x1c8, 0x90, 0x60, 0x30, 0x400, 0x48, 0x20];
 
 /** Class names of the program (healthy) and of the leaking types. */
 const HEALTHY_CLASSES = [
@@ -770,6 +774,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   builder.systemInfo({ arch: spec.arch === "x86" ? "x86" : "x64", major: 10, minor: 0, build, cpus: 8 });
   const mainImage = { path: "C:\\Program Files\\Orbit\\orbit.exe", base: P.app, size: IMAGE_LAYOUT.size };
   let pebBytes: Uint8Array;
+  let nativeBusy = { count: 0, bytes: 0 };
   let peb: number;
   let firstTeb: number;
   let firstTebBytes: Uint8Array;
@@ -786,7 +791,16 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     peb = w.peb32;
     firstTeb = w.teb32;
     firstTebBytes = w.teb32Bytes;
-    const page = writePeb({ bitness: 64, address: w.peb64, heaps: [] });
+    // the 64-bit side has its own process heap (wow64.dll's allocations), held from TEB64's TLS slots
+    const native = writeNtHeap({
+      layout, bitness: 64, base: NATIVE_HEAP_64,
+      segments: [{ blocks: NATIVE_SIZES.map((size) => ({ size })), tailUncommittedPages: 2 }],
+    });
+    const t64 = new DataView(w.teb64Bytes.buffer);
+    native.expected.filter((e) => e.kind === "user").forEach((e, k) => t64.setBigUint64(0x1480 + (2 + k) * 8, BigInt(e.userAddress), true));
+    if (spec.captureHeaps !== false) for (const p of native.pieces) builder.memory(p.address, p.bytes);
+    nativeBusy = { count: NATIVE_SIZES.length, bytes: NATIVE_SIZES.reduce((a, b) => a + b, 0) };
+    const page = writePeb({ bitness: 64, address: w.peb64, heaps: [NATIVE_HEAP_64] });
     w.peb64Bytes.set(page.bytes.subarray(0, w.peb64Bytes.length));
   } else {
     const l = builder.nativeProcess({ bitness, pebSize: 0x1000, systemInfo: false, mainImage, context: bitness === 64 ? { arch: "x64", registers: regs64(stacks[0]!, waitIp) } : { arch: "x86", registers: regs32(stacks[0]!, waitIp) } });
@@ -858,6 +872,11 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   builder.module({ path: `C:\\Windows\\${sys}\\ucrtbase.dll`, base: P.ucrt, size: 0x100000, version: "10.0.19041.3636" });
   builder.module({ path: `C:\\Windows\\${sys}\\vcruntime140.dll`, base: P.vcrt, size: 0x1b000, version: "14.36.32532.0" });
   builder.module({ path: `C:\\Windows\\${sys}\\kernel32.dll`, base: P.kernel32, size: 0xc0000, version: "10.0.19041.3636" });
+  // the system DLLs' headers are mapped like any image (their code is not needed here)
+  for (const [base, size] of [[P.ucrt, 0x100000], [P.vcrt, 0x1b000], [P.kernel32, 0xc0000]] as const) {
+    builder.memory(base, minidumpPeHeader(bitness, 0x1000, { base, sizeOfImage: size }));
+  }
+  if (spec.arch !== "wow64") builder.memory(P.ntdll, minidumpPeHeader(bitness, 0x1000, { base: P.ntdll, sizeOfImage: 0x1f0000 }));
   // the trace database (+ust): one _RTL_STACK_TRACE_ENTRY per call site
   if (spec.ust) {
     const db = new Uint8Array(0x1000 + sites.length * traceEntry);
@@ -882,8 +901,8 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
 
   // ---- ground truth
   const planted: PlantedBlock[] = [];
-  let busyCount = 0;
-  let busyBytes = 0;
+  let busyCount = nativeBusy.count;
+  let busyBytes = nativeBusy.bytes;
   let orphanCount = 0;
   let orphanBytes = 0;
   for (const it of items) {
