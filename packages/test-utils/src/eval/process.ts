@@ -248,6 +248,24 @@ class Pieces {
 const NATIVE_HEAP_64 = 0x0060_0000;
 const NATIVE_SIZES = [0x58, 0x130, 0x800, 0x40, 0x28, 0x1c8, 0x90, 0x60, 0x30, 0x400, 0x48, 0x20];
 
+/** A healthy process' handle table: a hundred-odd handles of the usual types. */
+function healthyHandles(rng: Rng): { handle: number; typeName: string; objectName?: string; handleCount: number; pointerCount: number; grantedAccess: number }[] {
+  const kinds: [string, number, string?][] = [
+    ["File", 14, "\\Device\\HarddiskVolume3\\Program Files\\Orbit"], ["Event", 22], ["Key", 9, "\\REGISTRY\\MACHINE\\SOFTWARE\\Orbit"],
+    ["Section", 6], ["Semaphore", 8], ["Thread", 4], ["Mutant", 3], ["ALPC Port", 2], ["IoCompletion", 3], ["TpWorkerFactory", 2],
+    ["WaitCompletionPacket", 6], ["IRTimer", 4], ["Directory", 2], ["Desktop", 1], ["WindowStation", 2], ["Token", 1],
+  ];
+  const out = [];
+  let h = 4;
+  for (const [typeName, n, name] of kinds) {
+    for (let i = 0; i < n; i++) {
+      out.push({ handle: h, typeName, ...(name ? { objectName: `${name}${i ? `\\${i}` : ""}` } : {}), handleCount: 1 + rng.below(3), pointerCount: 2 + rng.below(30), grantedAccess: 0x1f0003 });
+      h += 4;
+    }
+  }
+  return out;
+}
+
 /** Class names of the program (healthy) and of the leaking types. */
 const HEALTHY_CLASSES = [
   ".?AVConnection@net@@", ".?AVRequestContext@http@@", ".?AVWidget@ui@@", ".?AVTextLayout@ui@@", ".?AVCacheEntry@store@@",
@@ -898,6 +916,15 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     builder.memory(P.traceDb, db);
   }
   if (spec.captureHeaps !== false) for (const p of pieces) builder.memory(p.address, p.bytes);
+  // what the memory manager knew (MemoryInfoList): heaps and stacks private and committed (listed
+  // even when a dump leaves their bytes out), images mapped; and the handle table of a healthy process
+  const MEM_IMAGE = 0x1000000;
+  for (const p of pieces) builder.memoryInfo({ base: p.address, size: p.bytes.length });
+  for (const s of stacks) builder.memoryInfo({ base: s.rsp, size: stackBytes, allocationBase: s.base - 0x100000 });
+  for (const [base, size] of [[P.app, IMAGE_LAYOUT.size], [P.dll, IMAGE_LAYOUT.size], [P.ucrt, 0x100000], [P.vcrt, 0x1b000], [P.kernel32, 0xc0000]] as const) {
+    builder.memoryInfo({ base, size, type: MEM_IMAGE, protect: 0x20, allocationProtect: 0x80 });
+  }
+  builder.handles(healthyHandles(rng));
 
   // ---- ground truth
   const planted: PlantedBlock[] = [];
