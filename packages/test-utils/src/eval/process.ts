@@ -19,7 +19,7 @@ import { type MemoryPiece, NT_LAYOUT_BUILD, type NtBlockSpec, type NtSegmentSpec
 import { type LfhHeapSpec, type LfhSubsegmentSpec, lfhUserBlocksBytes, writeLfhInNtHeap } from "../heap/lfh/writer.js";
 import { SEGMENT_LAYOUT_BUILD, type SegmentAllocSpec, segmentLfhBucketSize, writeSegmentHeap } from "../heap/segment/writer.js";
 import { Rng } from "../fuzz.js";
-import { buildModuleImage, codeAddress, type EvalModuleImage, IMAGE_LAYOUT } from "./image.js";
+import { buildModuleImage, codeAddress, IMAGE_LAYOUT, putPtr } from "./image.js";
 
 export type EvalArch = "x64" | "x86" | "wow64";
 export type EvalBackend = "nt" | "lfh" | "segment";
@@ -227,8 +227,7 @@ class Pieces {
   ptr(a: number, v: number, ps: 4 | 8): void {
     const t = this.at(a, ps);
     if (!t) throw new Error(`eval process: no memory at 0x${a.toString(16)}`);
-    t[0].setUint32(t[1], v % 4294967296 >>> 0, true);
-    if (ps === 8) t[0].setUint32(t[1] + 4, Math.floor(v / 4294967296) >>> 0, true);
+    putPtr(t[0], t[1], v, ps);
   }
   u32(a: number, v: number): void {
     const t = this.at(a, 4);
@@ -759,8 +758,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     const p = ptrTo(it);
     if (r < 12 && globalSlot < app.globalSlots) {
       const at = IMAGE_LAYOUT.data + globalSlot * ps;
-      appData.setUint32(at, p % 4294967296 >>> 0, true);
-      if (ps === 8) appData.setUint32(at + 4, Math.floor(p / 4294967296), true);
+      putPtr(appData, at, p, ps);
       globalSlot += 1 + (k % 3 === 0 ? 1 : 0);
     } else if (r === 19 && stacks[k % nThreads]!.tls.length < 24) stacks[k % nThreads]!.tls.push(p);
     else {
@@ -770,8 +768,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
       const at = s.locals.pop()!;
       // a register often caches a local of the innermost frames (the stack keeps it too)
       if (r === 18 && s.regs.length < 4) s.regs.push(p);
-      dv.setUint32(at, p % 4294967296 >>> 0, true);
-      if (ps === 8) dv.setUint32(at + 4, Math.floor(p / 4294967296), true);
+      putPtr(dv, at, p, ps);
     }
   });
   // return addresses and saved frame pointers in every stack frame
@@ -782,8 +779,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
       const saved = s.rsp + (f + 1) * 0x60 + 0x50;
       const ret = codeAddress(P.app, 0x40 + ((f * 11) % 0x40), retOff);
       for (const [o, v] of [[at, saved], [at + ps, ret]] as const) {
-        dv.setUint32(o, v % 4294967296 >>> 0, true);
-        if (ps === 8) dv.setUint32(o + 4, Math.floor(v / 4294967296), true);
+        putPtr(dv, o, v, ps);
       }
     }
   }
@@ -833,10 +829,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   // TEBs: stack bounds and TLS slots; threads 2.. get their own TEB and context
   const fillTeb = (bytes: Uint8Array, s: (typeof stacks)[number]) => {
     const dv = new DataView(bytes.buffer);
-    const put = (o: number, v: number) => {
-      dv.setUint32(o, v % 4294967296 >>> 0, true);
-      if (ps === 8) dv.setUint32(o + 4, Math.floor(v / 4294967296), true);
-    };
+    const put = (o: number, v: number) => putPtr(dv, o, v, ps);
     put(P.stackBase, s.base);
     put(P.stackLimit, s.base - 0x10000);
     s.tls.forEach((v, k) => put(P.tls + (1 + k * 2) * ps, v));
@@ -909,8 +902,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
       dv.setUint16(at + layoutT.depth, s.frames.length, true);
       s.frames.forEach((f, j) => {
         const o = at + layoutT.frames + j * ps;
-        dv.setUint32(o, f % 4294967296 >>> 0, true);
-        if (ps === 8) dv.setUint32(o + 4, Math.floor(f / 4294967296), true);
+        putPtr(dv, o, f, ps);
       });
     });
     builder.memory(P.traceDb, db);
