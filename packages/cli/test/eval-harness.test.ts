@@ -144,6 +144,32 @@ describe("eval processes: the ground truth is what the dump holds", () => {
   });
 });
 
+describe("eval slice end to end", () => {
+  it("writes, runs and scores a quick slice (one scenario per generated family): truths filled, every run scored", async () => {
+    const quick = evalScenarios({ quick: true });
+    const slice = ["healthy", "leak", "growth", "no-heap", "truncated"].map((f) => quick.find((s) => s.family === f && s.spec)!);
+    for (const s of slice) {
+      const w = writeEvalScenario(s, join(dir, `slice-${s.id}`));
+      if (s.family === "leak" || s.family === "growth") {
+        expect(w.expected.causes.length).toBeGreaterThan(0);
+        expect(w.leaked.bytes).toBeGreaterThan(0);
+      } else expect(w.leaked.count).toBe(0);
+      const c = capture();
+      const code = await runCli(s.command === "diff" ? ["diff", "--json", ...w.files] : ["analyze", "--json", ...w.files], { io: c.io });
+      const report = code <= 1 ? JSON.parse(c.out()) : undefined;
+      const r = scoreReport({ ...s, expected: w.expected }, report, code, 0, code <= 1 ? undefined : c.err());
+      expect(r.id).toBe(s.id);
+      expect(r.causes).toBe(w.expected.causes.length);
+      expect(r.top1 !== undefined).toBe(w.expected.causes.length > 0);
+      expect(["leak-suspected", "no-leak-evidence", "cannot-judge", "none", "error"]).toContain(r.verdict);
+      if (s.command === "analyze" && code <= 1) {
+        expect(r.verdict).toBe(report.analysis.verdict);
+        expect(r.above).toBe(report.analysis.suspects.filter((x: { score: number }) => x.score >= 0.3).length);
+      }
+    }
+  });
+});
+
 describe("eval scoring", () => {
   const site = { address: 0x7ff64a201f0d, text: "orbit+0x1f0d", module: "orbit", offset: 0x1f0d };
   const dllSite = { address: 0x7ffb1c401d4d, text: "netcore+0x1d4d", module: "netcore", offset: 0x1d4d, exportName: "NcParseHeader" };
