@@ -535,7 +535,16 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     else mainItems.push(i);
   });
   // persistent blocks first, so they keep their addresses across a growth pair
-  const order = (list: number[]) => [...list.filter((i) => items[i]!.phase === "both"), ...list.filter((i) => items[i]!.phase !== "both")];
+  // and in allocation-time order: leaked blocks, cache entries and everything else interleaved as
+  // a running program leaves them (a per-item key, so both snapshots of a pair agree)
+  const when = (i: number): number => {
+    let x = Math.imul((i + 1) ^ spec.seed, 0x9e3779b1);
+    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+    return (x ^ (x >>> 16)) >>> 0;
+  };
+  const byTime = (a: number, b: number): number => when(a) - when(b);
+  const order = (list: number[]) => [...list.filter((i) => items[i]!.phase === "both").sort(byTime), ...list.filter((i) => items[i]!.phase !== "both").sort(byTime)];
 
   const ntHeap = (base: number, list: number[], withLfh: boolean, lfhAt: number): void => {
     // a generator of its own per heap, so the persistent blocks of a growth pair land at the same addresses
