@@ -516,7 +516,11 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   const present = (it: Item): boolean => !which || it.phase === "both" || it.phase === which;
 
   // ---- layout: heaps
-  const builder = new MinidumpBuilder({ flags: 0x1826 });
+  // a full-memory dump (WithFullMemory, handles, unloaded modules, memory info, thread info), or
+  // without heap memory the kind a crash handler writes: data segments, memory info, thread info
+  const builder = spec.captureHeaps === false
+    ? new MinidumpBuilder({ flags: 0x1821, memoryList: "MemoryList" })
+    : new MinidumpBuilder({ flags: 0x1826 });
   const build = spec.backend === "segment" ? SEGMENT_LAYOUT_BUILD["21H2"] : NT_LAYOUT_BUILD[layout];
   const traceEntry = bitness === 64 ? 0x110 : 0x8c;
   const traceOf = (site: number): number | undefined => (spec.ust ? P.traceDb + 0x1000 + site * traceEntry : undefined);

@@ -50,7 +50,7 @@ export interface EvalOptions {
 }
 
 /** Bump when the generator's output changes, so cached dumps are rewritten. */
-export const EVAL_GENERATOR_VERSION = 5;
+export const EVAL_GENERATOR_VERSION = 6;
 
 export const LEAK_FRACTIONS = [0.005, 0.02, 0.05, 0.2, 0.5] as const;
 
