@@ -127,6 +127,20 @@ describe("eval processes: the ground truth is what the dump holds", () => {
     expect(wa.blocks.size - after.persistent.length - (after.planted.length - before.planted.length)).toBeGreaterThan(50);
   });
 
+  it("a logical leak (a list that only grows) keeps its blocks reachable in both snapshots", async () => {
+    const spec: EvalProcessSpec = { seed: 22, arch: "x64", backend: "nt", ust: false, shape: "service", blocks: 1500, leak: { form: "one-stack-one-size", fraction: 0.05, reachable: true }, phase: { which: "after", growth: 1 } };
+    for (const which of ["before", "after"] as const) {
+      const p = buildEvalProcess({ ...spec, phase: { which, growth: 1 } });
+      const file = join(dir, `list-${which}.dmp`);
+      p.builder.writeTo(file);
+      const c = capture();
+      expect(await runCli(["analyze", "--json", file], { io: c.io })).toBeLessThanOrEqual(1);
+      const a = JSON.parse(c.out()).analysis;
+      expect(p.planted.length).toBeGreaterThan(100);
+      expect(a.reachability.unreferenced.count).toBeLessThanOrEqual(p.orphans.count);
+    }
+  });
+
   it("scenarios: ids are unique, the leak grid is complete, and a truncated dump is cut", () => {
     const full = evalScenarios();
     expect(new Set(full.map((s) => s.id)).size).toBe(full.length);

@@ -65,6 +65,8 @@ export interface LeakPlan {
   form: LeakForm;
   /** Share of the busy bytes (healthy + leaked) the leak holds, 0..1. */
   fraction: number;
+  /** A logical leak: the leaked blocks stay reachable, held by a list that only grows. */
+  reachable?: boolean;
 }
 
 export interface EvalProcessSpec {
@@ -136,6 +138,8 @@ interface Item {
   children: number[];
   /** The owner keeps an interior pointer (into the middle of the block). */
   interior?: boolean;
+  /** A table filled in order (a vector of pointers) that takes no other children. */
+  vector?: boolean;
 }
 
 // ---- address plans per architecture ---------------------------------------------------------------
@@ -455,6 +459,20 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
       }
       causes.push(cause);
     }
+    if (spec.leak.reachable) {
+      // a logical leak: the program keeps every leaked block in a list that only grows (a
+      // vector of pointers held by a global), reallocated as it grows, so the blocks stay reachable
+      const leaked = items.map((it, i) => (it.cause >= 0 && !it.related ? i : -1)).filter((i) => i >= 0);
+      const listSite = siteOf("app", 21, true);
+      const lists: [Item["phase"], number[]][] = spec.phase
+        ? [["before", leaked.filter((i) => items[i]!.phase === "both")], ["after", leaked]]
+        : [["both", leaked]];
+      for (const [phase, held] of lists) {
+        const slotsN = Math.max(16, 1 << Math.ceil(Math.log2(held.length + 1)));
+        const v = add({ role: "table", size: slotsN * ps, site: listSite, cause: -1, phase, vector: true });
+        items[v]!.children.push(...held);
+      }
+    }
   }
 
   // ---- ownership: roots and containers
@@ -482,7 +500,8 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   const roots: number[] = items.map((it, i) => (it.role === "table" ? i : -1)).filter((i) => i >= 0);
   const open: number[] = [...roots]; // containers with free slots
   const slotsLeft = new Map<number, number>();
-  for (const r of roots) slotsLeft.set(r, capacity(items[r]!) - items[r]!.children.length);
+  for (const r of roots) slotsLeft.set(r, items[r]!.vector ? 0 : capacity(items[r]!) - items[r]!.children.length);
+  for (let k = open.length - 1; k >= 0; k--) if (slotsLeft.get(open[k]!)! <= 0) open.splice(k, 1);
   const orphanTarget = Math.max(3, Math.floor(healthyIdx.length * 0.002));
   let orphans = 0;
   for (const i of healthyIdx) {
@@ -721,7 +740,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
           const slotsN = Math.floor(it.size / ps);
           it.children.forEach((c, k) => {
             const ch = items[c]!;
-            if (present(ch)) mem.ptr(a + ((k * 7919) % slotsN) * ps, ptrTo(ch), ps);
+            if (present(ch)) mem.ptr(a + (it.vector ? k : (k * 7919) % slotsN) * ps, ptrTo(ch), ps);
           });
           break;
         }

@@ -50,7 +50,7 @@ export interface EvalOptions {
 }
 
 /** Bump when the generator's output changes, so cached dumps are rewritten. */
-export const EVAL_GENERATOR_VERSION = 6;
+export const EVAL_GENERATOR_VERSION = 7;
 
 export const LEAK_FRACTIONS = [0.005, 0.02, 0.05, 0.2, 0.5] as const;
 
@@ -139,19 +139,20 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
       });
     }
   }
-  const pairs: { b: Base; form: LeakForm }[] = [
+  const pairs: { b: Base; form: LeakForm; reachable?: boolean }[] = [
     { b: { arch: "x64", backend: "nt", ust: true, shape: "service" }, form: "one-stack-one-size" },
     { b: { arch: "wow64", backend: "nt", ust: true, shape: "gui" }, form: "one-type" },
     { b: { arch: "x86", backend: "nt", ust: false, shape: "parser" }, form: "several-small" },
+    { b: { arch: "x64", backend: "nt", ust: true, shape: "service", layout: "win11" }, form: "one-stack-one-size", reachable: true },
   ];
-  (quick ? pairs.slice(0, 1) : pairs).forEach(({ b, form }, i) => {
+  (quick ? pairs.slice(0, 1) : pairs).forEach(({ b, form, reachable }, i) => {
     out.push({
-      id: `growth-${form}-${b.arch}`,
+      id: `growth-${form}-${b.arch}${reachable ? "-reachable" : ""}`,
       family: "growth",
-      description: `two snapshots of ${SHAPE_TEXT[b.shape]}; ${label(b)}: persistent blocks keep their addresses, a ${form} leak of 2% doubles, a quarter of the strings and buffers are replaced by blocks like them`,
+      description: `two snapshots of ${SHAPE_TEXT[b.shape]}; ${label(b)}: persistent blocks keep their addresses, a ${form} leak of 2% doubles${reachable ? " while staying reachable (a list that only grows, held by a global)" : ""}, a quarter of the strings and buffers are replaced by blocks like them`,
       command: "diff",
       expected: { verdict: "leak-suspected", causes: [] },
-      spec: { seed: 3000 + i, blocks, ...b, leak: { form, fraction: 0.02 }, phase: { which: "after", growth: 1 } },
+      spec: { seed: 3000 + i, blocks, ...b, leak: { form, fraction: 0.02, ...(reachable ? { reachable } : {}) }, phase: { which: "after", growth: 1 } },
       fraction: 0.02,
       form,
     });
