@@ -110,7 +110,12 @@ for (const s of scenarios) {
     }
   } else {
     const g0 = Date.now();
-    truth = generated(s);
+    try {
+      truth = generated(s);
+    } catch (e) {
+      notices.push(`skipped ${s.id}: generating it failed (${String(e?.message ?? e)})`);
+      continue;
+    }
     genSeconds += (Date.now() - g0) / 1000;
     files = truth.files;
     expected = truth.expected;
@@ -125,6 +130,10 @@ for (const s of scenarios) {
     const walked = run.report?.analysis?.summary?.busy;
     if (walked && s.family !== "truncated" && s.family !== "no-heap") r.walkedAsWritten = walked.count === truth.busy.count && walked.bytes === truth.busy.bytes;
   }
+  r.description = s.description;
+  r.input = s.spec
+    ? { arch: s.spec.arch, backend: s.spec.backend, layout: s.spec.backend === "segment" ? "21H2 segment heap" : (s.spec.layout ?? "win10-1709"), ust: s.spec.ust, shape: s.spec.shape, blocks: s.spec.blocks }
+    : { shared: s.shared };
   results.push(r);
   if (verbose) {
     const top = r.suspects[0];
