@@ -53,7 +53,7 @@ const SPECS: [string, EvalProcessSpec][] = [
   ["x64 NT+LFH +ust, one stack one size", { seed: 11, arch: "x64", backend: "lfh", ust: true, shape: "service", blocks: 1500, leak: { form: "one-stack-one-size", fraction: 0.05 } }],
   ["WoW64 NT+LFH +ust, one C++ type", { seed: 12, arch: "wow64", backend: "lfh", ust: true, shape: "gui", blocks: 1500, leak: { form: "one-type", fraction: 0.2 } }],
   ["x64 segment heap +ust, several small", { seed: 13, arch: "x64", backend: "segment", ust: true, shape: "cache", blocks: 1500, leak: { form: "several-small", fraction: 0.2 } }],
-  ["x86 NT (win7) no stacks, one stack several sizes", { seed: 14, arch: "x86", backend: "nt", ust: false, shape: "batch", blocks: 1500, layout: "win7", leak: { form: "one-stack-several-sizes", fraction: 0.02 } }],
+  ["x86 NT (win7) no stacks, one stack several sizes, in the DLL's private heap", { seed: 14, arch: "x86", backend: "nt", ust: false, shape: "batch", blocks: 1500, layout: "win7", leak: { form: "one-stack-several-sizes", fraction: 0.02, heap: "private" } }],
 ];
 
 describe("eval processes: the ground truth is what the dump holds", () => {
@@ -77,9 +77,11 @@ describe("eval processes: the ground truth is what the dump holds", () => {
         expect(mine.reduce((a, b) => a + b.size, 0)).toBe(c.bytes);
         expect(new Set(mine.map((b) => b.size))).toEqual(new Set(c.sizes));
         expect(c.callSite !== undefined).toBe(spec.ust);
+        expect(c.heap).toBe(p.heaps[spec.leak!.heap === "private" ? 1 : 0]);
         for (const b of mine) {
-          // at its address, with its size, allocated at the cause's call site
+          // at its address in the cause's heap, with its size, allocated at the cause's call site
           expect(w.blocks.get(b.address)?.size).toBe(b.size);
+          expect(b.address > c.heap && b.address < c.heap + 0x2000000).toBe(true);
           if (c.callSite) expect(w.framesOf(w.blocks.get(b.address)!.index)).toContain(c.callSite.address);
         }
       }

@@ -67,6 +67,8 @@ export interface LeakPlan {
   fraction: number;
   /** A logical leak: the leaked blocks stay reachable, held by a list that only grows. */
   reachable?: boolean;
+  /** Which heap the leaked blocks are in: the process heap (default) or netcore.dll's private heap. */
+  heap?: "process" | "private";
 }
 
 export interface EvalProcessSpec {
@@ -414,7 +416,8 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
 
   // ---- planted leak
   const causes: PlantedCause[] = [];
-  const heapOfLeak = P.heaps[0]!;
+  const leakInSide = spec.leak?.heap === "private";
+  const heapOfLeak = P.heaps[leakInSide ? 1 : 0]!;
   if (spec.leak && spec.leak.fraction > 0) {
     const f = spec.leak.fraction;
     const leakBytes = (healthyBytesPlanned * f) / (1 - f);
@@ -555,6 +558,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     if (!present(it)) return;
     // the second heap (a DLL's private heap) gets some of the healthy strings and buffers
     if (it.cause < 0 && (it.role === "string" || it.role === "buffer") && it.site % 5 === 0 && spec.backend !== "segment") sideItems.push(i);
+    else if (it.cause >= 0 && leakInSide) sideItems.push(i);
     else mainItems.push(i);
   });
   // persistent blocks first, so they keep their addresses across a growth pair

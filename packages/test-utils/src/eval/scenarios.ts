@@ -50,7 +50,7 @@ export interface EvalOptions {
 }
 
 /** Bump when the generator's output changes, so cached dumps are rewritten. */
-export const EVAL_GENERATOR_VERSION = 7;
+export const EVAL_GENERATOR_VERSION = 8;
 
 export const LEAK_FRACTIONS = [0.005, 0.02, 0.05, 0.2, 0.5] as const;
 
@@ -125,15 +125,17 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
   for (const fraction of fractions) {
     for (const form of LEAK_FORMS) {
       const b = LEAK_BASES[k % LEAK_BASES.length]!;
+      // every seventh leak sits in the DLL's private heap rather than the process heap
+      const heap = k % 7 === 3 ? ("private" as const) : undefined;
       k++;
       const pct = fraction * 100;
       out.push({
         id: `leak-${form}-${pct}pct`,
         family: "leak",
-        description: `${form} leak of ${pct}% of busy bytes in ${SHAPE_TEXT[b.shape]}; ${label(b)}`,
+        description: `${form} leak of ${pct}% of busy bytes${heap ? " (in a DLL's private heap)" : ""} in ${SHAPE_TEXT[b.shape]}; ${label(b)}`,
         command: "analyze",
         expected: { verdict: "leak-suspected", causes: [] },
-        spec: { seed: 2000 + k, blocks, ...b, leak: { form, fraction } },
+        spec: { seed: 2000 + k, blocks, ...b, leak: { form, fraction, ...(heap ? { heap } : {}) } },
         fraction,
         form,
       });
