@@ -8,9 +8,10 @@
 import { writeFileSync } from "node:fs";
 import { type EvalArch, type EvalBackend, type EvalProcessSpec, type EvalShape, type LeakForm, LEAK_FORMS, type PlantedCause, type TruthFrame, buildEvalProcess } from "./process.js";
 import type { NtWriterLayout } from "../heap/nt/writer.js";
+import { EXAMPLE_FACTS, buildExampleDump } from "../example.js";
 
 export type EvalVerdict = "leak-suspected" | "no-leak-evidence" | "cannot-judge";
-export type EvalFamily = "healthy" | "leak" | "growth" | "no-heap" | "truncated" | "real" | "kinds";
+export type EvalFamily = "healthy" | "leak" | "growth" | "no-heap" | "truncated" | "real" | "example" | "kinds";
 
 /** What a suspect must name to count as finding a cause (a {@link PlantedCause}, or a real input's known cause). */
 export interface TruthCause {
@@ -38,6 +39,8 @@ export interface EvalScenario {
   form?: LeakForm;
   /** Truncated dumps: keep this share of the file. */
   truncate?: number;
+  /** The bundled example dump (`buildExampleDump`). */
+  example?: boolean;
   /** Real inputs: paths relative to ../shared (two for diff). */
   shared?: string[];
   /** Not runnable yet: why (printed as a notice). */
@@ -182,7 +185,26 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
       truncate: i === 0 ? 0.5 : 0.7,
     });
   });
+  const ex = EXAMPLE_FACTS;
   out.push(
+    {
+      id: "example-leaky-wow64",
+      family: "example",
+      description: "the bundled example (examples/data/example.dmp): WoW64, +ust, net::Session objects leaked from leaky+0x1119",
+      command: "analyze",
+      expected: {
+        verdict: "leak-suspected",
+        causes: [{
+          id: "net::Session",
+          sizes: [ex.leakSize],
+          typeName: ex.leakType,
+          callSite: { address: ex.imageBase + ex.leakFrameOffset, text: `leaky+0x${ex.leakFrameOffset.toString(16)}`, module: "leaky", offset: ex.leakFrameOffset },
+          count: ex.leakCount,
+          bytes: ex.leakCount * ex.leakSize,
+        }],
+      },
+      example: true,
+    },
     {
       id: "real-fizzbuzz-wow64-full",
       family: "real",
@@ -238,6 +260,19 @@ export interface WrittenScenario {
 
 /** Write a generated scenario's dump(s) as `<prefix>.dmp` (pairs: `.before.dmp`, `.after.dmp`). */
 export function writeEvalScenario(s: EvalScenario, prefix: string): WrittenScenario {
+  if (s.example) {
+    const bytes = buildExampleDump();
+    writeFileSync(`${prefix}.dmp`, bytes);
+    const c = s.expected.causes[0]!;
+    return {
+      files: [`${prefix}.dmp`],
+      expected: s.expected,
+      busy: { count: 0, bytes: 0 }, // not tallied by the example's writer
+      leaked: { count: c.count ?? 0, bytes: c.bytes ?? 0 },
+      orphans: { count: 0, bytes: 0 },
+      planted: [],
+    };
+  }
   if (!s.spec) throw new Error(`eval scenario ${s.id} is not generated`);
   const files: string[] = [];
   let p;
