@@ -444,14 +444,12 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
       let j = 0;
       const growth = spec.phase ? 1 + spec.phase.growth : 1;
       const total = spec.phase ? budget * growth : budget;
-      const plannedBefore: number[] = [];
       while (spent < total) {
         const size = sizes[j % sizes.length]!;
         j++;
         const phase: Item["phase"] = spent < budget || !spec.phase ? "both" : "after";
         const idx = add({ role: isType ? "vobject" : rng.below(2) ? "string" : "object", size, site: leakSites[k]!, cause: k, phase, ...(isType ? { cls: HEALTHY_CLASSES.length } : {}) });
         spent += size;
-        plannedBefore.push(idx);
         if (isType) {
           // each leaked object owns a name string, leaked with it
           const cs = 16 + rng.below(48);
