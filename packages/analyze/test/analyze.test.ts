@@ -55,13 +55,16 @@ describe("leak analysis", () => {
   }
 
   it("says plainly when there are no stacks and what to do", async () => {
-    const sc = leakyProcess(8, 10);
+    const sc = leakyProcess(8, 30);
     delete sc.stacks;
     const { report } = await runScenario(sc, [leakAnalyzer({ reachability: false })]);
-    expect(report.analysis!.summary.traces).toBe("disabled");
-    expect(report.analysis!.suspects[0]!.stack).toBeUndefined();
-    expect(report.analysis!.stacks).toEqual([]);
-    expect(report.analysis!.suspects.find((s) => s.kind === "size-class" && !s.typeName)?.nextStep).toMatch(/\+ust/);
+    const a = report.analysis!;
+    expect(a.summary.traces).toBe("disabled");
+    expect(a.suspects[0]!.stack).toBeUndefined();
+    expect(a.stacks).toEqual([]);
+    // the advice is said once, in the summary; cards do not repeat it
+    expect(a.summary.tracesNote).toMatch(/\+ust/);
+    expect(a.suspects.some((s) => /\+ust/.test(s.nextStep))).toBe(false);
   });
 
   it("ranks size classes as WinDbg's -stat percentages do", async () => {
@@ -70,8 +73,11 @@ describe("leak analysis", () => {
     for (let i = 0; i < 0xa95; i++) blocks.push({ user: 0x2900000 + i * 0x50, size: 0x44 });
     for (let i = 0; i < 0x358; i++) blocks.push({ user: 0x2a00000 + i * 0x60, size: 0x50 });
     const { report } = await runScenario({ ps: 4, pieces: [heap], modules: [], heap: 0x28a0000, blocks }, [leakAnalyzer({ reachability: false })]);
-    const sizes = report.analysis!.suspects.filter((s) => s.kind === "size-class").map((s) => s.size);
-    expect(sizes.slice(0, 3)).toEqual([0x40000, 0x44, 0x50]);
+    const a = report.analysis!;
+    expect(a.sizeClasses.slice(0, 3).map((c) => c.size)).toEqual([0x40000, 0x44, 0x50]);
+    // one large block is not a leak signal: it is listed under `largest`, not as a suspect
+    expect(a.suspects.map((s) => s.size)).toEqual([0x44, 0x50]);
+    expect(a.largest?.[0]).toMatchObject({ size: 0x40000, count: 1, heap: "0x28a0000" });
   });
 
   it("finds exactly the planted unreferenced blocks (reachability)", async () => {
@@ -94,7 +100,8 @@ describe("leak analysis", () => {
     expect(r.samples[0]).toBe(`0x${blocks[7]!.user.toString(16)}`);
     // folded into the 0x80 size class they belong to
     const cls = report.analysis!.suspects.find((s) => s.kind === "size-class" && s.size === 0x80)!;
-    expect(cls.evidence.some((e) => e.startsWith("13 of these 20 blocks are not referenced"))).toBe(true);
+    expect(cls.evidence.some((e) => e.startsWith("13 of the 20 busy 0x80-byte blocks are not referenced"))).toBe(true);
+    expect(cls.keys).toEqual(["class:0x500000:0x80"]);
     expect(report.analysis!.suspects.some((s) => s.kind === "unreferenced")).toBe(false);
   });
 
@@ -104,6 +111,9 @@ describe("leak analysis", () => {
     const { report } = await runScenario({ ps: 8, pieces: [roots], modules: [], heap: 0x900000, blocks }, [leakAnalyzer({ reachability: true })]);
     expect(report.analysis!.reachability).toBeUndefined();
     expect(report.analysis!.notes?.[0]).toMatch(/skipped: only 0%/);
+    expect(report.analysis!.verdict).toBe("cannot-judge");
+    expect(report.analysis!.coverage).toMatchObject({ hasFigures: true, captured: 0 });
+    expect(report.analysis!.verdictReason).toMatch(/procdump -ma/);
   });
 
   it("diffs two snapshots and reports exactly the planted growth", async () => {

@@ -22,7 +22,7 @@ import {
   statBySize,
 } from "@leakscope/core";
 import { writeFileSync } from "node:fs";
-import { diffSnapshots, leakAnalyzer, snapshotOfRun, stackFrames } from "@leakscope/analyze";
+import { analyzeDiff, coverageOf, diffSnapshots, leakAnalyzer, snapshotOfRun, stackFrames } from "@leakscope/analyze";
 import { buildTraceTable, groupByStack } from "@leakscope/stacks";
 import { formatLfhBuckets, lfhBucketStats } from "@leakscope/heap-lfh";
 import { readFileSync } from "node:fs";
@@ -385,7 +385,7 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     .option("--top <n>", "suspects to report", "10")
     .option("--no-reachability", "skip the unreferenced-block search (like !heap -l)")
     .option("--no-types", "skip C++ type recovery from vtables")
-    .option("--fail-on <score>", "exit with code 1 when a suspect scores at least this (0..1)")
+    .option("--fail-on <score>", "exit with code 1 when the verdict is leak-suspected and a suspect scores at least this (0..1)")
     .option("--symbols <dir>", "PDB directory (repeatable; also LEAKSCOPE_SYMBOL_PATH): frames get function names from matching PDBs", collect, [] as string[])
     .action(async (file, flags) => {
       const top = Number.parseInt(flags.top, 10);
@@ -395,7 +395,8 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
       const analyzer = leakAnalyzer({ top, reachability: flags.reachability, types: flags.types });
       let report = await execute(file, "analyze", "analyze", flags, (r) => r, undefined, [analyzer]);
       if (failOn !== undefined) {
-        const count = (report.analysis?.suspects ?? []).filter((x) => x.score >= failOn).length;
+        // only a verdict of leak-suspected fails: suspects of a dump that cannot be judged do not
+        const count = report.analysis?.verdict === "leak-suspected" ? report.analysis.suspects.filter((x) => x.score >= failOn).length : 0;
         report = { ...report, findings: { threshold: failOn, count } };
         if (count > 0) exitCode = EXIT_FINDINGS;
       }
@@ -428,15 +429,23 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
         return snap;
       };
       let before: ReturnType<typeof snapshotOfRun> | undefined;
+      let beforeCoverage: ReturnType<typeof coverageOf> | undefined;
       const beforeReport = await execute(beforeFile, "walk", "diff", flags, (r, { run }) => {
         before = snapshot(run);
+        let busy = 0;
+        for (const h of before.heaps.values()) busy += h.count;
+        beforeCoverage = coverageOf(run, busy, {});
         return r;
       });
-      const report = await execute(afterFile, "walk", "diff", flags, (r, { run }) => ({
-        ...r,
-        diff: diffSnapshots(before!, snapshot(run), top),
-        diagnostics: [...beforeReport.diagnostics, ...run.allDiagnostics()],
-      }));
+      const report = await execute(afterFile, "walk", "diff", flags, (r, { run }) => {
+        const diff = diffSnapshots(before!, snapshot(run), top);
+        return {
+          ...r,
+          diff,
+          analysis: analyzeDiff(diff, run, beforeCoverage),
+          diagnostics: [...beforeReport.diagnostics, ...run.allDiagnostics()],
+        };
+      });
       output(report, flags.json ? "json" : flags.format, flags.output, top);
     });
 

@@ -24,3 +24,20 @@ export function safeText(s: string): string {
   // biome-ignore lint: control characters are the point
   return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?");
 }
+
+/** The verdict line every analyze report leads with. */
+export function verdictLine(a: { verdict: string; verdictReason: string }): string {
+  const label = a.verdict === "leak-suspected" ? "LEAK SUSPECTED" : a.verdict === "cannot-judge" ? "CANNOT JUDGE" : "NO LEAK EVIDENCE";
+  return `Verdict: ${label} — ${a.verdictReason}`;
+}
+
+/** Diagnostics grouped by code, in first-seen order: each code once, with its count and first message. */
+export function groupDiagnostics<D extends { code: string; severity: string; message: string }>(list: readonly D[]): { first: D; count: number }[] {
+  const by = new Map<string, { first: D; count: number }>();
+  for (const d of list) {
+    const g = by.get(d.code);
+    if (g) g.count++;
+    else by.set(d.code, { first: d, count: 1 });
+  }
+  return [...by.values()];
+}

@@ -1,5 +1,5 @@
 import type { Report } from "@leakscope/core";
-import { hex, humanBytes, inputLine, safeText } from "./common.js";
+import { groupDiagnostics, hex, humanBytes, inputLine, safeText, verdictLine } from "./common.js";
 
 export interface TextOptions {
   /** ANSI colour (only on a TTY without NO_COLOR; the CLI decides). */
@@ -18,26 +18,51 @@ export function formatText(report: Report, options: TextOptions = {}): string {
   out.push(bold(`leakscope ${report.command}`) + dim(`  ${safeText(inputLine(report))}`));
   const a = report.analysis;
   if (a) {
+    const vl = verdictLine(a);
+    out.push(a.verdict === "leak-suspected" ? bold(red(safeText(vl))) : bold(safeText(vl)));
     out.push(
       `Busy: ${a.summary.busy.count} blocks, ${humanBytes(a.summary.busy.bytes)} in ${a.summary.heaps} heap(s); free: ${humanBytes(a.summary.free.bytes)}.`,
     );
     out.push(`Stacks: ${a.summary.traces}${a.summary.traces === "present" ? "" : ` — ${safeText(a.summary.tracesNote)}`}`);
+    for (const n of a.notes ?? []) out.push(dim(safeText(n)));
     out.push("");
-    if (a.suspects.length === 0) out.push("No leak suspects: the heaps hold no dominant size class, stack or type.");
+    if (a.suspects.length === 0 && a.verdict !== "cannot-judge") out.push("No leak suspects: no size class, stack or type carries a leak signal.", "");
+    // say each stack and each next step once: later cards refer to the first that showed it
+    const stackShown = new Map<string, number>();
+    const stepShown = new Map<string, number>();
     for (const s of a.suspects.slice(0, options.top ?? 10)) {
       out.push(`${bold(`#${s.rank}`)} ${red(safeText(s.title))}  ${dim(`[${s.kind}, score ${s.score.toFixed(2)}]`)}`);
       for (const e of s.evidence) out.push(`    ${safeText(e)}`);
+      if (s.sizes && s.sizes.length > 1) out.push(`    sizes: ${s.sizes.map(hex).join(" ")}`);
       if (s.typeName) out.push(`    type: ${safeText(s.typeName)}`);
       if (s.stack && s.stack.length > 0) {
-        out.push("    stack:");
-        for (const f of s.stack.slice(0, 12)) out.push(`      ${f.address.slice(2).padStart(16, " ")} ${safeText(f.text)}`);
-        if (s.stack.length > 12) out.push(`      ... ${s.stack.length - 12} more frames`);
+        const key = s.stack.map((f) => f.address).join(" ");
+        const seen = stackShown.get(key);
+        if (seen !== undefined) out.push(`    stack: as in #${seen}`);
+        else {
+          stackShown.set(key, s.rank);
+          out.push(`    stack${s.stackId !== undefined ? ` ${s.stackId}` : ""}:`);
+          for (const f of s.stack.slice(0, 12)) out.push(`      ${f.address.slice(2).padStart(16, " ")} ${safeText(f.text)}`);
+          if (s.stack.length > 12) out.push(`      ... ${s.stack.length - 12} more frames`);
+        }
       }
       if (s.samples.length) out.push(`    samples: ${s.samples.join(" ")}`);
       if (s.preview?.ascii) out.push(`    text: "${safeText(s.preview.ascii).slice(0, 80)}"`);
       else if (s.preview?.utf16) out.push(`    text (UTF-16): "${safeText(s.preview.utf16).slice(0, 80)}"`);
       if (s.preview?.hex) out.push(`    bytes: ${s.preview.hex}`);
-      out.push(`    ${bold("next:")} ${safeText(s.nextStep)}`);
+      const step = stepShown.get(s.nextStep);
+      if (step !== undefined) out.push(`    ${bold("next:")} as for #${step}`);
+      else {
+        stepShown.set(s.nextStep, s.rank);
+        out.push(`    ${bold("next:")} ${safeText(s.nextStep)}`);
+      }
+      out.push("");
+    }
+    if (a.largest && a.largest.length > 0) {
+      out.push("Largest (size alone is not a leak signal):");
+      for (const l of a.largest) {
+        out.push(`  ${l.count === 1 ? "1 block" : `${l.count} blocks`} of ${hex(l.size)} bytes in heap ${l.heap}: ${humanBytes(l.bytes)} (${l.percent}% of busy bytes)`);
+      }
       out.push("");
     }
     if (a.reachability) {
@@ -65,8 +90,10 @@ export function formatText(report: Report, options: TextOptions = {}): string {
   }
   if (report.diagnostics.length > 0) {
     out.push("");
-    out.push(dim(`${report.diagnostics.length} diagnostic(s); --json lists them all:`));
-    for (const x of report.diagnostics.slice(0, 8)) out.push(dim(`  ${x.severity} ${x.code}: ${safeText(x.message)}`));
+    const groups = groupDiagnostics(report.diagnostics);
+    out.push(dim(`${report.diagnostics.length} diagnostic(s) of ${groups.length} kind(s); --json lists them all:`));
+    for (const { first: x, count } of groups.slice(0, 12)) out.push(dim(`  ${x.severity} ${x.code}${count > 1 ? ` ×${count}` : ""}: ${safeText(x.message)}`));
+    if (groups.length > 12) out.push(dim(`  ... ${groups.length - 12} more kind(s)`));
   }
   return `${out.join("\n")}\n`;
 }
