@@ -110,14 +110,14 @@ export function prepareAnalysis(run: Run, options: AnalyzeOptions = DEFAULT_ANAL
     }
   }
   const unreferencedShare = reach && table.busy.count > 0 ? reach.unreferenced.length / table.busy.count : 0;
-  if (reach && unreferencedShare > 0.5) {
-    notes.push(
-      `${Math.round(unreferencedShare * 100)}% of the busy blocks look unreferenced: the dump probably lacks some roots (thread stacks, data sections), so unreferenced blocks count only where they stand out from the rest.`,
-    );
-  }
   const context: AnalysisContext = { ...grouped, sources, reach, unreferenced, unreferencedByStack, unreferencedShare };
   const sink = new CollectingSink();
   for (const d of BUILTIN_DETECTORS) d.detect(run, context, sink);
+  if (reach && unreferencedShare > 0.5 && !sink.records.some((r) => r.signal === "unreferenced" && r.strength >= 0.05)) {
+    notes.push(
+      `${Math.round(unreferencedShare * 100)}% of the busy blocks look unreferenced and no group stands out: the dump probably lacks some roots (thread stacks, data sections), so reachability says nothing here.`,
+    );
+  }
   return { context, sink, notes };
 }
 

@@ -35,10 +35,16 @@ export function toyPlugins(): LeakscopePlugin[] {
   const reader: InputReader = {
     name: "toy",
     open: (probe) =>
+      // "nomem" in the header: a minidump without the heap's memory (like procdump -mp)
       memoryTarget({
         arch: "x64",
         os: { major: 10, minor: 0, build: 22621 },
-        memory: [{ address: 0x10000, bytes: new Uint8Array(0x100) }],
+        // a root (0x10000) that points at the 0x44-byte block, and the heap's memory itself: the
+        // 0x3fff-byte blocks are referenced by nothing, the planted leak
+        memory: [
+          { address: 0x10000, bytes: new Uint8Array([0x10, 0x00, 0x23, 0x00, 0, 0, 0, 0, ...new Array(0xf8).fill(0)]) },
+          ...(new TextDecoder().decode(probe.head.subarray(0, 64)).includes("nomem") ? [] : [{ address: 0x200000, bytes: new Uint8Array(0x100000) }]),
+        ],
         views: [{ bitness: 64, peb: 0x10000 }],
         path: probe.path,
         format: "toy",
@@ -67,9 +73,9 @@ export function toyPlugins(): LeakscopePlugin[] {
   ];
 }
 
-export function toyDump(leaks = 5): string {
+export function toyDump(leaks = 5, extra = ""): string {
   const dir = mkdtempSync(join(tmpdir(), "leakscope-cli-"));
   const p = join(dir, "toy.dmp");
-  writeFileSync(p, `TOYDUMP v1 leaks=${leaks}`);
+  writeFileSync(p, `TOYDUMP v1 leaks=${leaks}${extra}`);
   return p;
 }
