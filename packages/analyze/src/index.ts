@@ -26,7 +26,7 @@ export {
 export { sizeClassDetector, classLinks, DOMINANCE_MAX } from "./detectors/size-class.js";
 export { stackDetector, CONCENTRATION_MAX } from "./detectors/stack.js";
 export { typeDetector, TYPE_COUNT_MAX } from "./detectors/types.js";
-export { unreferencedDetector, unreferencedStrength, UNREFERENCED_MAX } from "./detectors/unreferenced.js";
+export { unreferencedDetector, unreferencedStrength, unreferencedBaseline, UNREFERENCED_MAX } from "./detectors/unreferenced.js";
 export { heapDetector, FRAGMENTATION_MAX } from "./detectors/heap.js";
 export { growthEvidence, GROWTH_MIN, GROWTH_MAX } from "./detectors/growth.js";
 export { mergeEvidence, scoreRecords, buildSuspect, suspectsOf, CORROBORATION_BONUS, LISTED_SCORE_FLOOR, type Cause, type CardContext } from "./combine.js";

@@ -61,10 +61,16 @@ describe("leakscope analyze / diff", () => {
     const cls = report.diff.rows.filter((x: { kind: string }) => x.kind === "size-class");
     expect(cls).toEqual([expect.objectContaining({ size: 0x3fff, delta: { count: 7, bytes: 7 * 0x3fff } })]);
     expect((await run(["diff", toyDump(5), toyDump(12)])).out).toMatch(/\+.*7 blocks/);
-    // the growth is evidence: a diff report has a verdict too, one card for the grown class
-    expect(report.analysis.verdict).toBe("leak-suspected");
+    // growth is evidence: a diff report has a verdict too; 7 large blocks more is a weak sign,
+    // 35 more is worth a look: one card for the grown class
+    expect(report.analysis.verdict).toBe("no-leak-evidence");
     expect(report.analysis.suspects[0]).toMatchObject({ rank: 1, kind: "size-class", size: 0x3fff, delta: { count: 7, bytes: 7 * 0x3fff } });
-    const text = (await run(["diff", toyDump(5), toyDump(12)])).out;
+    const grown = JSON.parse((await run(["diff", toyDump(5), toyDump(40), "--json"])).out).analysis;
+    expect(grown.verdict).toBe("leak-suspected");
+    expect(grown.suspects.filter((s: { score: number }) => s.score >= 0.3)).toEqual([
+      expect.objectContaining({ kind: "size-class", size: 0x3fff, delta: { count: 35, bytes: 35 * 0x3fff } }),
+    ]);
+    const text = (await run(["diff", toyDump(5), toyDump(40)])).out;
     expect(text.split("\n")[1]).toMatch(/^Verdict: LEAK SUSPECTED/);
     const same = JSON.parse((await run(["diff", toyDump(5), toyDump(5), "--json"])).out);
     expect(same.analysis.verdict).toBe("no-leak-evidence");

@@ -31,7 +31,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
     const stackShown = new Map<string, number>();
     const stepShown = new Map<string, number>();
     for (const s of a.suspects.slice(0, options.top ?? 10)) {
-      out.push(`${bold(`#${s.rank}`)} ${red(safeText(s.title))}  ${dim(`[${s.kind}, score ${s.score.toFixed(2)}]`)}`);
+      out.push(`${bold(`#${s.rank}`)} ${red(safeText(s.title))}  ${dim(`[${s.kind}, score ${(Math.floor(s.score * 100) / 100).toFixed(2)}]`)}`);
       for (const e of s.evidence) out.push(`    ${safeText(e)}`);
       if (s.sizes && s.sizes.length > 1) out.push(`    sizes: ${s.sizes.map(hex).join(" ")}`);
       if (s.typeName) out.push(`    type: ${safeText(s.typeName)}`);

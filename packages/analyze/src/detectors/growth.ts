@@ -1,16 +1,17 @@
 import { type DiffSection, type Evidence, type EvidenceSink, type GrowthRow, callSiteOf } from "@leakscope/core";
 import { EVIDENCE_FLOORS, causeKey, countRamp, hex, pct, ramp } from "./context.js";
 
-/** Growth between snapshots is the strongest heap signal: it starts at "worth a look". */
-export const GROWTH_MIN = 0.3;
+/** Growth alone starts here; many blocks gained make it "worth a look" and more. */
+export const GROWTH_MIN = 0.2;
 export const GROWTH_MAX = 0.9;
 
 /**
  * Growth between two snapshots (a `leakscope diff`): size classes, stacks and pool tags that
- * gained at least 4 blocks and 0.5% of the later snapshot's busy bytes. Strength: 0.3 + 0.6 ×
- * ramp(gained share of the later busy bytes, 0.5% → 25%) × (0.5 + 0.5 × ramp(log2 gained
- * blocks, 4 → 256)). A stack row and a size-class row that grew by exactly the same blocks and
- * bytes are one cause and carry each other's key.
+ * gained at least 4 blocks and 0.5% of the later snapshot's busy bytes. A leak gains blocks, not
+ * only bytes (a few large buffers come and go in any process), so the count leads. Strength:
+ * 0.2 + 0.7 × ramp(log2 gained blocks, 8 → 256) × (0.5 + 0.5 × max(ramp(gained share of the
+ * later busy bytes, 0.5% → 10%), ramp(gained blocks / blocks before, 10% → 100%))). A stack row and a size-class row that grew by exactly the same blocks
+ * and bytes are one cause and carry each other's key.
  */
 export function growthEvidence(diff: DiffSection, sink: EvidenceSink): void {
   const total = Math.max(1, diff.total.after.bytes);
@@ -45,7 +46,9 @@ export function growthEvidence(diff: DiffSection, sink: EvidenceSink): void {
       keys,
       strength:
         GROWTH_MIN +
-        (GROWTH_MAX - GROWTH_MIN) * ramp(share, EVIDENCE_FLOORS.minGrowthShare, 0.25) * (0.5 + 0.5 * countRamp(r.delta.count, EVIDENCE_FLOORS.minGrowthBlocks, 256)),
+        (GROWTH_MAX - GROWTH_MIN) *
+          countRamp(r.delta.count, 8, 256) *
+          (0.5 + 0.5 * Math.max(ramp(share, EVIDENCE_FLOORS.minGrowthShare, 0.1), ramp(r.delta.count / Math.max(1, r.before.count), 0.1, 1))),
       count: r.after.count,
       bytes: r.after.bytes,
       delta: r.delta,
