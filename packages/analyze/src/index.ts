@@ -34,5 +34,5 @@ export { coverageOf, verdictOf, capturedShare, TRUNCATION_CODES, MIN_CAPTURED, t
 export { diffSnapshots, snapshotOfRun, emptySnapshot, analyzeDiff, type Snapshot } from "./diff.js";
 export { RttiResolver, demangleTypeName, type RttiType } from "./rtti.js";
 export { previewBlock, type BlockPreview } from "./preview.js";
-export { findUnreferenced, REACHABILITY_METHOD, type ReachabilityResult } from "./reachability.js";
+export { findUnreferenced, sortedByBlockAddress, REACHABILITY_METHOD, type ReachabilityResult } from "./reachability.js";
 export { sizeClasses, histogram, type SizeClass, type SizeClassTable } from "./size-classes.js";
