@@ -8,7 +8,7 @@ import {
   formatAddress,
   isUserAllocation,
 } from "@leakscope/core";
-import { type CardContext, mergeEvidence, suspectsOf } from "./combine.js";
+import { type CardContext, mergeEvidence, signalWordsOf, suspectsOf } from "./combine.js";
 import {
   type AnalysisContext,
   type AnalysisDetector,
@@ -185,7 +185,7 @@ export function finishAnalysis(prepared: PreparedAnalysis, options: AnalyzeOptio
     table.busy.count > 0
       ? `${table.busy.count} busy blocks of ${heaps.length} heap(s)${ctx.reach ? `, ${ctx.reach.unreferenced.length} of them unreferenced` : ""}`
       : "the input's figures";
-  const verdict = verdictOf(suspects, coverage, examined);
+  const verdict = verdictOf(suspects, coverage, examined, (s) => signalWordsOf(causes, s));
   const lead = suspects.find((s) => s.score >= 0.3);
   const leadCause = lead ? causes.find((c) => c.keys === lead.keys) : undefined;
 

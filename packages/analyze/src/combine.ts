@@ -85,6 +85,32 @@ export function mergeEvidence(records: readonly Evidence[]): Cause[] {
   return causes.sort((a, b) => b.score - a.score || maxBytes(b) - maxBytes(a));
 }
 
+const SIGNAL_WORDS: Record<EvidenceSignal, string> = {
+  unreferenced: "unreferenced blocks",
+  growth: "growth between snapshots",
+  reported: "figures the input reported",
+  dominance: "a dominant size class",
+  concentration: "one allocation stack",
+  count: "a C++ type in numbers",
+  size: "size",
+};
+
+/** What a cause rests on, strongest signal first, in words (for the verdict's reason). */
+export function signalWords(cause: Cause): string[] {
+  const best = new Map<EvidenceSignal, number>();
+  for (const r of cause.records) best.set(r.signal, Math.max(best.get(r.signal) ?? 0, r.strength));
+  return [...best.entries()]
+    .filter(([sig, v]) => sig !== "size" && v > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([sig]) => SIGNAL_WORDS[sig]);
+}
+
+/** {@link signalWords} of the cause behind a card built by {@link suspectsOf}. */
+export function signalWordsOf(causes: readonly Cause[], s: Suspect): string[] {
+  const c = causes.find((x) => x.keys === s.keys);
+  return c ? signalWords(c) : [];
+}
+
 function maxBytes(c: Cause): number {
   return Math.max(0, ...c.records.map((r) => r.bytes));
 }
@@ -131,7 +157,8 @@ export function buildSuspect(cause: Cause, ctx: CardContext): Suspect {
 
   // Figures: a single size class speaks for the card; otherwise the widest record (a stack's
   // blocks of every size) does.
-  const facts = kind === "size-class" && classRecord ? classRecord : leadFacts;
+  const stackRecord = stackKey ? (rs.find((r) => r.detector === "stack") ?? rs.find((r) => r.keys[0] === stackKey)) : undefined;
+  const facts = kind === "size-class" && classRecord ? classRecord : kind === "call-site" && stackRecord ? stackRecord : leadFacts;
   const count = facts.count;
   const bytes = facts.bytes;
   const heap = facts.heap ?? rs.find((r) => r.heap)?.heap;

@@ -1,5 +1,5 @@
 import { type AnalysisSection, type DiffSection, type Frame, type GrowthRow, type Run, formatAddress, isUserAllocation } from "@leakscope/core";
-import { mergeEvidence, suspectsOf } from "./combine.js";
+import { mergeEvidence, signalWordsOf, suspectsOf } from "./combine.js";
 import { CollectingSink, stackFrames } from "./detectors/context.js";
 import { growthEvidence } from "./detectors/growth.js";
 import { type Coverage, coverageOf, verdictOf } from "./verdict.js";
@@ -136,7 +136,9 @@ export function analyzeDiff(diff: DiffSection, after: Run, beforeCoverage?: Cove
   const covAfter = coverageOf(after, diff.total.after.count, {});
   const covBefore = beforeCoverage;
   const coverage = covBefore?.reason && !covAfter.reason ? { ...covBefore, reason: `Earlier snapshot: ${covBefore.reason}` } : covAfter;
-  const verdict = verdictOf(suspects, coverage, `the growth between ${diff.total.before.count} and ${diff.total.after.count} busy blocks`);
+  const verdict = verdictOf(suspects, coverage, `the growth between ${diff.total.before.count} and ${diff.total.after.count} busy blocks`, (s) =>
+    signalWordsOf(causes, s),
+  );
   const lead = suspects.find((s) => s.score >= 0.3);
   const free = after.heaps.reduce((acc, h) => ({ count: acc.count + h.stats.free.count, bytes: acc.bytes + h.stats.free.bytes }), { count: 0, bytes: 0 });
   const traces = after.data.traces;

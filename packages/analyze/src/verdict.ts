@@ -74,15 +74,29 @@ export function coverageOf(run: Run, busyCount: number, reported: Partial<InputC
   return c;
 }
 
-/** The verdict from the suspects and the coverage: `cannot-judge` wins when the input cannot support the question. */
-export function verdictOf(suspects: readonly Suspect[], coverage: Coverage, examined: string): Pick<AnalysisSection, "verdict" | "verdictReason"> {
+/** A score as the reports print it (two decimals, never rounded up across 0.3). */
+export const shownScore = (score: number): string => (Math.floor(score * 100) / 100).toFixed(2);
+
+/**
+ * The verdict from the suspects and the coverage: `cannot-judge` wins when the input cannot
+ * support the question. `signals` names what the leading suspect rests on (its leak signals).
+ */
+export function verdictOf(
+  suspects: readonly Suspect[],
+  coverage: Coverage,
+  examined: string,
+  signals: (s: Suspect) => string[] = () => [],
+): Pick<AnalysisSection, "verdict" | "verdictReason"> {
   if (coverage.reason) return { verdict: "cannot-judge", verdictReason: coverage.reason };
   const lead = suspects.find((s) => s.score >= SUSPECT_SCORE_FLOOR);
   if (lead) {
     const more = suspects.filter((s) => s.score >= SUSPECT_SCORE_FLOOR).length - 1;
+    const why = signals(lead);
     return {
       verdict: "leak-suspected",
-      verdictReason: `Suspect #${lead.rank} (${lead.title}) scores ${lead.score.toFixed(2)}${more > 0 ? `, and ${more} more score 0.3 or above` : ""}.`,
+      verdictReason:
+        `Suspect #${lead.rank} scores ${shownScore(lead.score)}${why.length > 0 ? ` on ${why.join(", ")}` : ""}` +
+        `${more > 0 ? `; ${more} more score 0.3 or above` : ""}.`,
     };
   }
   return { verdict: "no-leak-evidence", verdictReason: `No cause scores 0.3 or more in ${examined}.` };

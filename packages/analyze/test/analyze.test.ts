@@ -1,6 +1,6 @@
 import { validateReport } from "@leakscope/core";
 import { describe, expect, it } from "vitest";
-import { demangleTypeName, diffSnapshots, leakAnalyzer, snapshotOfRun } from "../src/index.js";
+import { demangleTypeName, diffSnapshots, leakAnalyzer, snapshotOfRun, sortedByBlockAddress } from "../src/index.js";
 import { Mem, type PlannedBlock, type Scenario, rttiModule, runScenario } from "./fixtures.js";
 
 function leakyProcess(ps: 4 | 8, leaks: number): Scenario {
@@ -103,6 +103,36 @@ describe("leak analysis", () => {
     expect(cls.evidence.some((e) => e.startsWith("13 of the 20 busy 0x80-byte blocks are not referenced"))).toBe(true);
     expect(cls.keys).toEqual(["class:0x500000:0x80"]);
     expect(report.analysis!.suspects.some((s) => s.kind === "unreferenced")).toBe(false);
+  });
+
+  it("reachability does not depend on the order the walk found the blocks in", async () => {
+    const heapBase = 0x600000;
+    const heap = new Mem(heapBase, 0x10000);
+    const roots = new Mem(0x100000, 0x1000);
+    const blocks: PlannedBlock[] = [];
+    for (let i = 0; i < 40; i++) blocks.push({ user: heapBase + 0x100 + i * 0x100, size: 0x40, busy: i % 5 !== 4 });
+    // a chain from the roots through every third busy block; the rest unreferenced
+    const busy = blocks.filter((b) => b.busy !== false);
+    const chained = busy.filter((_, k) => k % 3 === 0);
+    roots.ptr(0x100000, chained[0]!.user, 8);
+    for (let k = 0; k + 1 < chained.length; k++) heap.ptr(chained[k]!.user + 8, chained[k + 1]!.user, 8);
+    // the walk reports them in a scrambled order (LFH blocks after their hosts, heaps interleaved)
+    const scrambled = blocks.map((b, i) => ({ b, key: (i * 17) % 41 })).sort((x, y) => x.key - y.key).map((x) => x.b);
+    for (const list of [blocks, scrambled]) {
+      const { report } = await runScenario({ ps: 8, pieces: [heap, roots], modules: [], heap: heapBase, blocks: list }, [leakAnalyzer({ reachability: true })]);
+      const r = report.analysis!.reachability!;
+      expect(r.reachable.count).toBe(chained.length);
+      expect(r.unreferenced.count).toBe(busy.length - chained.length);
+    }
+  });
+
+  it("sorts block indices by block address with a merge of the walk's runs", () => {
+    const addresses = [0x500, 0x100, 0x300, 0x200, 0x900, 0x100, 0x700, 0x800, 0x050];
+    const set = {
+      count: addresses.length,
+      blockAddress: (i: number) => addresses[i]!,
+    } as unknown as Parameters<typeof sortedByBlockAddress>[0];
+    expect(Array.from(sortedByBlockAddress(set))).toEqual([8, 1, 5, 3, 2, 0, 6, 7, 4]);
   });
 
   it("skips reachability when the heap memory is not in the dump", async () => {
