@@ -199,7 +199,7 @@ export function buildSuspect(cause: Cause, ctx: CardContext): Suspect {
     count,
     bytes,
     percent: pct(bytes, kind === "size-class" && heap ? ctx.heapBytes(heap) : ctx.totalBytes),
-    samples: (rs.find((r) => r.samples && r.samples.length > 0 && r.detector === "size-class") ?? rs.find((r) => r.samples && r.samples.length > 0))?.samples?.slice(0, 5) ?? [],
+    samples: (facts.samples && facts.samples.length > 0 ? facts : rs.find((r) => r.samples && r.samples.length > 0))?.samples?.slice(0, 5) ?? [],
     evidence,
     nextStep,
     keys: cause.keys,

@@ -393,7 +393,17 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
       const failOn = flags.failOn !== undefined ? Number(flags.failOn) : undefined;
       if (failOn !== undefined && !(failOn >= 0 && failOn <= 1)) throw new UsageError(`--fail-on "${flags.failOn}" must be a number from 0 to 1`);
       const analyzer = leakAnalyzer({ top, reachability: flags.reachability, types: flags.types });
-      let report = await execute(file, "analyze", "analyze", flags, (r) => r, undefined, [analyzer]);
+      // pool figures (a kernel dump's tracker tables, a log's !poolused or poolmon rows) are figures
+      // too: the verdict must not say the input has none
+      const poolFigures: LeakscopePlugin = {
+        name: "pool-figures",
+        apply(engine) {
+          engine.hooks.evidence.tapPromise("pool-figures", async (sink, run) => {
+            if ((poolRowsOfRun(run)?.rows.length ?? 0) > 0) sink.coverage({ hasFigures: true });
+          });
+        },
+      };
+      let report = await execute(file, "analyze", "analyze", flags, (r) => r, undefined, [analyzer, poolFigures]);
       if (failOn !== undefined) {
         // only a verdict of leak-suspected fails: suspects of a dump that cannot be judged do not
         const count = report.analysis?.verdict === "leak-suspected" ? report.analysis.suspects.filter((x) => x.score >= failOn).length : 0;

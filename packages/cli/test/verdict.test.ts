@@ -106,4 +106,19 @@ describe("the verdict", () => {
       expect(code).toBe(0);
     });
   }
+
+  it("a WinDbg log with no heap or pool figures: cannot-judge, naming the commands to add", async () => {
+    const log = join(dir, "no-figures.log");
+    writeFileSync(log, "0:000> !gflag\nCurrent NtGlobalFlag contents: 0x00000000\n0:000> lm\nstart             end                 module name\n00007ff6`12340000 00007ff6`12360000   app        (deferred)\n");
+    const { analysis: a } = await analyze(log);
+    expect(a.verdict).toBe("cannot-judge");
+    expect(a.verdictReason).toMatch(/!heap -stat -h/);
+  });
+
+  const poolused = sharedFile("data/poolused-samples/C_jellykuo_flag2_livedump.txt");
+  it.skipIf(!poolused.present)("a !poolused log has figures: it is judged, not cannot-judge", async () => {
+    const { analysis: a } = await analyze(poolused.path);
+    expect(a.verdict).not.toBe("cannot-judge");
+    expect(a.coverage?.hasFigures).toBe(true);
+  });
 });
