@@ -35,4 +35,4 @@ export { diffSnapshots, snapshotOfRun, emptySnapshot, analyzeDiff, type Snapshot
 export { RttiResolver, demangleTypeName, type RttiType } from "./rtti.js";
 export { previewBlock, type BlockPreview } from "./preview.js";
 export { findUnreferenced, sortedByBlockAddress, REACHABILITY_METHOD, type ReachabilityResult } from "./reachability.js";
-export { sizeClasses, histogram, type SizeClass, type SizeClassTable } from "./size-classes.js";
+export { sizeClasses, histogram, SizeClassCounter, type SizeClass, type SizeClassTable } from "./size-classes.js";

@@ -11,7 +11,7 @@ import {
 } from "@leakscope/core";
 import type { ReachabilityResult } from "../reachability.js";
 import { RttiResolver, type RttiType } from "../rtti.js";
-import { SAMPLE_LIMIT, type SizeClass, type SizeClassTable } from "../size-classes.js";
+import { SizeClassCounter, type SizeClassTable } from "../size-classes.js";
 
 /** What the built-in detectors may look at. */
 export interface DetectorOptions {
@@ -183,10 +183,7 @@ export class CollectingSink implements EvidenceSink {
 export function groupBlocks(run: Run, options: DetectorOptions): Omit<AnalysisContext, "sources" | "reach" | "unreferenced" | "unreferencedByStack" | "unreferencedShare"> {
   const set = run.allocations;
   const traces = run.data.traces;
-  const classes = new Map<number, SizeClass>();
-  const heapBusy = run.heaps.map(() => ({ count: 0, bytes: 0 }));
-  let busyCount = 0;
-  let busyBytes = 0;
+  const counter = new SizeClassCounter(run.heaps.length);
   const stackAgg = new Map<number, { count: number; bytes: number; sizes: Set<number>; samples: number[] }>();
   const perClassStacks = new Map<number, Map<number, number>>();
   const stackBySize = new Map<number, { stack: number; count: number; heap: number; address: number }>();
@@ -211,19 +208,7 @@ export function groupBlocks(run: Run, options: DetectorOptions): Omit<AnalysisCo
       const index = base + i;
       const heapIndex = c.heap[i]!;
       const size = c.requestedSize[i]!;
-      const key = classKey(heapIndex, size);
-      let cls = classes.get(key);
-      if (!cls) classes.set(key, (cls = { heap: heapIndex, size, count: 0, bytes: 0, samples: [] }));
-      cls.count++;
-      cls.bytes += size;
-      if (cls.samples.length < SAMPLE_LIMIT) cls.samples.push(index);
-      const hb = heapBusy[heapIndex];
-      if (hb) {
-        hb.count++;
-        hb.bytes += size;
-      }
-      busyCount++;
-      busyBytes += size;
+      const key = counter.add(heapIndex, size, index);
       const sid = stackOf ? (stackOf[index] ?? -1) : -1;
       if (sid >= 0) {
         let g = stackAgg.get(sid);
@@ -278,10 +263,6 @@ export function groupBlocks(run: Run, options: DetectorOptions): Omit<AnalysisCo
     const g = typeAgg.get(best);
     if (g) dominantType.set(key, { type: g.type, count: bestCount });
   }
-  const table: SizeClassTable = {
-    classes: [...classes.values()].sort((a, b) => b.bytes - a.bytes || b.count - a.count || a.size - b.size),
-    heapBusy,
-    busy: { count: busyCount, bytes: busyBytes },
-  };
+  const table = counter.table();
   return { run, table, traces, stacks, dominantStack, stackBySize, types, dominantType };
 }
