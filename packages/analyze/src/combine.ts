@@ -8,7 +8,7 @@ const LEAK: readonly EvidenceSignal[] = ["unreferenced", "growth", "reported"];
 /** Each structural signal beyond the strongest adds this much (corroboration, not evidence). */
 export const CORROBORATION_BONUS = 0.04;
 /** Merged causes scoring below this are noise and not listed. */
-export const LISTED_SCORE_FLOOR = 0.05;
+export const LISTED_SCORE_FLOOR = 0.02;
 
 /** One merged cause: the records about it and its score. */
 export interface Cause {
