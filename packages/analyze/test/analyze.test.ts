@@ -1,6 +1,6 @@
 import { validateReport } from "@leakscope/core";
 import { describe, expect, it } from "vitest";
-import { demangleTypeName, diffSnapshots, leakAnalyzer, snapshotOfRun, sortedByBlockAddress } from "../src/index.js";
+import { analyzeDiff, demangleTypeName, diffSnapshots, leakAnalyzer, snapshotOfRun, sortedByBlockAddress } from "../src/index.js";
 import { Mem, type PlannedBlock, type Scenario, rttiModule, runScenario } from "./fixtures.js";
 
 function leakyProcess(ps: 4 | 8, leaks: number): Scenario {
@@ -146,6 +146,16 @@ describe("leak analysis", () => {
     expect(report.analysis!.verdictReason).toMatch(/procdump -ma/);
   });
 
+  it("cannot judge a process whose heaps could not be walked completely", async () => {
+    const sc = { ...leakyProcess(8, 30), incomplete: true };
+    const { report } = await runScenario(sc, [leakAnalyzer({ reachability: false })]);
+    expect(report.analysis).toMatchObject({ verdict: "cannot-judge", coverage: { incompleteHeaps: 1 } });
+    expect(report.analysis!.verdictReason).toMatch(/1 of 1 heaps could not be walked completely/);
+    // the same process walked completely is judged
+    const whole = await runScenario(leakyProcess(8, 30), [leakAnalyzer({ reachability: false })]);
+    expect(whole.report.analysis!.verdict).not.toBe("cannot-judge");
+  });
+
   it("diffs two snapshots and reports exactly the planted growth", async () => {
     const before = await runScenario(leakyProcess(8, 10), [], "walk");
     const after = await runScenario(leakyProcess(8, 25), [], "walk");
@@ -157,6 +167,12 @@ describe("leak analysis", () => {
     expect(diff.rows.filter((r) => r.kind === "size-class")).toHaveLength(1); // nothing else changed
     expect(diff.rows[0]!.delta.bytes).toBe(15 * 0x3fff);
     expect(diff.total.after.count - diff.total.before.count).toBe(15);
+    // the growth as evidence: one card for the class and its stack, a verdict
+    const a = analyzeDiff(diff, after.run);
+    expect(a.verdict).toBe("leak-suspected");
+    expect(a.suspects.filter((s) => s.score >= 0.3)).toEqual([
+      expect.objectContaining({ kind: "size-class", size: 0x3fff, callSite: "leaky!main+0x69", delta: { count: 15, bytes: 15 * 0x3fff } }),
+    ]);
   });
 
   it("demangles MSVC type descriptor names", () => {

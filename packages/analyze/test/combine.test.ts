@@ -56,6 +56,20 @@ describe("the combiner", () => {
     expect(scoreRecords([u, { ...u, strength: 0.1 }])).toBeCloseTo(0.5);
   });
 
+  it("hostile records (no keys, NaN or out-of-range strengths) neither crash nor inflate a score", () => {
+    const records = [
+      rec({ keys: [], signal: "unreferenced", strength: 0.9 }),
+      rec({ keys: ["x"], signal: "unreferenced", strength: Number.NaN }),
+      rec({ keys: ["x"], signal: "growth", strength: 7 }),
+      rec({ keys: ["y"], signal: "dominance", strength: -3 }),
+    ];
+    const causes = mergeEvidence(records);
+    expect(causes.map((c) => c.keys)).toEqual([["x"], ["y"]]);
+    expect(causes[0]!.score).toBe(1);
+    expect(causes[1]!.score).toBe(0);
+    expect(suspectsOf(causes, cardCtx, 10)).toHaveLength(1);
+  });
+
   it("a stack spanning several sizes makes one call-site card listing the sizes", () => {
     const records = [
       rec({ detector: "size-class", keys: ["class:0x1:0x18", "stack:3"], signal: "dominance", strength: 0.05, size: 0x18 }),
