@@ -45,7 +45,8 @@ export function scoreRecords(records: readonly Evidence[]): number {
 /**
  * Merge records whose cause keys intersect (union-find over keys): a size class whose blocks come
  * from one stack and are one C++ type carries `class:`, `stack:` and `type:` keys, so its records,
- * the stack's and the type's become one cause. `size` records are never causes.
+ * the stack's and the type's become one cause; `class:*:<size>` meets that size in every heap.
+ * `size` records are never causes.
  */
 export function mergeEvidence(records: readonly Evidence[]): Cause[] {
   const usable = records.filter((r) => r.signal !== "size" && r.keys.length > 0);
@@ -67,6 +68,14 @@ export function mergeEvidence(records: readonly Evidence[]): Cause[] {
     for (const k of r.keys.slice(1)) {
       const other = find(k);
       if (other !== first) parent.set(other, first);
+    }
+  }
+  // `class:*:<size>` (a size in any heap, as logs often give it) meets every `class:<heap>:<size>`
+  const anyHeap = [...parent.keys()].filter((k) => k.startsWith("class:*:"));
+  for (const k of anyHeap) {
+    const size = k.slice("class:*:".length);
+    for (const other of parent.keys()) {
+      if (other !== k && other.startsWith("class:") && other.endsWith(`:${size}`) && find(other) !== find(k)) parent.set(find(other), find(k));
     }
   }
   const byRoot = new Map<string, Cause>();

@@ -43,6 +43,15 @@ describe("the combiner", () => {
     expect(causes[1]!.records.map((r) => r.signal)).toEqual(["dominance"]);
   });
 
+  it("a size in any heap (`class:*:<size>`) meets that size in each heap", () => {
+    const causes = mergeEvidence([
+      rec({ keys: ["class:0x28a0000:0x44"], signal: "dominance", strength: 0.1 }),
+      rec({ keys: ["class:*:0x44"], signal: "reported", strength: 0.3 }),
+      rec({ keys: ["class:0x28a0000:0x440"], signal: "dominance", strength: 0.1 }),
+    ]);
+    expect(causes.map((c) => c.keys.sort())).toEqual([["class:*:0x44", "class:0x28a0000:0x44"], ["class:0x28a0000:0x440"]]);
+  });
+
   it("scores structural signals as corroboration and leak signals as independent evidence", () => {
     const d = rec({ keys: ["a"], signal: "dominance", strength: 0.2 });
     const c = rec({ keys: ["a"], signal: "concentration", strength: 0.15 });
