@@ -48,6 +48,8 @@ export const DEFAULT_ANALYZE_OPTIONS: AnalyzeOptions = { top: 10, topGroups: 20,
 /** The built-in detectors, in the order they run (one module each under `detectors/`). */
 export const BUILTIN_DETECTORS: readonly AnalysisDetector[] = [sizeClassDetector, stackDetector, typeDetector, unreferencedDetector, heapDetector];
 
+const CAPTURE_NOTE = "Unreferenced-block search skipped: only ";
+
 /** Largest size classes listed in `analysis.largest`. */
 const LARGEST = 5;
 
@@ -80,7 +82,7 @@ export function prepareAnalysis(run: Run, options: AnalyzeOptions = DEFAULT_ANAL
     const view = run.target.views[run.target.views.length - 1]!; // the process' own bitness (WoW64: 32-bit)
     const coverage = capturedShare(run);
     if (coverage < 0.9) {
-      notes.push(`Unreferenced-block search skipped: only ${Math.round(coverage * 100)}% of the busy blocks are in the dump.`);
+      notes.push(`${CAPTURE_NOTE}${Math.round(coverage * 100)}% of the busy blocks are in the dump.`);
     } else {
       reach = findUnreferenced(run.allocations, view.space, view.space.ranges(), { pointerSize: view.space.pointerSize });
       if (reach.rootBytes === 0) {
@@ -186,6 +188,8 @@ export function finishAnalysis(prepared: PreparedAnalysis, options: AnalyzeOptio
       ? `${table.busy.count} busy blocks of ${heaps.length} heap(s)${ctx.reach ? `, ${ctx.reach.unreferenced.length} of them unreferenced` : ""}`
       : "the input's figures";
   const verdict = verdictOf(suspects, coverage, examined, (s) => signalWordsOf(causes, s));
+  // the captured share is said once: by the verdict when it is why the input cannot be judged
+  const shownNotes = coverage.reason && coverage.captured < 0.9 ? notes.filter((n) => !n.startsWith(CAPTURE_NOTE)) : notes;
   const lead = suspects.find((s) => s.score >= 0.3);
   const leadCause = lead ? causes.find((c) => c.keys === lead.keys) : undefined;
 
@@ -220,7 +224,7 @@ export function finishAnalysis(prepared: PreparedAnalysis, options: AnalyzeOptio
     ...verdict,
     ...(verdict.verdict === "leak-suspected" && leadCause ? { leakKind: leadCause.leakKind } : {}),
     summary: { heaps: heaps.length, busy: table.busy, free, traces: status, tracesNote },
-    ...(notes.length > 0 ? { notes } : {}),
+    ...(shownNotes.length > 0 ? { notes: shownNotes } : {}),
     suspects,
     sizeClasses: table.classes.slice(0, 50).map((c) => ({
       heap: heapAddress(run, c.heap),
