@@ -1,4 +1,4 @@
-import { type AnalysisSection, type DiffSection, type Frame, type GrowthRow, type Run, formatAddress, isUserAllocation } from "@leakscope/core";
+import { type AnalysisSection, type DiffSection, type Frame, type GrowthRow, type InputCoverage, type Run, formatAddress, isUserAllocation } from "@leakscope/core";
 import { mergeEvidence, signalWordsOf, suspectsOf } from "./combine.js";
 import { CollectingSink, stackFrames } from "./detectors/context.js";
 import { growthEvidence } from "./detectors/growth.js";
@@ -21,6 +21,12 @@ export interface Snapshot {
 
 export function emptySnapshot(path: string, kind: string, format: string): Snapshot {
   return { path, kind, format, heaps: new Map(), classes: new Map(), stacks: new Map() };
+}
+
+/** Whether a snapshot holds any figures (heap blocks, size groups, pool rows) to compare. */
+export function snapshotHasFigures(s: Snapshot): boolean {
+  for (const h of s.heaps.values()) if (h.count > 0) return true;
+  return s.classes.size > 0 || (s.other?.size ?? 0) > 0;
 }
 
 /** Summarise a walked run for diffing. */
@@ -116,7 +122,7 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, top = 50): Diff
  * card per cause), with the later run's coverage and the earlier one's (take it with
  * {@link coverageOf} while the earlier run is open).
  */
-export function analyzeDiff(diff: DiffSection, after: Run, beforeCoverage?: Coverage, top = 10): AnalysisSection {
+export function analyzeDiff(diff: DiffSection, after: Run, beforeCoverage?: Coverage, top = 10, afterReported: Partial<InputCoverage> = {}): AnalysisSection {
   const sink = new CollectingSink();
   growthEvidence(diff, sink);
   const causes = mergeEvidence(sink.records);
@@ -133,7 +139,7 @@ export function analyzeDiff(diff: DiffSection, after: Run, beforeCoverage?: Cove
     },
     top,
   );
-  const covAfter = coverageOf(after, diff.total.after.count, {});
+  const covAfter = coverageOf(after, diff.total.after.count, afterReported);
   const covBefore = beforeCoverage;
   const coverage = covBefore?.reason && !covAfter.reason ? { ...covBefore, reason: `Earlier snapshot: ${covBefore.reason}` } : covAfter;
   const verdict = verdictOf(suspects, coverage, `the growth between ${diff.total.before.count} and ${diff.total.after.count} busy blocks`, (s) =>

@@ -31,7 +31,7 @@ export { heapDetector, FRAGMENTATION_MAX } from "./detectors/heap.js";
 export { growthEvidence, GROWTH_MIN, GROWTH_MAX } from "./detectors/growth.js";
 export { mergeEvidence, scoreRecords, buildSuspect, suspectsOf, signalWords, CORROBORATION_BONUS, LISTED_SCORE_FLOOR, type Cause, type CardContext } from "./combine.js";
 export { coverageOf, verdictOf, shownScore, capturedShare, TRUNCATION_CODES, MIN_CAPTURED, type Coverage } from "./verdict.js";
-export { diffSnapshots, snapshotOfRun, emptySnapshot, analyzeDiff, type Snapshot } from "./diff.js";
+export { diffSnapshots, snapshotOfRun, emptySnapshot, analyzeDiff, snapshotHasFigures, type Snapshot } from "./diff.js";
 export { RttiResolver, demangleTypeName, type RttiType } from "./rtti.js";
 export { previewBlock, type BlockPreview } from "./preview.js";
 export { findUnreferenced, sortedByBlockAddress, REACHABILITY_METHOD, type ReachabilityResult } from "./reachability.js";

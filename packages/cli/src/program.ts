@@ -22,7 +22,7 @@ import {
   statBySize,
 } from "@leakscope/core";
 import { writeFileSync } from "node:fs";
-import { analyzeDiff, coverageOf, diffSnapshots, leakAnalyzer, snapshotOfRun, stackFrames } from "@leakscope/analyze";
+import { analyzeDiff, coverageOf, diffSnapshots, snapshotHasFigures, leakAnalyzer, snapshotOfRun, stackFrames } from "@leakscope/analyze";
 import { buildTraceTable, groupByStack } from "@leakscope/stacks";
 import { formatLfhBuckets, lfhBucketStats } from "@leakscope/heap-lfh";
 import { readFileSync } from "node:fs";
@@ -444,15 +444,16 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
         before = snapshot(run);
         let busy = 0;
         for (const h of before.heaps.values()) busy += h.count;
-        beforeCoverage = coverageOf(run, busy, {});
+        beforeCoverage = coverageOf(run, busy, snapshotHasFigures(before) ? { hasFigures: true } : {});
         return r;
       });
       const report = await execute(afterFile, "walk", "diff", flags, (r, { run }) => {
-        const diff = diffSnapshots(before!, snapshot(run), top);
+        const after = snapshot(run);
+        const diff = diffSnapshots(before!, after, top);
         return {
           ...r,
           diff,
-          analysis: analyzeDiff(diff, run, beforeCoverage),
+          analysis: analyzeDiff(diff, run, beforeCoverage, 10, snapshotHasFigures(after) ? { hasFigures: true } : {}),
           diagnostics: [...beforeReport.diagnostics, ...run.allDiagnostics()],
         };
       });

@@ -74,5 +74,8 @@ describe("WinDbg logs through the same commands", () => {
     const rows = d.diff.rows.filter((x: { kind: string }) => x.kind === "pool-tag");
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ key: top.tag, delta: { count: 1000, bytes: 0x100 * 1000 } });
+    // pool rows are figures: the diff is judged (the tag's growth is evidence)
+    expect(d.analysis.verdict).not.toBe("cannot-judge");
+    expect(d.analysis.suspects[0]).toMatchObject({ kind: "pool-tag", tag: top.tag, delta: { count: 1000 } });
   });
 });
