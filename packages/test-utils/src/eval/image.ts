@@ -39,7 +39,8 @@ export interface EvalModuleImage {
   exports: number[];
 }
 
-function putPtr(dv: DataView, at: number, v: number, ps: 4 | 8): void {
+/** A little-endian pointer of `ps` bytes. */
+export function putPtr(dv: DataView, at: number, v: number, ps: 4 | 8): void {
   dv.setUint32(at, v % 4294967296 >>> 0, true);
   if (ps === 8) dv.setUint32(at + 4, Math.floor(v / 4294967296) >>> 0, true);
 }

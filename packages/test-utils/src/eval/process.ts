@@ -13,13 +13,13 @@
  *
  * Plain bytes, no @leakscope/core import, seeded: one spec always gives the same dump.
  */
-import { MinidumpBuilder } from "../minidump/builder.js";
+import { MinidumpBuilder, minidumpPeHeader } from "../minidump/builder.js";
 import { minidumpX86Context } from "../minidump/context.js";
 import { type MemoryPiece, NT_LAYOUT_BUILD, type NtBlockSpec, type NtSegmentSpec, type NtVirtualBlockSpec, type NtWriterLayout, writeNtHeap, writePeb } from "../heap/nt/writer.js";
 import { type LfhHeapSpec, type LfhSubsegmentSpec, lfhUserBlocksBytes, writeLfhInNtHeap } from "../heap/lfh/writer.js";
 import { SEGMENT_LAYOUT_BUILD, type SegmentAllocSpec, segmentLfhBucketSize, writeSegmentHeap } from "../heap/segment/writer.js";
 import { Rng } from "../fuzz.js";
-import { buildModuleImage, codeAddress, type EvalModuleImage, IMAGE_LAYOUT } from "./image.js";
+import { buildModuleImage, codeAddress, IMAGE_LAYOUT, putPtr } from "./image.js";
 
 export type EvalArch = "x64" | "x86" | "wow64";
 export type EvalBackend = "nt" | "lfh" | "segment";
@@ -65,6 +65,10 @@ export interface LeakPlan {
   form: LeakForm;
   /** Share of the busy bytes (healthy + leaked) the leak holds, 0..1. */
   fraction: number;
+  /** A logical leak: the leaked blocks stay reachable, held by a list that only grows. */
+  reachable?: boolean;
+  /** Which heap the leaked blocks are in: the process heap (default) or netcore.dll's private heap. */
+  heap?: "process" | "private";
 }
 
 export interface EvalProcessSpec {
@@ -110,6 +114,8 @@ export interface EvalProcess {
   orphans: { count: number; bytes: number };
   free: { count: number };
   heaps: number[];
+  /** Growth pairs: the blocks present in both snapshots (same address and size in each). */
+  persistent: { address: number; size: number }[];
 }
 
 interface Site {
@@ -134,6 +140,8 @@ interface Item {
   children: number[];
   /** The owner keeps an interior pointer (into the middle of the block). */
   interior?: boolean;
+  /** A table filled in order (a vector of pointers) that takes no other children. */
+  vector?: boolean;
 }
 
 // ---- address plans per architecture ---------------------------------------------------------------
@@ -225,8 +233,7 @@ class Pieces {
   ptr(a: number, v: number, ps: 4 | 8): void {
     const t = this.at(a, ps);
     if (!t) throw new Error(`eval process: no memory at 0x${a.toString(16)}`);
-    t[0].setUint32(t[1], v % 4294967296 >>> 0, true);
-    if (ps === 8) t[0].setUint32(t[1] + 4, Math.floor(v / 4294967296) >>> 0, true);
+    putPtr(t[0], t[1], v, ps);
   }
   u32(a: number, v: number): void {
     const t = this.at(a, 4);
@@ -241,6 +248,28 @@ class Pieces {
 }
 
 // ---- the process -----------------------------------------------------------------------------------
+
+/** WoW64: the 64-bit process heap and its few blocks. */
+const NATIVE_HEAP_64 = 0x0060_0000;
+const NATIVE_SIZES = [0x58, 0x130, 0x800, 0x40, 0x28, 0x1c8, 0x90, 0x60, 0x30, 0x400, 0x48, 0x20];
+
+/** A healthy process' handle table: a hundred-odd handles of the usual types. */
+function healthyHandles(rng: Rng): { handle: number; typeName: string; objectName?: string; handleCount: number; pointerCount: number; grantedAccess: number }[] {
+  const kinds: [string, number, string?][] = [
+    ["File", 14, "\\Device\\HarddiskVolume3\\Program Files\\Orbit"], ["Event", 22], ["Key", 9, "\\REGISTRY\\MACHINE\\SOFTWARE\\Orbit"],
+    ["Section", 6], ["Semaphore", 8], ["Thread", 4], ["Mutant", 3], ["ALPC Port", 2], ["IoCompletion", 3], ["TpWorkerFactory", 2],
+    ["WaitCompletionPacket", 6], ["IRTimer", 4], ["Directory", 2], ["Desktop", 1], ["WindowStation", 2], ["Token", 1],
+  ];
+  const out = [];
+  let h = 4;
+  for (const [typeName, n, name] of kinds) {
+    for (let i = 0; i < n; i++) {
+      out.push({ handle: h, typeName, ...(name ? { objectName: `${name}${i ? `\\${i}` : ""}` } : {}), handleCount: 1 + rng.below(3), pointerCount: 2 + rng.below(30), grantedAccess: 0x1f0003 });
+      h += 4;
+    }
+  }
+  return out;
+}
 
 /** Class names of the program (healthy) and of the leaking types. */
 const HEALTHY_CLASSES = [
@@ -371,18 +400,24 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     } else if (role === "node") add({ role, size: sizeFor(role), cls: 6, site: pickSite(healthySites.node), cause: -1 });
     else add({ role, size: sizeFor(role), site: pickSite(healthySites[role]), cause: -1 });
   }
-  // churn for growth pairs: a fifth of the leaf blocks (strings, buffers) exist in one snapshot only
+  // churn for growth pairs: a quarter of the leaf blocks (strings, buffers) are freed after the
+  // first snapshot and replaced by blocks of the same kind, site and about the same size
   if (spec.phase) {
-    for (const it of items) {
+    const n = items.length;
+    for (let i = 0; i < n; i++) {
+      const it = items[i]!;
       if (!(it.role === "string" || it.role === "wstring" || it.role === "buffer") || rng.below(4) !== 0) continue;
-      it.phase = rng.below(2) === 0 ? "before" : "after";
+      it.phase = "before";
+      const jitter = it.role === "wstring" ? 2 * (rng.below(5) - 2) : rng.below(9) - 4;
+      items.push({ ...it, size: Math.max(8, it.size + jitter), phase: "after", address: 0, children: [] });
     }
   }
   const healthyBytesPlanned = items.reduce((s, it) => s + (it.phase === "after" ? 0 : it.size), 0);
 
   // ---- planted leak
   const causes: PlantedCause[] = [];
-  const heapOfLeak = P.heaps[0]!;
+  const leakInSide = spec.leak?.heap === "private";
+  const heapOfLeak = P.heaps[leakInSide ? 1 : 0]!;
   if (spec.leak && spec.leak.fraction > 0) {
     const f = spec.leak.fraction;
     const leakBytes = (healthyBytesPlanned * f) / (1 - f);
@@ -409,14 +444,12 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
       let j = 0;
       const growth = spec.phase ? 1 + spec.phase.growth : 1;
       const total = spec.phase ? budget * growth : budget;
-      const plannedBefore: number[] = [];
       while (spent < total) {
         const size = sizes[j % sizes.length]!;
         j++;
         const phase: Item["phase"] = spent < budget || !spec.phase ? "both" : "after";
         const idx = add({ role: isType ? "vobject" : rng.below(2) ? "string" : "object", size, site: leakSites[k]!, cause: k, phase, ...(isType ? { cls: HEALTHY_CLASSES.length } : {}) });
         spent += size;
-        plannedBefore.push(idx);
         if (isType) {
           // each leaked object owns a name string, leaked with it
           const cs = 16 + rng.below(48);
@@ -426,6 +459,20 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
         }
       }
       causes.push(cause);
+    }
+    if (spec.leak.reachable) {
+      // a logical leak: the program keeps every leaked block in a list that only grows (a
+      // vector of pointers held by a global), reallocated as it grows, so the blocks stay reachable
+      const leaked = items.map((it, i) => (it.cause >= 0 && !it.related ? i : -1)).filter((i) => i >= 0);
+      const listSite = siteOf("app", 21, true);
+      const lists: [Item["phase"], number[]][] = spec.phase
+        ? [["before", leaked.filter((i) => items[i]!.phase === "both")], ["after", leaked]]
+        : [["both", leaked]];
+      for (const [phase, held] of lists) {
+        const slotsN = Math.max(16, 1 << Math.ceil(Math.log2(held.length + 1)));
+        const v = add({ role: "table", size: slotsN * ps, site: listSite, cause: -1, phase, vector: true });
+        items[v]!.children.push(...held);
+      }
     }
   }
 
@@ -454,7 +501,8 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   const roots: number[] = items.map((it, i) => (it.role === "table" ? i : -1)).filter((i) => i >= 0);
   const open: number[] = [...roots]; // containers with free slots
   const slotsLeft = new Map<number, number>();
-  for (const r of roots) slotsLeft.set(r, capacity(items[r]!) - items[r]!.children.length);
+  for (const r of roots) slotsLeft.set(r, items[r]!.vector ? 0 : capacity(items[r]!) - items[r]!.children.length);
+  for (let k = open.length - 1; k >= 0; k--) if (slotsLeft.get(open[k]!)! <= 0) open.splice(k, 1);
   const orphanTarget = Math.max(3, Math.floor(healthyIdx.length * 0.002));
   let orphans = 0;
   for (const i of healthyIdx) {
@@ -488,7 +536,11 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   const present = (it: Item): boolean => !which || it.phase === "both" || it.phase === which;
 
   // ---- layout: heaps
-  const builder = new MinidumpBuilder({ flags: 0x1826 });
+  // a full-memory dump (WithFullMemory, handles, unloaded modules, memory info, thread info), or
+  // without heap memory the kind a crash handler writes: data segments, memory info, thread info
+  const builder = spec.captureHeaps === false
+    ? new MinidumpBuilder({ flags: 0x1821, memoryList: "MemoryList" })
+    : new MinidumpBuilder({ flags: 0x1826 });
   const build = spec.backend === "segment" ? SEGMENT_LAYOUT_BUILD["21H2"] : NT_LAYOUT_BUILD[layout];
   const traceEntry = bitness === 64 ? 0x110 : 0x8c;
   const traceOf = (site: number): number | undefined => (spec.ust ? P.traceDb + 0x1000 + site * traceEntry : undefined);
@@ -504,10 +556,20 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     if (!present(it)) return;
     // the second heap (a DLL's private heap) gets some of the healthy strings and buffers
     if (it.cause < 0 && (it.role === "string" || it.role === "buffer") && it.site % 5 === 0 && spec.backend !== "segment") sideItems.push(i);
+    else if (it.cause >= 0 && leakInSide) sideItems.push(i);
     else mainItems.push(i);
   });
   // persistent blocks first, so they keep their addresses across a growth pair
-  const order = (list: number[]) => [...list.filter((i) => items[i]!.phase === "both"), ...list.filter((i) => items[i]!.phase !== "both")];
+  // and in allocation-time order: leaked blocks, cache entries and everything else interleaved as
+  // a running program leaves them (a per-item key, so both snapshots of a pair agree)
+  const when = (i: number): number => {
+    let x = Math.imul((i + 1) ^ spec.seed, 0x9e3779b1);
+    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+    return (x ^ (x >>> 16)) >>> 0;
+  };
+  const byTime = (a: number, b: number): number => when(a) - when(b);
+  const order = (list: number[]) => [...list.filter((i) => items[i]!.phase === "both").sort(byTime), ...list.filter((i) => items[i]!.phase !== "both").sort(byTime)];
 
   const ntHeap = (base: number, list: number[], withLfh: boolean, lfhAt: number): void => {
     // a generator of its own per heap, so the persistent blocks of a growth pair land at the same addresses
@@ -680,7 +742,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
           const slotsN = Math.floor(it.size / ps);
           it.children.forEach((c, k) => {
             const ch = items[c]!;
-            if (present(ch)) mem.ptr(a + ((k * 7919) % slotsN) * ps, ptrTo(ch), ps);
+            if (present(ch)) mem.ptr(a + (it.vector ? k : (k * 7919) % slotsN) * ps, ptrTo(ch), ps);
           });
           break;
         }
@@ -730,8 +792,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     const p = ptrTo(it);
     if (r < 12 && globalSlot < app.globalSlots) {
       const at = IMAGE_LAYOUT.data + globalSlot * ps;
-      appData.setUint32(at, p % 4294967296 >>> 0, true);
-      if (ps === 8) appData.setUint32(at + 4, Math.floor(p / 4294967296), true);
+      putPtr(appData, at, p, ps);
       globalSlot += 1 + (k % 3 === 0 ? 1 : 0);
     } else if (r === 19 && stacks[k % nThreads]!.tls.length < 24) stacks[k % nThreads]!.tls.push(p);
     else {
@@ -741,8 +802,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
       const at = s.locals.pop()!;
       // a register often caches a local of the innermost frames (the stack keeps it too)
       if (r === 18 && s.regs.length < 4) s.regs.push(p);
-      dv.setUint32(at, p % 4294967296 >>> 0, true);
-      if (ps === 8) dv.setUint32(at + 4, Math.floor(p / 4294967296), true);
+      putPtr(dv, at, p, ps);
     }
   });
   // return addresses and saved frame pointers in every stack frame
@@ -753,8 +813,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
       const saved = s.rsp + (f + 1) * 0x60 + 0x50;
       const ret = codeAddress(P.app, 0x40 + ((f * 11) % 0x40), retOff);
       for (const [o, v] of [[at, saved], [at + ps, ret]] as const) {
-        dv.setUint32(o, v % 4294967296 >>> 0, true);
-        if (ps === 8) dv.setUint32(o + 4, Math.floor(v / 4294967296), true);
+        putPtr(dv, o, v, ps);
       }
     }
   }
@@ -763,6 +822,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   builder.systemInfo({ arch: spec.arch === "x86" ? "x86" : "x64", major: 10, minor: 0, build, cpus: 8 });
   const mainImage = { path: "C:\\Program Files\\Orbit\\orbit.exe", base: P.app, size: IMAGE_LAYOUT.size };
   let pebBytes: Uint8Array;
+  let nativeBusy = { count: 0, bytes: 0 };
   let peb: number;
   let firstTeb: number;
   let firstTebBytes: Uint8Array;
@@ -779,7 +839,16 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     peb = w.peb32;
     firstTeb = w.teb32;
     firstTebBytes = w.teb32Bytes;
-    const page = writePeb({ bitness: 64, address: w.peb64, heaps: [] });
+    // the 64-bit side has its own process heap (wow64.dll's allocations), held from TEB64's TLS slots
+    const native = writeNtHeap({
+      layout, bitness: 64, base: NATIVE_HEAP_64,
+      segments: [{ blocks: NATIVE_SIZES.map((size) => ({ size })), tailUncommittedPages: 2 }],
+    });
+    const t64 = new DataView(w.teb64Bytes.buffer);
+    native.expected.filter((e) => e.kind === "user").forEach((e, k) => t64.setBigUint64(0x1480 + (2 + k) * 8, BigInt(e.userAddress), true));
+    if (spec.captureHeaps !== false) for (const p of native.pieces) builder.memory(p.address, p.bytes);
+    nativeBusy = { count: NATIVE_SIZES.length, bytes: NATIVE_SIZES.reduce((a, b) => a + b, 0) };
+    const page = writePeb({ bitness: 64, address: w.peb64, heaps: [NATIVE_HEAP_64] });
     w.peb64Bytes.set(page.bytes.subarray(0, w.peb64Bytes.length));
   } else {
     const l = builder.nativeProcess({ bitness, pebSize: 0x1000, systemInfo: false, mainImage, context: bitness === 64 ? { arch: "x64", registers: regs64(stacks[0]!, waitIp) } : { arch: "x86", registers: regs32(stacks[0]!, waitIp) } });
@@ -794,10 +863,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   // TEBs: stack bounds and TLS slots; threads 2.. get their own TEB and context
   const fillTeb = (bytes: Uint8Array, s: (typeof stacks)[number]) => {
     const dv = new DataView(bytes.buffer);
-    const put = (o: number, v: number) => {
-      dv.setUint32(o, v % 4294967296 >>> 0, true);
-      if (ps === 8) dv.setUint32(o + 4, Math.floor(v / 4294967296), true);
-    };
+    const put = (o: number, v: number) => putPtr(dv, o, v, ps);
     put(P.stackBase, s.base);
     put(P.stackLimit, s.base - 0x10000);
     s.tls.forEach((v, k) => put(P.tls + (1 + k * 2) * ps, v));
@@ -851,6 +917,11 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   builder.module({ path: `C:\\Windows\\${sys}\\ucrtbase.dll`, base: P.ucrt, size: 0x100000, version: "10.0.19041.3636" });
   builder.module({ path: `C:\\Windows\\${sys}\\vcruntime140.dll`, base: P.vcrt, size: 0x1b000, version: "14.36.32532.0" });
   builder.module({ path: `C:\\Windows\\${sys}\\kernel32.dll`, base: P.kernel32, size: 0xc0000, version: "10.0.19041.3636" });
+  // the system DLLs' headers are mapped like any image (their code is not needed here)
+  for (const [base, size] of [[P.ucrt, 0x100000], [P.vcrt, 0x1b000], [P.kernel32, 0xc0000]] as const) {
+    builder.memory(base, minidumpPeHeader(bitness, 0x1000, { base, sizeOfImage: size }));
+  }
+  if (spec.arch !== "wow64") builder.memory(P.ntdll, minidumpPeHeader(bitness, 0x1000, { base: P.ntdll, sizeOfImage: 0x1f0000 }));
   // the trace database (+ust): one _RTL_STACK_TRACE_ENTRY per call site
   if (spec.ust) {
     const db = new Uint8Array(0x1000 + sites.length * traceEntry);
@@ -865,18 +936,26 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
       dv.setUint16(at + layoutT.depth, s.frames.length, true);
       s.frames.forEach((f, j) => {
         const o = at + layoutT.frames + j * ps;
-        dv.setUint32(o, f % 4294967296 >>> 0, true);
-        if (ps === 8) dv.setUint32(o + 4, Math.floor(f / 4294967296), true);
+        putPtr(dv, o, f, ps);
       });
     });
     builder.memory(P.traceDb, db);
   }
   if (spec.captureHeaps !== false) for (const p of pieces) builder.memory(p.address, p.bytes);
+  // what the memory manager knew (MemoryInfoList): heaps and stacks private and committed (listed
+  // even when a dump leaves their bytes out), images mapped; and the handle table of a healthy process
+  const MEM_IMAGE = 0x1000000;
+  for (const p of pieces) builder.memoryInfo({ base: p.address, size: p.bytes.length });
+  for (const s of stacks) builder.memoryInfo({ base: s.rsp, size: stackBytes, allocationBase: s.base - 0x100000 });
+  for (const [base, size] of [[P.app, IMAGE_LAYOUT.size], [P.dll, IMAGE_LAYOUT.size], [P.ucrt, 0x100000], [P.vcrt, 0x1b000], [P.kernel32, 0xc0000]] as const) {
+    builder.memoryInfo({ base, size, type: MEM_IMAGE, protect: 0x20, allocationProtect: 0x80 });
+  }
+  builder.handles(healthyHandles(rng));
 
   // ---- ground truth
   const planted: PlantedBlock[] = [];
-  let busyCount = 0;
-  let busyBytes = 0;
+  let busyCount = nativeBusy.count;
+  let busyBytes = nativeBusy.bytes;
   let orphanCount = 0;
   let orphanBytes = 0;
   for (const it of items) {
@@ -911,6 +990,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     orphans: { count: orphanCount, bytes: orphanBytes },
     free: { count: frees.length },
     heaps: heapBases,
+    persistent: spec.phase ? items.filter((it) => it.phase === "both").map((it) => ({ address: it.address, size: it.size })) : [],
   };
 }
 

@@ -8,9 +8,10 @@
 import { writeFileSync } from "node:fs";
 import { type EvalArch, type EvalBackend, type EvalProcessSpec, type EvalShape, type LeakForm, LEAK_FORMS, type PlantedCause, type TruthFrame, buildEvalProcess } from "./process.js";
 import type { NtWriterLayout } from "../heap/nt/writer.js";
+import { EXAMPLE_FACTS, buildExampleDump } from "../example.js";
 
 export type EvalVerdict = "leak-suspected" | "no-leak-evidence" | "cannot-judge";
-export type EvalFamily = "healthy" | "leak" | "growth" | "no-heap" | "truncated" | "real" | "kinds";
+export type EvalFamily = "healthy" | "leak" | "growth" | "no-heap" | "truncated" | "real" | "example" | "kinds";
 
 /** What a suspect must name to count as finding a cause (a {@link PlantedCause}, or a real input's known cause). */
 export interface TruthCause {
@@ -38,6 +39,8 @@ export interface EvalScenario {
   form?: LeakForm;
   /** Truncated dumps: keep this share of the file. */
   truncate?: number;
+  /** The bundled example dump (`buildExampleDump`). */
+  example?: boolean;
   /** Real inputs: paths relative to ../shared (two for diff). */
   shared?: string[];
   /** Not runnable yet: why (printed as a notice). */
@@ -50,7 +53,7 @@ export interface EvalOptions {
 }
 
 /** Bump when the generator's output changes, so cached dumps are rewritten. */
-export const EVAL_GENERATOR_VERSION = 1;
+export const EVAL_GENERATOR_VERSION = 8;
 
 export const LEAK_FRACTIONS = [0.005, 0.02, 0.05, 0.2, 0.5] as const;
 
@@ -125,33 +128,36 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
   for (const fraction of fractions) {
     for (const form of LEAK_FORMS) {
       const b = LEAK_BASES[k % LEAK_BASES.length]!;
+      // every seventh leak sits in the DLL's private heap rather than the process heap
+      const heap = k % 7 === 3 ? ("private" as const) : undefined;
       k++;
       const pct = fraction * 100;
       out.push({
         id: `leak-${form}-${pct}pct`,
         family: "leak",
-        description: `${form} leak of ${pct}% of busy bytes in ${SHAPE_TEXT[b.shape]}; ${label(b)}`,
+        description: `${form} leak of ${pct}% of busy bytes${heap ? " (in a DLL's private heap)" : ""} in ${SHAPE_TEXT[b.shape]}; ${label(b)}`,
         command: "analyze",
         expected: { verdict: "leak-suspected", causes: [] },
-        spec: { seed: 2000 + k, blocks, ...b, leak: { form, fraction } },
+        spec: { seed: 2000 + k, blocks, ...b, leak: { form, fraction, ...(heap ? { heap } : {}) } },
         fraction,
         form,
       });
     }
   }
-  const pairs: { b: Base; form: LeakForm }[] = [
+  const pairs: { b: Base; form: LeakForm; reachable?: boolean }[] = [
     { b: { arch: "x64", backend: "nt", ust: true, shape: "service" }, form: "one-stack-one-size" },
     { b: { arch: "wow64", backend: "nt", ust: true, shape: "gui" }, form: "one-type" },
     { b: { arch: "x86", backend: "nt", ust: false, shape: "parser" }, form: "several-small" },
+    { b: { arch: "x64", backend: "nt", ust: true, shape: "service", layout: "win11" }, form: "one-stack-one-size", reachable: true },
   ];
-  (quick ? pairs.slice(0, 1) : pairs).forEach(({ b, form }, i) => {
+  (quick ? pairs.slice(0, 1) : pairs).forEach(({ b, form, reachable }, i) => {
     out.push({
-      id: `growth-${form}-${b.arch}`,
+      id: `growth-${form}-${b.arch}${reachable ? "-reachable" : ""}`,
       family: "growth",
-      description: `two snapshots of ${SHAPE_TEXT[b.shape]}; ${label(b)}: persistent blocks keep their addresses, a ${form} leak of 2% doubles, a quarter of the strings and buffers churn`,
+      description: `two snapshots of ${SHAPE_TEXT[b.shape]}; ${label(b)}: persistent blocks keep their addresses, a ${form} leak of 2% doubles${reachable ? " while staying reachable (a list that only grows, held by a global)" : ""}, a quarter of the strings and buffers are replaced by blocks like them`,
       command: "diff",
       expected: { verdict: "leak-suspected", causes: [] },
-      spec: { seed: 3000 + i, blocks, ...b, leak: { form, fraction: 0.02 }, phase: { which: "after", growth: 1 } },
+      spec: { seed: 3000 + i, blocks, ...b, leak: { form, fraction: 0.02, ...(reachable ? { reachable } : {}) }, phase: { which: "after", growth: 1 } },
       fraction: 0.02,
       form,
     });
@@ -179,7 +185,26 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
       truncate: i === 0 ? 0.5 : 0.7,
     });
   });
+  const ex = EXAMPLE_FACTS;
   out.push(
+    {
+      id: "example-leaky-wow64",
+      family: "example",
+      description: "the bundled example (examples/data/example.dmp): WoW64, +ust, net::Session objects leaked from leaky+0x1119",
+      command: "analyze",
+      expected: {
+        verdict: "leak-suspected",
+        causes: [{
+          id: "net::Session",
+          sizes: [ex.leakSize],
+          typeName: ex.leakType,
+          callSite: { address: ex.imageBase + ex.leakFrameOffset, text: `leaky+0x${ex.leakFrameOffset.toString(16)}`, module: "leaky", offset: ex.leakFrameOffset },
+          count: ex.leakCount,
+          bytes: ex.leakCount * ex.leakSize,
+        }],
+      },
+      example: true,
+    },
     {
       id: "real-fizzbuzz-wow64-full",
       family: "real",
@@ -235,6 +260,19 @@ export interface WrittenScenario {
 
 /** Write a generated scenario's dump(s) as `<prefix>.dmp` (pairs: `.before.dmp`, `.after.dmp`). */
 export function writeEvalScenario(s: EvalScenario, prefix: string): WrittenScenario {
+  if (s.example) {
+    const bytes = buildExampleDump();
+    writeFileSync(`${prefix}.dmp`, bytes);
+    const c = s.expected.causes[0]!;
+    return {
+      files: [`${prefix}.dmp`],
+      expected: s.expected,
+      busy: { count: 0, bytes: 0 }, // not tallied by the example's writer
+      leaked: { count: c.count ?? 0, bytes: c.bytes ?? 0 },
+      orphans: { count: 0, bytes: 0 },
+      planted: [],
+    };
+  }
   if (!s.spec) throw new Error(`eval scenario ${s.id} is not generated`);
   const files: string[] = [];
   let p;

@@ -93,6 +93,8 @@ export interface ScenarioResult {
   expectedVerdict: EvalVerdict;
   verdict: ActualVerdict;
   verdictReason?: string;
+  /** `analysis.leakKind` when the report gives one. */
+  leakKind?: string;
   /** Exit code of the command (0/1 ran; 2/3 failed). */
   exitCode: number;
   error?: string;
@@ -117,7 +119,7 @@ export function scoreReport(
   seconds: number,
   error?: string,
 ): ScenarioResult {
-  const r = (report ?? {}) as { analysis?: { verdict?: EvalVerdict; verdictReason?: string; suspects?: SuspectLike[] }; diff?: { rows?: Parameters<typeof growthRowsAsSuspects>[0] } };
+  const r = (report ?? {}) as { analysis?: { verdict?: EvalVerdict; verdictReason?: string; leakKind?: string; suspects?: SuspectLike[] }; diff?: { rows?: Parameters<typeof growthRowsAsSuspects>[0] } };
   const causes = s.expected.causes;
   const verdict: ActualVerdict = error !== undefined || report === undefined ? "error" : (r.analysis?.verdict ?? "none");
   const suspects = r.analysis?.suspects ?? [];
@@ -131,6 +133,7 @@ export function scoreReport(
     expectedVerdict: s.expected.verdict,
     verdict,
     ...(r.analysis?.verdictReason ? { verdictReason: r.analysis.verdictReason } : {}),
+    ...(r.analysis?.leakKind ? { leakKind: r.analysis.leakKind } : {}),
     exitCode,
     ...(error !== undefined ? { error } : {}),
     above: 0,
@@ -236,7 +239,11 @@ export function evalTargets(results: readonly ScenarioResult[]): TargetResult[] 
   const judged = noHeap.filter((r) => r.verdict === "cannot-judge");
   const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : "n/a");
   return [
-    { name: "top-1 >= 95% for planted leaks >= 2% of busy bytes", pass: big.length > 0 && hits / big.length >= 0.95, detail: `${hits}/${big.length} (${pct(hits, big.length)})` },
+    {
+      name: "top-1 >= 95% for planted leaks >= 2% of busy bytes",
+      pass: big.length > 0 && hits / big.length >= 0.95,
+      detail: `${hits}/${big.length} (${pct(hits, big.length)})${hits < big.length ? `; missed: ${big.filter((r) => !r.top1).map((r) => r.id).join(", ")}` : ""}`,
+    },
     {
       name: "healthy processes and fizzbuzz: no suspect >= 0.3, verdict no-leak-evidence",
       pass: clean.length > 0 && cleanOk.length === clean.length,
