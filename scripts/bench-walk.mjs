@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// One measured walk for bench.mjs, in its own process so peak RSS belongs to this walk alone.
+// One measured walk (or walk + analyze) for bench.mjs, in its own process so peak RSS belongs to it alone.
 import { readFileSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -11,9 +11,13 @@ const bundle = process.argv[3];
 const core = bundle ? await import(pathToFileURL(bundle).href) : await import(join(root, "packages/core/dist/index.js"));
 const { Engine, isUserAllocation } = core;
 const { defaultPlugins } = bundle ? core : await import(join(root, "packages/cli/dist/index.js"));
+// argv[4] "analyze": the whole of `leakscope analyze` (reachability, C++ types, stacks, the
+// combiner and the verdict) after the walk, as the command line runs it
+const analyze = process.argv[4] === "analyze";
+const { leakAnalyzer } = analyze ? (bundle ? core : await import(join(root, "packages/analyze/dist/index.js"))) : {};
 const baseRssBytes = process.memoryUsage().rss;
 const t0 = process.hrtime.bigint();
-const engine = new Engine({ plugins: defaultPlugins() });
+const engine = new Engine({ plugins: analyze ? [...defaultPlugins(), leakAnalyzer({})] : defaultPlugins() });
 // Phase times from the engine's progress reports: "discovering heaps" (PEB lists, signature
 // scans) and "walking heaps" (the allocator walkers alone).
 const phases = {};
@@ -30,7 +34,8 @@ const progress = {
     phase = undefined;
   },
 };
-const open = await engine.open(file, { command: "bench", depth: "walk", progress });
+const open = await engine.open(file, { command: analyze ? "analyze" : "bench", depth: analyze ? "analyze" : "walk", progress });
+const analysis = open.run.data.analysis;
 const secs = Number(process.hrtime.bigint() - t0) / 1e9;
 let heapBytes = 0;
 let liveBlocks = 0;
@@ -55,4 +60,12 @@ function peakRss() {
 const maxRssBytes = peakRss();
 const walkSecs = phases["walking heaps"] ?? secs;
 const discoverSecs = phases["discovering heaps"] ?? 0;
-process.stdout.write(`${JSON.stringify({ secs, walkSecs, discoverSecs, blocks, liveBlocks, heapBytes, maxRssBytes, baseRssBytes })}\n`);
+const extra = analysis
+  ? {
+      analyzeSecs: phases.analyzing ?? 0,
+      verdict: analysis.verdict,
+      strongSuspects: analysis.suspects.filter((s) => s.score >= 0.3).length,
+      unreferenced: analysis.reachability?.unreferenced.count ?? null,
+    }
+  : {};
+process.stdout.write(`${JSON.stringify({ secs, walkSecs, discoverSecs, blocks, liveBlocks, heapBytes, maxRssBytes, baseRssBytes, ...extra })}\n`);

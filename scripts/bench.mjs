@@ -8,7 +8,10 @@
 // of heap MB/s to the raw read speed measured in the same run (for the whole pipeline and for
 // the heap walks alone), the one-thread floor of a walk of that file (bench-floor.mjs: the same
 // reads, one header word and one allocation-table row per block, nothing validated) and the walks'
-// time as a multiple of it, and peak RSS against the target of 64 bytes per live block + 200 MB.
+// time as a multiple of it, and peak RSS against the target of 64 bytes per live block + 200 MB;
+// then `leakscope analyze` end to end (the walk plus reachability, C++ types, stacks, the combiner
+// and the verdict) in fresh processes: its time, ratio to the raw read and peak RSS against the
+// same budget.
 // Results go to bench-results/latest.json and a timestamped
 // copy, so runs can be compared between commits.
 //
@@ -52,7 +55,7 @@ if (cold) dropPageCache();
 
 
 
-const bundle = await bundleLeakscope("bench");
+const bundle = await bundleLeakscope("bench", ['export { leakAnalyzer } from "@leakscope/analyze";']);
 const { benchScenarios, writeBenchDump } = await import(pathToFileURL(bundle).href);
 const known = new Set(Object.keys(benchScenarios));
 
@@ -146,6 +149,11 @@ for (const scenario of scenarios) {
     // word and one 40-byte row per block, nothing validated
     const floors = freshRuns("bench-floor.mjs", [file, String(walk.blocks)], `floor pass over ${file}`);
     const floor = floors === undefined ? undefined : median(floors).secs;
+    // `leakscope analyze` end to end (walk, reachability, types, stacks, combiner, verdict), `runs`
+    // times in fresh processes, against the same memory budget as the walk
+    const analyses = freshRuns("bench-walk.mjs", [file, bundle, "analyze"], `analyze of ${file}`);
+    const analysis = analyses === undefined ? undefined : median(analyses);
+    if (analyses === undefined) process.exitCode = 1;
     const heapMBps = walk.heapBytes / 1e6 / walk.secs;
     const walkMBps = walk.heapBytes / 1e6 / walk.walkSecs;
     const budget = 64 * walk.liveBlocks + 200e6;
@@ -174,6 +182,21 @@ for (const scenario of scenarios) {
       rssBudgetMB: Math.round(budget / 1e6),
       rssWithinBudget: walk.maxRssBytes <= budget,
       bytesPerBlockAboveBase: Number(((walk.maxRssBytes - walk.baseRssBytes) / Math.max(1, walk.liveBlocks)).toFixed(1)),
+      analyze:
+        analysis === undefined
+          ? null
+          : {
+              pipelineSecsAllRuns: analyses.map((a) => Number(a.secs.toFixed(3))),
+              pipelineSecs: Number(analysis.secs.toFixed(3)),
+              analyzeSecs: Number(analysis.analyzeSecs.toFixed(3)),
+              ratioToRawRead: Number((analysis.heapBytes / 1e6 / analysis.secs / raw.mbps).toFixed(3)),
+              peakRssMB: Math.round(analysis.maxRssBytes / 1e6),
+              rssWithinBudget: analysis.maxRssBytes <= budget,
+              bytesPerBlockAboveBase: Number(((analysis.maxRssBytes - analysis.baseRssBytes) / Math.max(1, analysis.liveBlocks)).toFixed(1)),
+              verdict: analysis.verdict,
+              suspectsAtOrAbove03: analysis.strongSuspects,
+              unreferenced: analysis.unreferenced,
+            },
     };
     results.push(r);
     console.log(
@@ -183,6 +206,14 @@ for (const scenario of scenarios) {
         `one-thread floor ${r.floorSecs}s (ratio ${r.floorRatioToRawRead}; walks ${r.walkOverFloor}x it); raw read ${r.rawReadMBps} MB/s; ` +
         `peak RSS ${r.peakRssMB} MB (budget ${r.rssBudgetMB} MB)${cold ? " [cold page cache]" : ""}`,
     );
+    if (r.analyze) {
+      const a = r.analyze;
+      console.log(
+        `${"".padEnd(8)} ${String(millions).padStart(3)}M analyze: ${a.pipelineSecs}s end to end (analysis ${a.analyzeSecs}s; ratio ${a.ratioToRawRead}); ` +
+          `peak RSS ${a.peakRssMB} MB (budget ${r.rssBudgetMB} MB, ${a.bytesPerBlockAboveBase} B/block above base)${a.rssWithinBudget ? "" : " OVER BUDGET"}; ` +
+          `verdict ${a.verdict}, ${a.suspectsAtOrAbove03} suspect(s) >= 0.3`,
+      );
+    }
     if (!keep && millions >= 16) rmSync(file, { force: true });
   }
 }

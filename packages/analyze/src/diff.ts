@@ -1,5 +1,8 @@
-import { type DiffSection, type Frame, type GrowthRow, type Run, formatAddress, isUserAllocation } from "@leakscope/core";
-import { stackFrames } from "./analyze.js";
+import { type AnalysisSection, type DiffSection, type Frame, type GrowthRow, type InputCoverage, type Run, formatAddress, isUserAllocation } from "@leakscope/core";
+import { mergeEvidence, signalWordsOf, suspectsOf } from "./combine.js";
+import { CollectingSink, stackFrames } from "./detectors/context.js";
+import { growthEvidence } from "./detectors/growth.js";
+import { type Coverage, coverageOf, verdictOf } from "./verdict.js";
 
 /**
  * What two snapshots are compared on: per heap, per (heap, size) class, per stack and per type.
@@ -18,6 +21,12 @@ export interface Snapshot {
 
 export function emptySnapshot(path: string, kind: string, format: string): Snapshot {
   return { path, kind, format, heaps: new Map(), classes: new Map(), stacks: new Map() };
+}
+
+/** Whether a snapshot holds any figures (heap blocks, size groups, pool rows) to compare. */
+export function snapshotHasFigures(s: Snapshot): boolean {
+  for (const h of s.heaps.values()) if (h.count > 0) return true;
+  return s.classes.size > 0 || (s.other?.size ?? 0) > 0;
 }
 
 /** Summarise a walked run for diffing. */
@@ -105,5 +114,55 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, top = 50): Diff
     after: { path: after.path, kind: after.kind, format: after.format },
     total: { before: total(before), after: total(after) },
     rows: rows.slice(0, top),
+  };
+}
+
+/**
+ * The verdict of a diff: growth evidence ({@link growthEvidence}) combined like analyze's (one
+ * card per cause), with the later run's coverage and the earlier one's (take it with
+ * {@link coverageOf} while the earlier run is open).
+ */
+export function analyzeDiff(diff: DiffSection, after: Run, beforeCoverage?: Coverage, top = 10, afterReported: Partial<InputCoverage> = {}): AnalysisSection {
+  const sink = new CollectingSink();
+  growthEvidence(diff, sink);
+  const causes = mergeEvidence(sink.records);
+  const total = diff.total.after.bytes;
+  const heapBytes = new Map<string, number>();
+  for (const h of after.heaps) heapBytes.set(formatAddress(h.address), h.stats.busy.bytes);
+  const suspects = suspectsOf(
+    causes,
+    {
+      totalBytes: total,
+      heapBytes: (a) => heapBytes.get(a) ?? 0,
+      stackId: () => undefined,
+      noStackStep: "Look at the sample blocks' contents to identify their owner; allocation stacks would name the code (gflags +ust).",
+    },
+    top,
+  );
+  const covAfter = coverageOf(after, diff.total.after.count, afterReported);
+  const covBefore = beforeCoverage;
+  const coverage = covBefore?.reason && !covAfter.reason ? { ...covBefore, reason: `Earlier snapshot: ${covBefore.reason}` } : covAfter;
+  const verdict = verdictOf(suspects, coverage, `the growth between ${diff.total.before.count} and ${diff.total.after.count} busy blocks`, (s) =>
+    signalWordsOf(causes, s),
+  );
+  const lead = suspects.find((s) => s.score >= 0.3);
+  const free = after.heaps.reduce((acc, h) => ({ count: acc.count + h.stats.free.count, bytes: acc.bytes + h.stats.free.bytes }), { count: 0, bytes: 0 });
+  const traces = after.data.traces;
+  return {
+    ...verdict,
+    ...(verdict.verdict === "leak-suspected" && lead ? { leakKind: causes.find((c) => c.keys === lead.keys)?.leakKind ?? "heap" } : {}),
+    summary: {
+      heaps: after.heaps.length,
+      busy: diff.total.after,
+      free,
+      traces: traces?.status ?? (after.target.kind === "user" ? "disabled" : "unsupported"),
+      tracesNote: traces?.note ?? "No stack-trace information was found in the later snapshot.",
+    },
+    suspects,
+    sizeClasses: [],
+    histogram: [],
+    stacks: [],
+    types: [],
+    coverage: { hasFigures: coverage.hasFigures, captured: Math.round(coverage.captured * 1000) / 1000, truncated: coverage.truncated, incompleteHeaps: coverage.incompleteHeaps },
   };
 }

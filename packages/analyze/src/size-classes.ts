@@ -20,40 +20,48 @@ export interface SizeClassTable {
 }
 
 /**
- * Group busy user allocations by (heap, requested size). One pass over the columns; memory is
- * proportional to the number of distinct classes, not to the number of blocks.
+ * Counts busy user allocations by (heap, requested size) as they are fed, one block at a time:
+ * memory is proportional to the number of distinct classes, not to the number of blocks.
  */
-export function sizeClasses(set: AllocationSet, heaps: readonly HeapRecord[]): SizeClassTable {
-  const map = new Map<number, SizeClass>();
-  const heapBusy = heaps.map(() => ({ count: 0, bytes: 0 }));
-  let count = 0;
-  let bytes = 0;
-  set.forEachChunk((c, n, base) => {
-    for (let i = 0; i < n; i++) {
-      if (!isUserAllocation(c.flags[i]!)) continue;
-      const heap = c.heap[i]!;
-      const size = c.requestedSize[i]!;
-      // heap index < 65536 and sizes are integers < 2^36 in practice: pack both in one key
-      const key = size * 65536 + heap;
-      let cls = map.get(key);
-      if (!cls) {
-        cls = { heap, size, count: 0, bytes: 0, samples: [] };
-        map.set(key, cls);
-      }
-      cls.count++;
-      cls.bytes += size;
-      if (cls.samples.length < SAMPLE_LIMIT) cls.samples.push(base + i);
-      const hb = heapBusy[heap];
-      if (hb) {
-        hb.count++;
-        hb.bytes += size;
-      }
-      count++;
-      bytes += size;
+export class SizeClassCounter {
+  private readonly map = new Map<number, SizeClass>();
+  private readonly heapBusy: { count: number; bytes: number }[];
+  private count = 0;
+  private bytes = 0;
+  constructor(heaps: number) {
+    this.heapBusy = Array.from({ length: heaps }, () => ({ count: 0, bytes: 0 }));
+  }
+  /** Count block `index`; returns the class key (heap index < 65536 packed with the size). */
+  add(heap: number, size: number, index: number): number {
+    const key = size * 65536 + heap;
+    let cls = this.map.get(key);
+    if (!cls) this.map.set(key, (cls = { heap, size, count: 0, bytes: 0, samples: [] }));
+    cls.count++;
+    cls.bytes += size;
+    if (cls.samples.length < SAMPLE_LIMIT) cls.samples.push(index);
+    const hb = this.heapBusy[heap];
+    if (hb) {
+      hb.count++;
+      hb.bytes += size;
     }
+    this.count++;
+    this.bytes += size;
+    return key;
+  }
+  /** The classes, largest bytes first, with per-heap and process totals. */
+  table(): SizeClassTable {
+    const classes = [...this.map.values()].sort((a, b) => b.bytes - a.bytes || b.count - a.count || a.size - b.size);
+    return { classes, heapBusy: this.heapBusy, busy: { count: this.count, bytes: this.bytes } };
+  }
+}
+
+/** Group busy user allocations by (heap, requested size) in one pass over the columns. */
+export function sizeClasses(set: AllocationSet, heaps: readonly HeapRecord[]): SizeClassTable {
+  const counter = new SizeClassCounter(heaps.length);
+  set.forEachChunk((c, n, base) => {
+    for (let i = 0; i < n; i++) if (isUserAllocation(c.flags[i]!)) counter.add(c.heap[i]!, c.requestedSize[i]!, base + i);
   });
-  const classes = [...map.values()].sort((a, b) => b.bytes - a.bytes || b.count - a.count || a.size - b.size);
-  return { classes, heapBusy, busy: { count, bytes } };
+  return counter.table();
 }
 
 /** Busy bytes per power-of-two bucket of requested size. */

@@ -1,6 +1,6 @@
 import { validateReport } from "@leakscope/core";
 import { describe, expect, it } from "vitest";
-import { demangleTypeName, diffSnapshots, leakAnalyzer, snapshotOfRun } from "../src/index.js";
+import { analyzeDiff, demangleTypeName, diffSnapshots, leakAnalyzer, snapshotOfRun, sortedByBlockAddress } from "../src/index.js";
 import { Mem, type PlannedBlock, type Scenario, rttiModule, runScenario } from "./fixtures.js";
 
 function leakyProcess(ps: 4 | 8, leaks: number): Scenario {
@@ -55,13 +55,16 @@ describe("leak analysis", () => {
   }
 
   it("says plainly when there are no stacks and what to do", async () => {
-    const sc = leakyProcess(8, 10);
+    const sc = leakyProcess(8, 30);
     delete sc.stacks;
     const { report } = await runScenario(sc, [leakAnalyzer({ reachability: false })]);
-    expect(report.analysis!.summary.traces).toBe("disabled");
-    expect(report.analysis!.suspects[0]!.stack).toBeUndefined();
-    expect(report.analysis!.stacks).toEqual([]);
-    expect(report.analysis!.suspects.find((s) => s.kind === "size-class" && !s.typeName)?.nextStep).toMatch(/\+ust/);
+    const a = report.analysis!;
+    expect(a.summary.traces).toBe("disabled");
+    expect(a.suspects[0]!.stack).toBeUndefined();
+    expect(a.stacks).toEqual([]);
+    // the advice is said once, in the summary; cards do not repeat it
+    expect(a.summary.tracesNote).toMatch(/\+ust/);
+    expect(a.suspects.some((s) => /\+ust/.test(s.nextStep))).toBe(false);
   });
 
   it("ranks size classes as WinDbg's -stat percentages do", async () => {
@@ -70,8 +73,11 @@ describe("leak analysis", () => {
     for (let i = 0; i < 0xa95; i++) blocks.push({ user: 0x2900000 + i * 0x50, size: 0x44 });
     for (let i = 0; i < 0x358; i++) blocks.push({ user: 0x2a00000 + i * 0x60, size: 0x50 });
     const { report } = await runScenario({ ps: 4, pieces: [heap], modules: [], heap: 0x28a0000, blocks }, [leakAnalyzer({ reachability: false })]);
-    const sizes = report.analysis!.suspects.filter((s) => s.kind === "size-class").map((s) => s.size);
-    expect(sizes.slice(0, 3)).toEqual([0x40000, 0x44, 0x50]);
+    const a = report.analysis!;
+    expect(a.sizeClasses.slice(0, 3).map((c) => c.size)).toEqual([0x40000, 0x44, 0x50]);
+    // one large block is not a leak signal: it is listed under `largest`, not as a suspect
+    expect(a.suspects.map((s) => s.size)).toEqual([0x44, 0x50]);
+    expect(a.largest?.[0]).toMatchObject({ size: 0x40000, count: 1, heap: "0x28a0000" });
   });
 
   it("finds exactly the planted unreferenced blocks (reachability)", async () => {
@@ -94,8 +100,39 @@ describe("leak analysis", () => {
     expect(r.samples[0]).toBe(`0x${blocks[7]!.user.toString(16)}`);
     // folded into the 0x80 size class they belong to
     const cls = report.analysis!.suspects.find((s) => s.kind === "size-class" && s.size === 0x80)!;
-    expect(cls.evidence.some((e) => e.startsWith("13 of these 20 blocks are not referenced"))).toBe(true);
+    expect(cls.evidence.some((e) => e.startsWith("13 of the 20 busy 0x80-byte blocks are not referenced"))).toBe(true);
+    expect(cls.keys).toEqual(["class:0x500000:0x80"]);
     expect(report.analysis!.suspects.some((s) => s.kind === "unreferenced")).toBe(false);
+  });
+
+  it("reachability does not depend on the order the walk found the blocks in", async () => {
+    const heapBase = 0x600000;
+    const heap = new Mem(heapBase, 0x10000);
+    const roots = new Mem(0x100000, 0x1000);
+    const blocks: PlannedBlock[] = [];
+    for (let i = 0; i < 40; i++) blocks.push({ user: heapBase + 0x100 + i * 0x100, size: 0x40, busy: i % 5 !== 4 });
+    // a chain from the roots through every third busy block; the rest unreferenced
+    const busy = blocks.filter((b) => b.busy !== false);
+    const chained = busy.filter((_, k) => k % 3 === 0);
+    roots.ptr(0x100000, chained[0]!.user, 8);
+    for (let k = 0; k + 1 < chained.length; k++) heap.ptr(chained[k]!.user + 8, chained[k + 1]!.user, 8);
+    // the walk reports them in a scrambled order (LFH blocks after their hosts, heaps interleaved)
+    const scrambled = blocks.map((b, i) => ({ b, key: (i * 17) % 41 })).sort((x, y) => x.key - y.key).map((x) => x.b);
+    for (const list of [blocks, scrambled]) {
+      const { report } = await runScenario({ ps: 8, pieces: [heap, roots], modules: [], heap: heapBase, blocks: list }, [leakAnalyzer({ reachability: true })]);
+      const r = report.analysis!.reachability!;
+      expect(r.reachable.count).toBe(chained.length);
+      expect(r.unreferenced.count).toBe(busy.length - chained.length);
+    }
+  });
+
+  it("sorts block indices by block address with a merge of the walk's runs", () => {
+    const addresses = [0x500, 0x100, 0x300, 0x200, 0x900, 0x100, 0x700, 0x800, 0x050];
+    const set = {
+      count: addresses.length,
+      blockAddress: (i: number) => addresses[i]!,
+    } as unknown as Parameters<typeof sortedByBlockAddress>[0];
+    expect(Array.from(sortedByBlockAddress(set))).toEqual([8, 1, 5, 3, 2, 0, 6, 7, 4]);
   });
 
   it("skips reachability when the heap memory is not in the dump", async () => {
@@ -103,7 +140,21 @@ describe("leak analysis", () => {
     const roots = new Mem(0x100000, 0x100);
     const { report } = await runScenario({ ps: 8, pieces: [roots], modules: [], heap: 0x900000, blocks }, [leakAnalyzer({ reachability: true })]);
     expect(report.analysis!.reachability).toBeUndefined();
-    expect(report.analysis!.notes?.[0]).toMatch(/skipped: only 0%/);
+    // said once, by the verdict: the heap memory is missing and what to capture instead
+    expect(report.analysis!.verdict).toBe("cannot-judge");
+    expect(report.analysis!.coverage).toMatchObject({ hasFigures: true, captured: 0 });
+    expect(report.analysis!.verdictReason).toMatch(/^Only 0% of the busy blocks' memory is in the dump: .*procdump -ma/);
+    expect(report.analysis!.notes).toBeUndefined();
+  });
+
+  it("cannot judge a process whose heaps could not be walked completely", async () => {
+    const sc = { ...leakyProcess(8, 30), incomplete: true };
+    const { report } = await runScenario(sc, [leakAnalyzer({ reachability: false })]);
+    expect(report.analysis).toMatchObject({ verdict: "cannot-judge", coverage: { incompleteHeaps: 1 } });
+    expect(report.analysis!.verdictReason).toMatch(/1 of 1 heaps could not be walked completely/);
+    // the same process walked completely is judged
+    const whole = await runScenario(leakyProcess(8, 30), [leakAnalyzer({ reachability: false })]);
+    expect(whole.report.analysis!.verdict).not.toBe("cannot-judge");
   });
 
   it("diffs two snapshots and reports exactly the planted growth", async () => {
@@ -117,6 +168,12 @@ describe("leak analysis", () => {
     expect(diff.rows.filter((r) => r.kind === "size-class")).toHaveLength(1); // nothing else changed
     expect(diff.rows[0]!.delta.bytes).toBe(15 * 0x3fff);
     expect(diff.total.after.count - diff.total.before.count).toBe(15);
+    // the growth as evidence: one card for the class and its stack, a verdict
+    const a = analyzeDiff(diff, after.run);
+    expect(a.verdict).toBe("leak-suspected");
+    expect(a.suspects.filter((s) => s.score >= 0.3)).toEqual([
+      expect.objectContaining({ kind: "size-class", size: 0x3fff, callSite: "leaky!main+0x69", delta: { count: 15, bytes: 15 * 0x3fff } }),
+    ]);
   });
 
   it("demangles MSVC type descriptor names", () => {

@@ -73,6 +73,8 @@ export interface Scenario {
   blocks: PlannedBlock[];
   stacks?: number[][];
   threads?: { stack: number; size: number }[];
+  /** The walk could not complete the heap (its memory damaged or missing). */
+  incomplete?: boolean;
 }
 
 /** A reader + walker + traces plugin set that replays a scenario through the real engine. */
@@ -101,6 +103,7 @@ export function scenarioPlugins(sc: Scenario): LeakscopePlugin[] {
           for (const b of sc.blocks) {
             run.allocations.add(heap.index, b.user, b.user - hdr, b.size, b.size + hdr, b.busy === false ? AllocFlags.FREE : AllocFlags.BUSY);
           }
+          if (sc.incomplete) heap.incomplete = true;
         });
         engine.hooks.heapsWalked.tapPromise({ name: "scenario", stage: STAGE_ENRICH }, async (run) => {
           if (!sc.stacks) return;

@@ -63,9 +63,8 @@ export function createContext(io: CliIO, plugins: () => LeakscopePlugin[], setEx
       else io.stdout(text(report));
     },
     output(report, format, outFile, top) {
-      const text =
-        (format === "text" ? renderProcess(report, { detail: false }) : "") +
-        formatReport(report, format, { color: outFile === undefined && colors(io).isColorSupported, top });
+      const preamble = format === "text" ? renderProcess(report, { detail: false }) : "";
+      const text = formatReport(report, format, { color: outFile === undefined && colors(io).isColorSupported, top, ...(preamble ? { preamble } : {}) });
       if (outFile !== undefined) {
         writeFileSync(outFile, text);
         io.stderr(`leakscope: wrote ${format} report to ${outFile}\n`);

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateBatchLine } from "@leakscope/core";
-import { buildProcessDump } from "@leakscope/test-utils";
+import { buildExampleDump, buildProcessDump } from "@leakscope/test-utils";
 import { describe, expect, it } from "vitest";
 import { fnv1a, globToRegExp, parseShard } from "../src/batch/inputs.js";
 import { runCli } from "../src/index.js";
@@ -30,13 +30,21 @@ function dump(leak: number, program = "C:\\app\\app.exe"): Uint8Array {
   return p.builder.build();
 }
 
-/** A fleet folder: leaky dumps of two programs, a truncated dump, a text file, an empty file. */
+/**
+ * A fleet folder with known verdicts: three dumps of the bundled example (a planted leak of
+ * net::Session objects: leak-suspected), a healthy dump of another program (no-leak-evidence),
+ * a dump whose heaps are not captured (cannot-judge), a truncated dump, a text file, an empty file.
+ */
 function fleet(): string {
   const dir = mkdtempSync(join(tmpdir(), "leakscope-fleet-"));
   mkdirSync(join(dir, "host-a"));
   mkdirSync(join(dir, "host-b"));
-  for (let i = 0; i < 3; i++) writeFileSync(join(dir, "host-a", `app-${i}.dmp`), dump(2000 + i * 100));
+  const example = buildExampleDump();
+  for (let i = 0; i < 3; i++) writeFileSync(join(dir, "host-a", `app-${i}.dmp`), example);
   writeFileSync(join(dir, "host-b", "other.dmp"), dump(1500, "C:\\svc\\svc.exe"));
+  // the PEB lists a heap whose memory is not in the dump
+  const bare = buildProcessDump({ layout: "win10-1709", kind: "x64", heaps: [], mainImage: { path: "C:\\svc\\svc.exe", base: 0x140000000, size: 0x20000 } });
+  writeFileSync(join(dir, "host-b", "noheap.dmp"), bare.builder.build());
   const cut = dump(2000);
   writeFileSync(join(dir, "host-b", "cut.dmp"), cut.subarray(0, 20));
   writeFileSync(join(dir, "host-b", "notes.txt"), "nothing to see here\n");
@@ -57,39 +65,49 @@ describe("leakscope batch", () => {
     const r = await run(["batch", dir, "--workers", "2"]);
     expect(r.code, r.err).toBe(0);
     const lines = parse(r.out);
-    expect(lines.map((l) => l.input.path).sort()).toEqual(
-      ["host-a/app-0.dmp", "host-a/app-1.dmp", "host-a/app-2.dmp", "host-b/cut.dmp", "host-b/empty.dmp", "host-b/notes.txt", "host-b/other.dmp"],
-    );
+    expect(lines.map((l) => l.input.path).sort()).toEqual([
+      "host-a/app-0.dmp",
+      "host-a/app-1.dmp",
+      "host-a/app-2.dmp",
+      "host-b/cut.dmp",
+      "host-b/empty.dmp",
+      "host-b/noheap.dmp",
+      "host-b/notes.txt",
+      "host-b/other.dmp",
+    ]);
     for (const l of lines) expect(validateBatchLine(l).errors, JSON.stringify(l)).toEqual([]);
     const by = new Map(lines.map((l) => [l.input.path, l]));
     const app = by.get("host-a/app-1.dmp");
-    expect(app).toMatchObject({ status: "ok", verdict: "leak-suspected", target: { kind: "user", program: { name: "app.exe" } } });
-    expect(app.suspects[0]).toMatchObject({ size: 0x120, count: 2100 });
-    expect(app.heaps.busy.count).toBe(2160);
+    expect(app).toMatchObject({ status: "ok", verdict: "leak-suspected", leakKind: "heap", target: { kind: "user", wow64: true } });
+    expect(app.suspects[0]).toMatchObject({ size: 0x120, count: 240, typeName: "class net::Session" });
+    expect(app.suspects[0].score).toBeGreaterThanOrEqual(0.3);
+    expect(by.get("host-b/other.dmp")).toMatchObject({ status: "ok", verdict: "no-leak-evidence", target: { program: { name: "svc.exe" } } });
+    expect(by.get("host-b/other.dmp").heaps.busy.count).toBe(1560);
+    expect(by.get("host-b/noheap.dmp")).toMatchObject({ status: "ok", verdict: "cannot-judge" });
     for (const bad of ["host-b/cut.dmp", "host-b/notes.txt", "host-b/empty.dmp"]) {
       expect(by.get(bad)).toMatchObject({ status: "error", error: { exitCode: 2 } });
       expect(by.get(bad).error.code).toMatch(/^[A-Z][A-Z0-9_]+$/);
     }
-    expect(r.err).toMatch(/7 input\(s\) analysed \(3 failed/);
+    expect(r.err).toMatch(/8 input\(s\) analysed \(3 failed/);
   });
 
   it("resumes: inputs already recorded in --out are not analysed again", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "leakscope-fleet-out-")), "fleet.ndjson");
     expect((await run(["batch", dir, "--out", out, "--workers", "0"])).code).toBe(0);
     const first = readFileSync(out, "utf8");
-    expect(parse(first)).toHaveLength(7);
+    expect(parse(first)).toHaveLength(8);
     const again = await run(["batch", dir, "--out", out]);
     expect(again.code).toBe(0);
-    expect(again.err).toMatch(/0 input\(s\) analysed, 7 already recorded/);
+    expect(again.err).toMatch(/0 input\(s\) analysed, 8 already recorded/);
     expect(readFileSync(out, "utf8")).toBe(first);
     // a run killed mid-line: the cut line's input is analysed again, the others are kept
     const kept = first.split("\n").filter((l) => l !== "");
     const cutLine = kept.pop()!;
     writeFileSync(out, `${kept.join("\n")}\n${cutLine.slice(0, 25)}`);
     const resumed = await run(["batch", dir, "--out", out]);
-    expect(resumed.err).toMatch(/1 input\(s\) analysed, 6 already recorded/);
+    expect(resumed.err).toMatch(/1 input\(s\) analysed, 7 already recorded/);
     const text = readFileSync(out, "utf8");
-    expect(parse(text.split("\n").filter((l) => l.startsWith("{") && l.endsWith("}")).join("\n"))).toHaveLength(7);
+    expect(parse(text.split("\n").filter((l) => l.startsWith("{") && l.endsWith("}")).join("\n"))).toHaveLength(8);
   });
 
   it("two shards summarized together give the same fleet view as one run", async () => {
@@ -102,7 +120,7 @@ describe("leakscope batch", () => {
     await run(["batch", dir, "--out", s2, "--shard", "2/2"]);
     const n1 = parse(readFileSync(s1, "utf8")).length;
     const n2 = parse(readFileSync(s2, "utf8")).length;
-    expect(n1 + n2).toBe(7);
+    expect(n1 + n2).toBe(8);
     expect(n1).toBeGreaterThan(0);
     expect(n2).toBeGreaterThan(0);
     const whole = await run(["batch", "--summarize", one, "--json"]);
@@ -110,11 +128,12 @@ describe("leakscope batch", () => {
     expect(whole.code, whole.err).toBe(0);
     expect(split.out).toBe(whole.out);
     const view = JSON.parse(whole.out);
-    expect(view).toMatchObject({ dumps: 7, status: { ok: 4, error: 3 } });
-    expect(view.causes[0]).toMatchObject({ dumps: 4, leading: 4 });
-    expect(view.programs.map((p: { program: string; dumps: number }) => [p.program, p.dumps])).toContainEqual(["app.exe", 3]);
+    expect(view).toMatchObject({ dumps: 8, status: { ok: 5, error: 3 }, verdicts: { "leak-suspected": 3, "no-leak-evidence": 1, "cannot-judge": 1, error: 3 } });
+    expect(view.causes[0]).toMatchObject({ dumps: 3, leading: 3 });
+    expect(view.causes[0].cause).toBe("at leaky+0x1119");
+    expect(view.programs.map((p: { program: string; dumps: number }) => [p.program, p.dumps])).toContainEqual(["svc.exe", 2]);
     const text = await run(["batch", "--summarize", one]);
-    expect(text.out).toMatch(/Fleet: 7 inputs \(4 analysed, 3 failed\)/);
+    expect(text.out).toMatch(/Fleet: 8 inputs \(5 analysed, 3 failed\)/);
     expect(text.out).toMatch(/Top suspects across the fleet/);
   });
 

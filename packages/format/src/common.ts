@@ -56,3 +56,20 @@ export function diagnosticGroups(report: Report): { title: string; items: Report
   }
   return groups.filter((g) => g.items.length > 0).map(({ title, items }) => ({ title, items }));
 }
+
+/** The verdict line every analyze report leads with. */
+export function verdictLine(a: { verdict: string; verdictReason: string }): string {
+  const label = a.verdict === "leak-suspected" ? "LEAK SUSPECTED" : a.verdict === "cannot-judge" ? "CANNOT JUDGE" : "NO LEAK EVIDENCE";
+  return `Verdict: ${label} — ${a.verdictReason}`;
+}
+
+/** Diagnostics grouped by code, in first-seen order: each code once, with its count and first message. */
+export function groupDiagnostics<D extends { code: string; severity: string; message: string }>(list: readonly D[]): { first: D; count: number }[] {
+  const by = new Map<string, { first: D; count: number }>();
+  for (const d of list) {
+    const g = by.get(d.code);
+    if (g) g.count++;
+    else by.set(d.code, { first: d, count: 1 });
+  }
+  return [...by.values()];
+}

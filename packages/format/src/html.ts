@@ -1,5 +1,5 @@
 import { type Report, callSiteOf } from "@leakscope/core";
-import { hex, humanBytes, inputLine, signedCount, signedHex } from "./common.js";
+import { hex, humanBytes, inputLine, signedCount, signedHex, verdictLine } from "./common.js";
 import { stackLine } from "./frames.js";
 import { trendHtml } from "./trend.js";
 
@@ -57,6 +57,7 @@ export function formatHtml(report: Report): string {
   const parts: string[] = [];
   const a = report.analysis;
   if (a) {
+    parts.push(`<section id="verdict" class="verdict ${esc(a.verdict)}"><h2>${esc(verdictLine(a))}</h2></section>`);
     parts.push(
       `<section id="summary"><h2>Summary</h2><p>${esc(a.summary.busy.count)} busy blocks holding ${esc(humanBytes(a.summary.busy.bytes))} in ${esc(a.summary.heaps)} heap(s); ${esc(humanBytes(a.summary.free.bytes))} free. Allocation stacks: <b>${esc(a.summary.traces)}</b>${a.summary.traces === "present" ? "" : ` — ${esc(a.summary.tracesNote)}`}</p></section>`,
     );

@@ -1,5 +1,5 @@
 import type { Report } from "@leakscope/core";
-import { count, diagnosticGroups, hex, humanBytes, inputLine, signedCount, signedHex } from "./common.js";
+import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, signedCount, signedHex, verdictLine } from "./common.js";
 import { stackLine } from "./frames.js";
 import { trendMarkdown } from "./trend.js";
 
@@ -12,6 +12,7 @@ export function formatMarkdown(report: Report): string {
   const out: string[] = [`# leakscope ${report.command}`, "", mdEscape(inputLine(report)), ""];
   const a = report.analysis;
   if (a) {
+    out.push(`**${mdEscape(verdictLine(a))}**`, "");
     out.push(`Busy: **${count(a.summary.busy.count)}** blocks, **${hex(a.summary.busy.bytes)}** bytes (${humanBytes(a.summary.busy.bytes)}); stacks: ${a.summary.traces}.`, "");
     out.push("## Suspects", "", "| # | kind | suspect | count (dec) | bytes (hex) | % | type | call site |", "|---|---|---|---|---|---|---|---|");
     for (const s of a.suspects) {
@@ -20,15 +21,30 @@ export function formatMarkdown(report: Report): string {
         `| ${s.rank} | ${s.kind} | ${mdEscape(s.title)} | ${count(s.count)} | ${hex(s.bytes)} | ${s.percent} | ${mdEscape(s.typeName ?? "")} | ${mdEscape(site)} |`,
       );
     }
+    const stackShown = new Map<string, number>();
+    const stepShown = new Map<string, number>();
     for (const s of a.suspects) {
       out.push("", `### ${s.rank}. ${mdEscape(s.title)}`, "");
       for (const e of s.evidence) out.push(`- ${mdEscape(e)}`);
+      if (s.sizes && s.sizes.length > 1) out.push(`- Sizes: ${s.sizes.map(hex).join(", ")}`);
       if (s.stack?.length) {
-        out.push("", "```text");
-        for (const f of s.stack) out.push(`${f.address} ${f.text.replace(/`/g, "'")}`);
-        out.push("```");
+        const key = s.stack.map((f) => f.address).join(" ");
+        const seen = stackShown.get(key);
+        if (seen !== undefined) out.push(`- Stack: as in ${seen}.`);
+        else {
+          stackShown.set(key, s.rank);
+          out.push("", "```text");
+          for (const f of s.stack) out.push(`${f.address} ${f.text.replace(/`/g, "'")}`);
+          out.push("```");
+        }
       }
-      out.push("", `**Next step:** ${mdEscape(s.nextStep)}`);
+      const step = stepShown.get(s.nextStep);
+      if (step === undefined) stepShown.set(s.nextStep, s.rank);
+      out.push("", `**Next step:** ${step === undefined ? mdEscape(s.nextStep) : `as for ${step}.`}`);
+    }
+    if (a.largest?.length) {
+      out.push("", "## Largest (not suspects: size alone is not a leak signal)", "", "| heap | size | count | bytes | % of busy |", "|---|---|---|---|---|");
+      for (const l of a.largest) out.push(`| ${l.heap} | ${hex(l.size)} | ${l.count} | ${hex(l.bytes)} | ${l.percent} |`);
     }
     out.push("", "## Size classes", "", "| heap | size (hex) | count (dec) | bytes (hex) | % of heap |", "|---|---|---|---|---|");
     for (const c of a.sizeClasses.slice(0, 20)) out.push(`| ${c.heap} | ${hex(c.size)} | ${count(c.count)} | ${hex(c.bytes)} | ${c.percent} |`);
@@ -49,7 +65,7 @@ export function formatMarkdown(report: Report): string {
     out.push("", "## Diagnostics", "");
     for (const g of groups) {
       if (g.title) out.push(`### ${mdEscape(g.title)}`, "");
-      for (const x of g.items) out.push(`- **${x.code}** (${x.severity}): ${mdEscape(x.message)}`);
+      for (const { first: x, count: n } of groupDiagnostics(g.items)) out.push(`- **${x.code}** (${x.severity}${n > 1 ? `, ×${count(n)}` : ""}): ${mdEscape(x.message)}`);
       if (g.title) out.push("");
     }
   }

@@ -1,5 +1,5 @@
 import type { Report } from "@leakscope/core";
-import { count, diagnosticGroups, hex, humanBytes, inputLine, safeText, signedCount, signedHex } from "./common.js";
+import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, safeText, signedCount, signedHex, verdictLine } from "./common.js";
 import { stackLine } from "./frames.js";
 import { trendText } from "./trend.js";
 
@@ -8,6 +8,11 @@ export interface TextOptions {
   color?: boolean;
   /** Suspects shown in full. */
   top?: number;
+  /**
+   * Lines a caller adds to the head of the report (the CLI's process triage): after the verdict
+   * and the heap summary, before the cards; after the input line when there is no analysis.
+   */
+  preamble?: string;
 }
 
 /** The terminal report of `leakscope analyze` / `diff`. */
@@ -19,27 +24,54 @@ export function formatText(report: Report, options: TextOptions = {}): string {
   const out: string[] = [];
   out.push(bold(`leakscope ${report.command}`) + dim(`  ${safeText(inputLine(report))}`));
   const a = report.analysis;
+  if (!a && options.preamble) out.push(options.preamble.replace(/\n+$/, ""));
   if (a) {
+    const vl = verdictLine(a);
+    out.push(a.verdict === "leak-suspected" ? bold(red(safeText(vl))) : bold(safeText(vl)));
     out.push(
       `Busy: ${count(a.summary.busy.count)} blocks, ${hex(a.summary.busy.bytes)} bytes (${humanBytes(a.summary.busy.bytes)}) in ${count(a.summary.heaps)} heap(s); free: ${hex(a.summary.free.bytes)} bytes (${humanBytes(a.summary.free.bytes)}).`,
     );
     out.push(`Stacks: ${a.summary.traces}${a.summary.traces === "present" ? "" : ` — ${safeText(a.summary.tracesNote)}`}`);
+    for (const n of a.notes ?? []) out.push(dim(safeText(n)));
+    if (options.preamble) out.push(options.preamble.replace(/\n+$/, ""));
     out.push("");
-    if (a.suspects.length === 0) out.push("No leak suspects: the heaps hold no dominant size class, stack or type.");
+    if (a.suspects.length === 0 && a.verdict !== "cannot-judge") out.push("No leak suspects: no size class, stack or type carries a leak signal.", "");
+    // say each stack and each next step once: later cards refer to the first that showed it
+    const stackShown = new Map<string, number>();
+    const stepShown = new Map<string, number>();
     for (const s of a.suspects.slice(0, options.top ?? 10)) {
-      out.push(`${bold(`#${s.rank}`)} ${red(safeText(s.title))}  ${dim(`[${s.kind}, score ${s.score.toFixed(2)}]`)}`);
+      out.push(`${bold(`#${s.rank}`)} ${red(safeText(s.title))}  ${dim(`[${s.kind}, score ${(Math.floor(s.score * 100) / 100).toFixed(2)}]`)}`);
       for (const e of s.evidence) out.push(`    ${safeText(e)}`);
+      if (s.sizes && s.sizes.length > 1) out.push(`    sizes: ${s.sizes.map(hex).join(" ")}`);
       if (s.typeName) out.push(`    type: ${safeText(s.typeName)}`);
       if (s.stack && s.stack.length > 0) {
-        out.push("    stack:");
-        for (const f of s.stack.slice(0, 12)) out.push(`      ${f.address.slice(2).padStart(16, " ")} ${safeText(f.text)}`);
-        if (s.stack.length > 12) out.push(`      ... ${s.stack.length - 12} more frames`);
+        const key = s.stack.map((f) => f.address).join(" ");
+        const seen = stackShown.get(key);
+        if (seen !== undefined) out.push(`    stack: as in #${seen}`);
+        else {
+          stackShown.set(key, s.rank);
+          out.push(`    stack${s.stackId !== undefined ? ` ${s.stackId}` : ""}:`);
+          for (const f of s.stack.slice(0, 12)) out.push(`      ${f.address.slice(2).padStart(16, " ")} ${safeText(f.text)}`);
+          if (s.stack.length > 12) out.push(`      ... ${s.stack.length - 12} more frames`);
+        }
       }
       if (s.samples.length) out.push(`    samples: ${s.samples.join(" ")}`);
       if (s.preview?.ascii) out.push(`    text: "${safeText(s.preview.ascii).slice(0, 80)}"`);
       else if (s.preview?.utf16) out.push(`    text (UTF-16): "${safeText(s.preview.utf16).slice(0, 80)}"`);
       if (s.preview?.hex) out.push(`    bytes: ${s.preview.hex}`);
-      out.push(`    ${bold("next:")} ${safeText(s.nextStep)}`);
+      const step = stepShown.get(s.nextStep);
+      if (step !== undefined) out.push(`    ${bold("next:")} as for #${step}`);
+      else {
+        stepShown.set(s.nextStep, s.rank);
+        out.push(`    ${bold("next:")} ${safeText(s.nextStep)}`);
+      }
+      out.push("");
+    }
+    if (a.largest && a.largest.length > 0) {
+      out.push("Largest (size alone is not a leak signal):");
+      for (const l of a.largest) {
+        out.push(`  ${l.count === 1 ? "1 block" : `${l.count} blocks`} of ${hex(l.size)} bytes in heap ${l.heap}: ${humanBytes(l.bytes)} (${l.percent}% of busy bytes)`);
+      }
       out.push("");
     }
     if (a.reachability) {
@@ -73,8 +105,10 @@ export function formatText(report: Report, options: TextOptions = {}): string {
     out.push(dim(`${count(report.diagnostics.length)} diagnostic(s); --json lists them all:`));
     for (const g of groups) {
       if (g.title) out.push(dim(` ${safeText(g.title)}:`));
-      for (const x of g.items.slice(0, 8)) out.push(dim(`  ${x.severity} ${x.code}: ${safeText(x.message)}`));
-      if (g.items.length > 8) out.push(dim(`  … ${count(g.items.length - 8)} more`));
+      // each code once, with its count
+      const kinds = groupDiagnostics(g.items);
+      for (const { first: x, count: n } of kinds.slice(0, 12)) out.push(dim(`  ${x.severity} ${x.code}${n > 1 ? ` ×${count(n)}` : ""}: ${safeText(x.message)}`));
+      if (kinds.length > 12) out.push(dim(`  … ${count(kinds.length - 12)} more kind(s)`));
     }
   }
   return `${out.join("\n")}\n`;

@@ -56,4 +56,28 @@ describe("formatters", () => {
   it("json is the report itself", () => {
     expect(JSON.parse(formatReport(report, "json"))).toEqual(report);
   });
+
+  it("leads with the verdict and says each diagnostic, stack and next step once (text and Markdown)", () => {
+    const r = hostileReport();
+    const a = r.analysis!;
+    const first = a.suspects[0]!;
+    a.suspects.push({ ...first, rank: 2, title: "same stack, same advice", size: 0x40 });
+    r.diagnostics = [0, 1, 2].map((k) => ({ code: "NT_HEAP_NOT_CAPTURED", severity: "warning" as const, source: "heap-nt", message: `heap ${k} missing` }));
+    expect(validateReport(r).errors).toEqual([]);
+    const text = formatText(r);
+    expect(text.split("\n")[1]).toMatch(/^Verdict: LEAK SUSPECTED — Suspect #1 /);
+    expect(text.split("\n").filter((l) => l.includes("!main+0x69") && !l.includes("next:"))).toHaveLength(1);
+    expect(text).toContain("stack: as in #1");
+    expect(text).toContain("next: as for #1");
+    expect(text.match(/NT_HEAP_NOT_CAPTURED/g)).toHaveLength(1);
+    expect(text).toContain("NT_HEAP_NOT_CAPTURED ×3: heap 0 missing");
+    const md = formatMarkdown(r);
+    expect(md.split("\n")[4]).toMatch(/^\*\*Verdict: LEAK SUSPECTED/);
+    expect(md.match(/NT_HEAP_NOT_CAPTURED/g)).toHaveLength(1);
+    expect(md).toContain("Stack: as in 1.");
+    expect(formatHtml(r)).toMatch(/<section id="verdict"[^>]*><h2>Verdict: LEAK SUSPECTED/);
+    a.verdict = "cannot-judge";
+    a.verdictReason = "The dump holds no heap memory: take a full-memory dump (procdump -ma).";
+    expect(formatText(r).split("\n")[1]).toBe(`Verdict: CANNOT JUDGE — ${a.verdictReason}`);
+  });
 });

@@ -1,9 +1,23 @@
 import { Command } from "@commander-js/extra-typings";
-import { EXIT_FINDINGS, UsageError } from "@leakscope/core";
+import { EXIT_FINDINGS, type LeakscopePlugin, UsageError } from "@leakscope/core";
 import { leakAnalyzer } from "@leakscope/analyze";
 import { checkOutputFile } from "../checks.js";
+import { poolRowsOfRun } from "../pool.js";
 import type { CommandContext } from "../context.js";
 import { formatOption, jsonOption, outputOption, parseCount, symbolsOption, topOption } from "../options.js";
+
+/**
+ * Pool figures (a kernel dump's tracker tables, a log's `!poolused` or poolmon rows) are figures
+ * too: the verdict must not say the input has none.
+ */
+const poolFigures: LeakscopePlugin = {
+  name: "pool-figures",
+  apply(engine) {
+    engine.hooks.evidence.tapPromise("pool-figures", async (sink, run) => {
+      if ((poolRowsOfRun(run)?.rows.length ?? 0) > 0) sink.coverage({ hasFigures: true });
+    });
+  },
+};
 
 export function analyzeCommand(ctx: CommandContext) {
   return new Command("analyze")
@@ -15,7 +29,7 @@ export function analyzeCommand(ctx: CommandContext) {
     .addOption(topOption("suspects to report", "10"))
     .option("--no-reachability", "skip the unreferenced-block search (like !heap -l)")
     .option("--no-types", "skip C++ type recovery from vtables")
-    .option("--fail-on <score>", "exit with code 1 when a suspect scores at least this (0..1)")
+    .option("--fail-on <score>", "exit with code 1 when the verdict is leak-suspected and a suspect scores at least this (0..1)")
     .addOption(symbolsOption())
     .action(async (file, flags) => {
       const top = parseCount(flags.top, "--top");
@@ -23,9 +37,10 @@ export function analyzeCommand(ctx: CommandContext) {
       if (failOn !== undefined && !(failOn >= 0 && failOn <= 1)) throw new UsageError(`--fail-on "${flags.failOn}" must be a number from 0 to 1`);
       checkOutputFile(flags.output);
       const analyzer = leakAnalyzer({ top, reachability: flags.reachability, types: flags.types });
-      let report = await ctx.execute({ file, depth: "analyze", command: "analyze", symbols: flags.symbols, plugins: [analyzer] }, (r) => r);
+      let report = await ctx.execute({ file, depth: "analyze", command: "analyze", symbols: flags.symbols, plugins: [analyzer, poolFigures] }, (r) => r);
       if (failOn !== undefined) {
-        const count = (report.analysis?.suspects ?? []).filter((x) => x.score >= failOn).length;
+        // only a verdict of leak-suspected fails: suspects of an input that cannot be judged do not
+        const count = report.analysis?.verdict === "leak-suspected" ? report.analysis.suspects.filter((x) => x.score >= failOn).length : 0;
         report = { ...report, findings: { threshold: failOn, count } };
         if (count > 0) ctx.setExitCode(EXIT_FINDINGS);
       }

@@ -1,6 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import { type Diagnostic, InputError, type Report, type Run, minidumpOf } from "@leakscope/core";
-import { type Snapshot, diffSnapshots } from "@leakscope/analyze";
+import { type Snapshot, analyzeDiff, coverageOf, diffSnapshots, snapshotHasFigures } from "@leakscope/analyze";
 import { checkOutputFile } from "../checks.js";
 import type { CommandContext } from "../context.js";
 import { formatOption, jsonOption, outputOption, parseCount, symbolsOption, topOption } from "../options.js";
@@ -77,20 +77,26 @@ export function diffCommand(ctx: CommandContext) {
       let before: Snapshot | undefined;
       let beforeId: InputIdentity | undefined;
       let beforeProcess: ReturnType<typeof processSection>;
+      let beforeCoverage: ReturnType<typeof coverageOf> | undefined;
       const beforeReport = await ctx.execute({ file: beforeFile, depth: "walk", command: "diff", symbols: flags.symbols }, (r, run) => {
         before = snapshotForCompare(run);
         beforeId = identify(run);
         beforeProcess = processSection(run);
+        let busy = 0;
+        for (const h of before.heaps.values()) busy += h.count;
+        beforeCoverage = coverageOf(run, busy, snapshotHasFigures(before) ? { hasFigures: true } : {});
         return r;
       });
       const report = await ctx.execute({ file: afterFile, depth: "walk", command: "diff", symbols: flags.symbols }, (r, run) => {
         const warnings = checkDiffInputs(beforeId!, identify(run), flags.force === true);
-        const diff = diffSnapshots(before!, snapshotForCompare(run), top);
+        const after = snapshotForCompare(run);
+        const diff = diffSnapshots(before!, after, top);
         const afterProcess = processSection(run);
         if (beforeProcess && afterProcess) diff.process = diffProcess(beforeProcess, afterProcess, top);
         return {
           ...r,
           diff,
+          analysis: analyzeDiff(diff, run, beforeCoverage, 10, snapshotHasFigures(after) ? { hasFigures: true } : {}),
           diagnostics: [...warnings, ...tagged(beforeReport.diagnostics, beforeFile), ...tagged(run.allDiagnostics(), afterFile)],
         };
       });

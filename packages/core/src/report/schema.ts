@@ -266,6 +266,12 @@ export const SuspectSchema = Type.Object(
     preview: Type.Optional(Preview),
     evidence: Type.Array(Type.String()),
     nextStep: Type.String(),
+    /** Requested sizes of a cause spanning several (one stack, one type). */
+    sizes: Type.Optional(Type.Array(Bytes)),
+    /** The id of this card's stack in `analysis.stacks` (listed there once). */
+    stackId: Type.Optional(Count),
+    /** The cause keys merged into this card (`class:<heap>:<size>`, `stack:<id>`, `type:<name>`...). */
+    keys: Type.Optional(Type.Array(Type.String())),
   },
   { additionalProperties: false },
 );
@@ -395,6 +401,37 @@ export const AnalysisSectionSchema = Type.Object(
     ),
     stacks: Type.Array(StackGroupSchema),
     types: Type.Array(TypeGroupSchema),
+    /** The largest size classes that are not suspects: large is not a leak signal on its own. */
+    largest: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            heap: Hex,
+            size: Bytes,
+            count: Count,
+            bytes: Bytes,
+            /** Share of all busy bytes, in percent. */
+            percent: Type.Number({ minimum: 0, maximum: 100 }),
+            samples: Type.Array(Hex),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
+    /** What the input could show, behind a `cannot-judge` verdict. */
+    coverage: Type.Optional(
+      Type.Object(
+        {
+          hasFigures: Type.Boolean(),
+          /** Share of the busy blocks whose memory is in the input, 0..1. */
+          captured: Type.Number({ minimum: 0, maximum: 1 }),
+          truncated: Type.Boolean(),
+          /** Heaps whose walk could not complete. */
+          incompleteHeaps: Count,
+        },
+        { additionalProperties: false },
+      ),
+    ),
     reachability: Type.Optional(
       Type.Object(
         {
