@@ -136,10 +136,11 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     .command("info")
     .description("what the dump is: kind, architecture, OS build, WoW64, modules, threads, memory")
     .argument("<dump>", "minidump, kernel dump or WinDbg log")
+    .option("--modules", "list every driver of a kernel dump (summarized by default)")
     .option("--json", "print the report as JSON (schema: @leakscope/core/report.schema.json)")
     .action(async (file, flags) => {
       const report = await execute(file, "open", "info", flags, (r) => r);
-      emit(report, flags, renderInfo);
+      emit(report, flags, (r) => renderInfo(r, { modules: flags.modules === true }));
     });
 
   program

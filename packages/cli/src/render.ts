@@ -1,5 +1,6 @@
 import type { Report } from "@leakscope/core";
 import { bare, bytesHuman, hex, kib, table } from "./text.js";
+import { archText, countsLine, driverSummary, factLines, memoryText, osText, threadNote, unloadedSection } from "./info-text.js";
 
 function diagnosticsFooter(report: Report): string {
   const d = report.diagnostics;
@@ -12,23 +13,25 @@ function diagnosticsFooter(report: Report): string {
   return `\nDiagnostics (${d.length}):\n${lines.join("\n")}\n`;
 }
 
-export function renderInfo(report: Report): string {
+export function renderInfo(report: Report, options: { modules?: boolean } = {}): string {
   const t = report.target;
   if (!t) return diagnosticsFooter(report);
-  const os = `${t.os.major}.${t.os.minor} build ${t.os.build}${t.os.servicePack ? ` ${t.os.servicePack}` : ""}`;
   const out: string[] = [
     `Input:    ${report.input.path} (${bytesHuman(report.input.size)})`,
     `Kind:     ${t.kind} (${t.format})`,
-    `Arch:     ${t.arch}${t.wow64 ? " (WoW64: 32-bit process in a 64-bit dump)" : ""}`,
-    `OS:       ${os}${t.os.buildString ? ` (${t.os.buildString})` : ""}`,
-    `Memory:   ${t.memory.ranges} ranges, ${bytesHuman(t.memory.bytes)}`,
-    `Modules:  ${t.moduleCount}   Threads: ${t.threadCount}   Unloaded modules: ${t.unloadedModuleCount}`,
+    `Arch:     ${archText(t)}`,
+    `OS:       ${osText(t)}`,
+    ...factLines(t),
+    `Memory:   ${memoryText(t)}`,
+    countsLine(t),
   ];
   for (const v of t.views) {
     out.push(`View:     ${v.bitness}-bit ${v.role}${v.peb ? `, PEB ${v.peb}` : ""}${v.tebs.length ? `, TEB ${v.tebs.slice(0, 4).join(" ")}${v.tebs.length > 4 ? " ..." : ""}` : ""}`);
   }
   let text = `${out.join("\n")}\n`;
-  if (t.modules && t.modules.length > 0) {
+  const drivers = driverSummary(t, options.modules === true);
+  if (drivers) text += drivers;
+  else if (t.modules && t.modules.length > 0) {
     text += `\nModules:\n${table(
       [{ header: "Base" }, { header: "Size" }, { header: "Bits" }, { header: "Version", align: "left" }, { header: "Path", align: "left" }],
       t.modules.map((m) => [bare(m.base), hex(m.size), String(m.bitness), m.version ?? "", m.path]),
@@ -36,10 +39,11 @@ export function renderInfo(report: Report): string {
   }
   if (t.threads && t.threads.length > 0) {
     text += `\nThreads:\n${table(
-      [{ header: "Id" }, { header: "TEB" }, { header: "Stack" }, { header: "IP", align: "left" }],
-      t.threads.map((th) => [hex(th.id), bare(th.teb), `${bare(th.stack.address)}+${hex(th.stack.size)}`, th.ip ? bare(th.ip) : ""]),
+      [{ header: "Id" }, { header: "TEB" }, { header: "Stack" }, { header: "IP", align: "left" }, { header: "", align: "left" }],
+      t.threads.map((th) => [hex(th.id), bare(th.teb), `${bare(th.stack.address)}+${hex(th.stack.size)}`, th.ip ? bare(th.ip) : "", threadNote(t, th.id, th.name)]),
     )}`;
   }
+  text += unloadedSection(t);
   return text + diagnosticsFooter(report);
 }
 

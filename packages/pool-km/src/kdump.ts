@@ -22,6 +22,8 @@ import {
   parseKernelDumpHeader,
 } from "./header.js";
 import { type Kdbg, decodeKdbg } from "./kdbg.js";
+import { describeBugcheck } from "./bugcheck.js";
+import { kernelFacts } from "./facts.js";
 import { KernelAddressSpace, type KernelSpaceOptions } from "./kernel-space.js";
 import { PhysicalMemory, loadPhysicalMemory } from "./physical.js";
 
@@ -384,6 +386,7 @@ export function openKernelDumpTarget(input: ByteSource | string, options: OpenKe
     unloadedModules: [],
     threads: [],
     memory: { ranges: memRanges, bytes: memBytes },
+    ...kernelFacts(dump, describeBugcheck(dump)),
     diagnostics: dump.diagnostics,
     data: { kernelDump: dump },
     close: () => source.close(),
