@@ -18,6 +18,7 @@ export const MinidumpStream = {
   MiscInfo: 15,
   MemoryInfoList: 16,
   ThreadInfoList: 17,
+  ThreadNames: 24,
 } as const;
 
 const ARCH_CODES = { x86: 0, x64: 9, arm64: 12 } as const;
@@ -40,6 +41,8 @@ export interface MinidumpSystemInfoSpec {
   suiteMask?: number;
   /** CPUID vendor for x86/x64 (12 characters). Default `GenuineIntel`. */
   vendorId?: string;
+  /** CPUID leaf 1 EAX (family/model/stepping) written after the vendor (x86/x64). */
+  cpuVersion?: number;
 }
 
 export type MinidumpCodeViewSpec =
@@ -328,6 +331,7 @@ export class MinidumpBuilder {
   private readonly memInfo: MinidumpMemoryInfoSpec[] = [];
   private misc: MinidumpMiscInfoSpec | undefined;
   private exc: MinidumpExceptionSpec | undefined;
+  private names: { threadId: number; name: string }[] = [];
   private handleList: MinidumpHandleSpec[] | undefined;
   private readonly comments: { text: string; wide: boolean }[] = [];
   private readonly raw: { type: number; bytes: Uint8Array }[] = [];
@@ -411,6 +415,12 @@ export class MinidumpBuilder {
 
   exception(spec: MinidumpExceptionSpec): this {
     this.exc = spec;
+    return this;
+  }
+
+  /** Name a thread (one ThreadNames stream entry, as SetThreadDescription records it). */
+  threadName(threadId: number, name: string): this {
+    this.names.push({ threadId, name });
     return this;
   }
 
@@ -602,6 +612,7 @@ export class MinidumpBuilder {
     if (this.memInfo.length > 0) types.push(MinidumpStream.MemoryInfoList);
     if (this.threadInfos.length > 0) types.push(MinidumpStream.ThreadInfoList);
     if (this.handleList) types.push(MinidumpStream.HandleData);
+    if (this.names.length > 0) types.push(MinidumpStream.ThreadNames);
     for (const c of this.comments) types.push(c.wide ? MinidumpStream.CommentW : MinidumpStream.CommentA);
     return types;
   }
@@ -706,6 +717,18 @@ export class MinidumpBuilder {
           put(body);
           break;
         }
+        case MinidumpStream.ThreadNames: {
+          const rvas = this.names.map((n) => str(n.name));
+          const body = new Uint8Array(4 + this.names.length * 12);
+          const v = new DataView(body.buffer);
+          v.setUint32(0, this.names.length, true);
+          this.names.forEach((n, i) => {
+            v.setUint32(4 + i * 12, n.threadId, true);
+            setU64(v, 8 + i * 12, rvas[i]!);
+          });
+          put(body);
+          break;
+        }
         case MinidumpStream.UnloadedModuleList: {
           const names = this.unloaded.map((m) => str(m.path));
           const body = new Uint8Array(12 + this.unloaded.length * 24);
@@ -786,6 +809,7 @@ export class MinidumpBuilder {
           v.setUint32(24, csd, true);
           v.setUint16(28, s.suiteMask ?? 0x100, true);
           if (arch === 0 || arch === 9) body.set(Buffer.from((s.vendorId ?? "GenuineIntel").padEnd(12, "\0").slice(0, 12), "latin1"), 32);
+          if ((arch === 0 || arch === 9) && s.cpuVersion !== undefined) v.setUint32(44, s.cpuVersion, true);
           put(body);
           break;
         }
