@@ -1,5 +1,6 @@
 import type { Report } from "@leakscope/core";
 import { hex, humanBytes, inputLine } from "./common.js";
+import { crashHead } from "./target-head.js";
 
 /** Escape text for a Markdown table cell or paragraph (dump strings are untrusted). */
 export function mdEscape(s: string): string {
@@ -8,6 +9,8 @@ export function mdEscape(s: string): string {
 
 export function formatMarkdown(report: Report): string {
   const out: string[] = [`# leakscope ${report.command}`, "", mdEscape(inputLine(report)), ""];
+  const crash = crashHead(report);
+  if (crash.length > 0) out.push(...crash.map((l) => `**${mdEscape(l)}**  `), "");
   const a = report.analysis;
   if (a) {
     out.push(`Busy: **${a.summary.busy.count}** blocks, **${humanBytes(a.summary.busy.bytes)}**; stacks: ${a.summary.traces}.`, "");

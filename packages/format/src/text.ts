@@ -1,5 +1,6 @@
 import type { Report } from "@leakscope/core";
 import { hex, humanBytes, inputLine, safeText } from "./common.js";
+import { crashHead } from "./target-head.js";
 
 export interface TextOptions {
   /** ANSI colour (only on a TTY without NO_COLOR; the CLI decides). */
@@ -16,6 +17,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
   const red = (s: string) => (c ? `\x1b[31m${s}\x1b[39m` : s);
   const out: string[] = [];
   out.push(bold(`leakscope ${report.command}`) + dim(`  ${safeText(inputLine(report))}`));
+  for (const l of crashHead(report)) out.push(red(safeText(l)));
   const a = report.analysis;
   if (a) {
     out.push(
