@@ -45,6 +45,14 @@ export interface MinidumpSystemInfoSpec {
   cpuVersion?: number;
 }
 
+/** The main image of a laid-out process; `codeView` goes into its ModuleList record. */
+export interface MinidumpMainImageSpec {
+  path: string;
+  base: number;
+  size: number;
+  codeView?: MinidumpCodeViewSpec;
+}
+
 export type MinidumpCodeViewSpec =
   | { guid: string; age: number; pdb: string }
   | { nb10: number; age: number; pdb: string }
@@ -184,7 +192,7 @@ export interface MinidumpWow64ProcessSpec {
   peb32?: number;
   threadId?: number;
   /** 32-bit main image (a PE32 header is written at its base). Default `C:\app\app.exe` at 0x400000. */
-  mainImage?: { path: string; base: number; size: number };
+  mainImage?: MinidumpMainImageSpec;
   /** Registers of the 64-bit context (in wow64cpu). */
   context64?: Partial<MinidumpX64Registers>;
   /** The thread's WOW64_CONTEXT, placed where Windows 7 keeps it (TEB64 TlsSlots[1] + 4). */
@@ -205,7 +213,7 @@ export interface MinidumpWow64Layout {
   threadId: number;
   /** Address of the WOW64_CONTEXT, when written. */
   wow64Context?: number;
-  mainImage: { path: string; base: number; size: number };
+  mainImage: MinidumpMainImageSpec;
   /** The captured bytes (live: write into them before build() to add heap lists, flags...). */
   teb64Bytes: Uint8Array;
   teb32Bytes: Uint8Array;
@@ -219,7 +227,7 @@ export interface MinidumpNativeProcessSpec {
   teb?: number;
   peb?: number;
   threadId?: number;
-  mainImage?: { path: string; base: number; size: number };
+  mainImage?: MinidumpMainImageSpec;
   context?: MinidumpContextSpec;
   pebSize?: number;
   /** Whether to set SystemInfo (Windows 10 19045) when none was set. Default true. */
@@ -230,7 +238,7 @@ export interface MinidumpNativeProcessLayout {
   teb: number;
   peb: number;
   threadId: number;
-  mainImage: { path: string; base: number; size: number };
+  mainImage: MinidumpMainImageSpec;
   tebBytes: Uint8Array;
   pebBytes: Uint8Array;
 }
@@ -240,7 +248,8 @@ function versionWords(v: string): [number, number] {
   return [(((p[0] ?? 0) << 16) | (p[1] ?? 0)) >>> 0, (((p[2] ?? 0) << 16) | (p[3] ?? 0)) >>> 0];
 }
 
-function guidBytes(guid: string): Uint8Array {
+/** A GUID `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in its 16-byte in-memory layout (Data1..3 little-endian). */
+export function guidBytes(guid: string): Uint8Array {
   const hex = guid.replace(/[{}-]/g, "");
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new Error(`bad GUID ${guid}`);
   const out = new Uint8Array(16);
@@ -480,7 +489,7 @@ export class MinidumpBuilder {
     }
     this.memory(teb64, teb64Bytes).memory(teb32, teb32Bytes).memory(peb32, peb32Bytes).memory(peb64, peb64Bytes);
     this.memory(mainImage.base, minidumpPeHeader(32, 0x1000, { base: mainImage.base, sizeOfImage: mainImage.size }));
-    this.module({ path: mainImage.path, base: mainImage.base, size: mainImage.size });
+    this.module({ path: mainImage.path, base: mainImage.base, size: mainImage.size, ...(mainImage.codeView ? { codeView: mainImage.codeView } : {}) });
     this.module({ path: "C:\\Windows\\System32\\ntdll.dll", base: 0x77ae0000, size: 0x1a9000, version: "6.1.7601.19135" });
     this.module({ path: "C:\\Windows\\System32\\wow64.dll", base: 0x755b0000, size: 0x3f000, version: "6.1.7601.19135" });
     this.module({ path: "C:\\Windows\\System32\\wow64win.dll", base: 0x75550000, size: 0x5c000, version: "6.1.7601.19135" });
