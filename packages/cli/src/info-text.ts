@@ -25,7 +25,8 @@ export function factLines(t: TargetSummary): string[] {
     out.push(...crashHeadline(c).map(clean));
     if (c.source === "bugcheck" && (c.thread || c.ip)) {
       const ctx = c.contextSource === "bugcheck-context-record" ? "registers from the bugcheck's context record" : "registers from the dump's context";
-      out.push(`Thread:   ${c.thread ? `KTHREAD ${c.thread}` : "the thread that bugchecked"}${c.ip ? `, IP ${c.ip}, SP ${c.sp ?? "?"} (${ctx})` : ""}`);
+      const id = c.threadId !== undefined ? `${c.threadId} (0x${c.threadId.toString(16)}), ` : "";
+      out.push(`Thread:   ${id}${c.thread ? `KTHREAD ${c.thread}` : "the thread that bugchecked"}${c.ip ? `, IP ${c.ip}, SP ${c.sp ?? "?"} (${ctx})` : ""}`);
     } else if (c.source === "exception" && c.ip) {
       out.push(`          registers of the crashing thread from the exception record: IP ${c.ip}, SP ${c.sp ?? "?"}`);
     }
@@ -61,7 +62,7 @@ export function memoryText(t: TargetSummary): string {
 /** The `Modules:`/`Threads:` counts line; a kernel dump says what thread it holds instead of a count. */
 export function countsLine(t: TargetSummary): string {
   if (t.kind === "kernel") {
-    const thread = t.crash?.thread || t.crash?.ip ? "   Threads: the one that bugchecked (above)" : "";
+    const thread = t.threadCount > 0 ? `   Threads: ${t.threadCount} (the thread that bugchecked; a ${t.format === "kernel-triage" ? "triage dump" : "kernel dump"} lists no other)` : "";
     return `Drivers:  ${t.moduleCount}${thread}`;
   }
   const named = t.threads?.filter((x) => x.name).length ?? 0;
@@ -96,6 +97,6 @@ export function unloadedSection(t: TargetSummary): string {
 
 /** The threads table's extra cells: the thread's name and a marker on the crashing thread. */
 export function threadNote(t: TargetSummary, id: number, name: string | undefined): string {
-  const crashed = t.crash?.source === "exception" && t.crash.threadId === id ? "crashed" : "";
+  const crashed = t.crash?.threadId === id ? (t.crash.source === "bugcheck" ? "bugchecked" : "crashed") : "";
   return [crashed, name ? clean(name) : ""].filter(Boolean).join(" ");
 }

@@ -44,6 +44,9 @@ describe("info: crash, process and machine facts of the real dumps (shared/dumps
       contextSource: "bugcheck-context-record",
     });
     expect(t.crash.thread).toMatch(/^0xffff[0-9a-f]{12}$/);
+    expect(t.crash.threadId).toBe(0x108);
+    expect(t.threadCount).toBe(1);
+    expect(t.threads[0]).toMatchObject({ id: 0x108, ip: "0xfffff8048b58334c" });
     expect(t.cpu.count).toBe(16);
     expect(t.process.uptimeSeconds).toBeCloseTo(3.7, 0);
     expect(t.dumpType).toMatch(/DumpType 4/);

@@ -201,7 +201,12 @@ export function describeBugcheck(dump: KernelDump): CrashInfo | undefined {
   }
   if (mod) crash.module = mod;
   const thread = currentThread(dump);
-  if (thread !== undefined) crash.thread = thread;
+  if (thread !== undefined) {
+    crash.thread = thread;
+    const info = triageThread(dump, thread);
+    if (info?.id !== undefined) crash.threadId = info.id;
+    if (info?.processName) crash.notes.push(`the thread belongs to process ${info.processName} (pid ${info.processId})`);
+  }
   const cIndex = CONTEXT_PARAMETER.get(base);
   const at = cIndex !== undefined ? h.bugCheckParameters[cIndex] : undefined;
   const fromParam = at !== undefined ? contextAt(dump, toAddress(at)) : undefined;
@@ -225,6 +230,61 @@ function contextAt(dump: KernelDump, va: Address): ThreadContext | undefined {
   if (!bytes) return undefined;
   const ctx = parseContext("x64", new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.length);
   return ctx && ctx.ip === ctx.ip && ctx.ip !== 0 ? ctx : undefined;
+}
+
+/**
+ * Offsets of _ETHREAD.Cid, _EPROCESS.UniqueProcessId and _EPROCESS.ImageFileName by build, for
+ * the x64 kernels whose layout was checked against a real triage dump (Windows 10 2004-22H2
+ * share one layout). Other builds keep the thread without an id.
+ */
+const X64_THREAD_LAYOUTS: readonly { from: number; to: number; cid: number; pid: number; name: number }[] = [
+  { from: 19041, to: 19045, cid: 0x478, pid: 0x440, name: 0x5a8 },
+];
+/** KTHREAD (x64, every build since Windows 7): StackLimit, StackBase, Teb. */
+const KTHREAD_STACK_LIMIT = 0x30;
+const KTHREAD_STACK_BASE = 0x38;
+const KTHREAD_TEB = 0xf0;
+
+/** The bugchecking thread of an x64 triage dump from its ETHREAD and EPROCESS copies. */
+export interface TriageThread {
+  address: Address;
+  /** Thread and process id (Cid), when the build's layout is known and both copies agree. */
+  id?: number;
+  processId?: number;
+  processName?: string;
+  stack?: { address: Address; size: number };
+  teb: Address;
+}
+
+export function triageThread(dump: KernelDump, address: Address): TriageThread | undefined {
+  const t = dump.triage;
+  if (!t || dump.arch !== "x64" || t.threadOffset === 0) return undefined;
+  const eth = readBytes(dump.source, t.threadOffset, 0x800);
+  if (eth.length < 0x100) return undefined;
+  const v = new DataView(eth.buffer, eth.byteOffset, eth.byteLength);
+  const ptr = (o: number): Address => (o + 8 <= eth.length ? addressFromParts(v.getUint32(o, true), v.getUint32(o + 4, true)) : Number.NaN);
+  const out: TriageThread = { address, teb: 0 };
+  const teb = ptr(KTHREAD_TEB);
+  if (teb === teb) out.teb = teb;
+  const limit = ptr(KTHREAD_STACK_LIMIT);
+  const base = ptr(KTHREAD_STACK_BASE);
+  if (limit === limit && base === base && base > limit && base - limit <= 0x100000) out.stack = { address: limit, size: base - limit };
+  const layout = X64_THREAD_LAYOUTS.find((l) => dump.header.minorVersion >= l.from && dump.header.minorVersion <= l.to);
+  if (layout && t.processOffset > 0 && layout.cid + 16 <= eth.length) {
+    const pid = v.getUint32(layout.cid, true);
+    const tid = v.getUint32(layout.cid + 8, true);
+    const ep = readBytes(dump.source, t.processOffset, layout.name + 16);
+    if (ep.length >= layout.name + 15) {
+      const pv = new DataView(ep.buffer, ep.byteOffset, ep.byteLength);
+      if (pv.getUint32(layout.pid, true) === pid && pid % 4 === 0 && tid % 4 === 0 && tid !== 0) {
+        out.id = tid;
+        out.processId = pid;
+        const name = Buffer.from(ep.buffer, ep.byteOffset + layout.name, 15).toString("latin1").replace(/\0.*$/s, "");
+        if (/^[\x20-\x7e]+$/.test(name)) out.processName = name;
+      }
+    }
+  }
+  return out;
 }
 
 /** The context a triage dump stores at ContextOffset (the processor state at KeBugCheckEx). */

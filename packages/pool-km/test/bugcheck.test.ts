@@ -26,6 +26,14 @@ describe("bugchecks", () => {
       expect(t.crash?.context?.ip).toBe(-0x7fb74a7ccb4);
       expect(t.crash?.text).toBe("exception 0xc0000005 (STATUS_ACCESS_VIOLATION) not handled");
       expect(t.cpu?.count).toBe(16);
+      // the ETHREAD copy's Cid (4, 0x108) agrees with the EPROCESS copy (System, pid 4)
+      expect(t.crash?.threadId).toBe(0x108);
+      expect(t.crash?.notes).toContain("the thread belongs to process System (pid 4)");
+      expect(t.threads).toHaveLength(1);
+      const th = t.threads[0]!;
+      expect(th.id).toBe(0x108);
+      expect(th.context?.sp).toBeGreaterThanOrEqual(th.stack.address);
+      expect(th.context!.sp).toBeLessThan(th.stack.address + th.stack.size);
     } finally {
       t.close();
     }
