@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MinidumpBuilder } from "@leakscope/test-utils";
+import { MinidumpBuilder, msvcThrowInfoPage } from "@leakscope/test-utils";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../src/index.js";
 import { capture } from "./helpers.js";
@@ -33,13 +33,7 @@ describe("info on synthetic crash dumps", () => {
 
   it("shows a C++ bad_alloc as an out-of-memory crash, thread names and the crashing thread", async () => {
     const base = 0x7ff6a0000000;
-    const page = new Uint8Array(0x200);
-    const v = new DataView(page.buffer);
-    v.setUint32(0x0c, 0x5020, true);
-    v.setInt32(0x20, 1, true);
-    v.setUint32(0x24, 0x5040, true);
-    v.setUint32(0x44, 0x5100, true);
-    page.set(Buffer.from(".?AVbad_alloc@std@@\0", "latin1"), 0x110);
+    const page = msvcThrowInfoPage({ bitness: 64, address: base + 0x5000, imageBase: base, typeName: ".?AVbad_alloc@std@@" });
     const p = file(
       new MinidumpBuilder()
         .systemInfo({ arch: "x64", build: 22631 })

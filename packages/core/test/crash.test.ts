@@ -16,7 +16,7 @@ import {
   validateReport,
   baseReport,
 } from "@leakscope/core";
-import { MinidumpBuilder } from "@leakscope/test-utils";
+import { MinidumpBuilder, msvcThrowInfoPage } from "@leakscope/test-utils";
 import { describe, expect, it } from "vitest";
 
 function open(b: MinidumpBuilder): Target {
@@ -91,25 +91,13 @@ describe("crash facts of user-mode minidumps", () => {
   });
 
   it("std::bad_alloc thrown by MSVC (x64: RVAs from the image base) is an out-of-memory crash with its type", () => {
-    const page = new Uint8Array(0x200);
-    const v = new DataView(page.buffer);
-    v.setUint32(0x0c, 0x5020, true); // ThrowInfo.pCatchableTypeArray (RVA)
-    v.setInt32(0x20, 2, true); // CatchableTypeArray.nCatchableTypes
-    v.setUint32(0x24, 0x5040, true); // [0]
-    v.setUint32(0x44, 0x5100, true); // CatchableType.pType (RVA)
-    page.set(Buffer.from(".?AVbad_alloc@std@@\0", "latin1"), 0x100 + 16); // TypeDescriptor.name
+    const page = msvcThrowInfoPage({ bitness: 64, address: MAIN + 0x5000, imageBase: MAIN, typeName: ".?AVbad_alloc@std@@" });
     const t = open(crashing(0xe06d7363, [0x19930520, 0x5000000, MAIN + 0x5000, MAIN]).memory(MAIN + 0x5000, page));
     expect(t.crash).toMatchObject({ kind: "out-of-memory", name: "CPP_EH_EXCEPTION", cppType: "std::bad_alloc", notes: [] });
   });
 
   it("a 32-bit throw (pointers, three parameters) and a throw whose info is not captured", () => {
-    const page = new Uint8Array(0x100);
-    const v = new DataView(page.buffer);
-    v.setUint32(0x0c, 0x405020, true);
-    v.setInt32(0x20, 1, true);
-    v.setUint32(0x24, 0x405040, true);
-    v.setUint32(0x44, 0x405080, true);
-    page.set(Buffer.from(".?AVruntime_error@std@@\0", "latin1"), 0x80 + 8);
+    const page = msvcThrowInfoPage({ bitness: 32, address: 0x405000, typeName: ".?AVruntime_error@std@@" });
     const b = new MinidumpBuilder()
       .systemInfo({ arch: "x86", major: 10, minor: 0, build: 19045 })
       .module({ path: "C:\\app\\app32.exe", base: 0x400000, size: 0x10000 })

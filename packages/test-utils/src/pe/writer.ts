@@ -69,16 +69,7 @@ export function mappedImageHeader(spec: MappedHeaderSpec): Uint8Array {
   v.setUint16(o + 68, 3, true); // console
   const dirs = o + (is64 ? 112 : 96);
   v.setUint32(dirs - 4, 16, true); // NumberOfRvaAndSizes
-  let at = 0x98 + optSize;
-  for (const s of sections) {
-    out.set(Buffer.from(s.name.slice(0, 8), "latin1"), at);
-    v.setUint32(at + 8, s.size, true);
-    v.setUint32(at + 12, s.rva, true);
-    v.setUint32(at + 16, s.size, true);
-    v.setUint32(at + 20, s.rva, true);
-    v.setUint32(at + 36, s.characteristics ?? CODE, true);
-    at += 40;
-  }
+  out.set(sectionTable(sections), 0x98 + optSize);
   const exports = [...(spec.exports ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (exports.length > 0) {
     const dir = 0x400;
@@ -200,11 +191,11 @@ function typeStream(): Uint8Array {
   return out;
 }
 
-/** The section header stream: IMAGE_SECTION_HEADERs as in the image. */
-function sectionHeaders(spec: PdbSpec): Uint8Array {
-  const out = new Uint8Array(spec.sections.length * 40);
+/** IMAGE_SECTION_HEADERs (raw layout = virtual layout), as an image and a PDB's section header stream hold them. */
+function sectionTable(sections: readonly PeSectionSpec[]): Uint8Array {
+  const out = new Uint8Array(sections.length * 40);
   const v = new DataView(out.buffer);
-  spec.sections.forEach((s, i) => {
+  sections.forEach((s, i) => {
     const at = i * 40;
     out.set(Buffer.from(s.name.slice(0, 8), "latin1"), at);
     v.setUint32(at + 8, s.size, true);
@@ -281,7 +272,7 @@ export function writePdb(spec: PdbSpec): Uint8Array {
 
   // the module stream ends with the size of its global references (none)
   const moduleStream = concat([symbols, new Uint8Array(4)]);
-  const streams: Uint8Array[] = [new Uint8Array(0), info, typeStream(), dbi, typeStream(), moduleStream, sectionHeaders(spec)];
+  const streams: Uint8Array[] = [new Uint8Array(0), info, typeStream(), dbi, typeStream(), moduleStream, sectionTable(spec.sections)];
   // Blocks: 0 superblock, 1-2 free block maps, then stream data, the directory, the block map.
   let next = 3;
   const blocksOf: number[][] = streams.map((s) => {
@@ -312,4 +303,32 @@ export function writePdb(spec: PdbSpec): Uint8Array {
   out.fill(0xff, BLOCK, 3 * BLOCK);
   for (let b = 0; b < next; b++) out[BLOCK + (b >> 3)]! &= ~(1 << (b & 7));
   return out;
+}
+
+export interface MsvcThrowSpec {
+  /** 64: RVAs from `imageBase` (x64 throws); 32: absolute pointers (x86). */
+  bitness: 32 | 64;
+  /** Where the page lies: the throw info is at its start. */
+  address: number;
+  /** x64 only: the image base the RVAs count from. */
+  imageBase?: number;
+  /** The thrown type's RTTI name (`.?AVbad_alloc@std@@`). */
+  typeName: string;
+}
+
+/**
+ * A 0x200-byte page holding what an MSVC `throw` points at: ThrowInfo (at the page start) ->
+ * CatchableTypeArray (+0x20, one entry) -> CatchableType (+0x40) -> TypeDescriptor (+0x100).
+ * The exception's parameters are then `[0x19930520, object, address]` (+ `imageBase` on x64).
+ */
+export function msvcThrowInfoPage(spec: MsvcThrowSpec): Uint8Array {
+  const page = new Uint8Array(0x200);
+  const v = new DataView(page.buffer);
+  const ref = (offset: number): number => (spec.bitness === 64 ? spec.address - (spec.imageBase ?? 0) + offset : spec.address + offset);
+  v.setUint32(0x0c, ref(0x20), true); // ThrowInfo.pCatchableTypeArray
+  v.setInt32(0x20, 1, true); // nCatchableTypes
+  v.setUint32(0x24, ref(0x40), true);
+  v.setUint32(0x44, ref(0x100), true); // CatchableType.pType
+  page.set(Buffer.from(`${spec.typeName}\0`, "latin1"), 0x100 + (spec.bitness === 64 ? 16 : 8));
+  return page;
 }
