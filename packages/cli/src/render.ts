@@ -1,6 +1,7 @@
 import type { Report } from "@leakscope/core";
 import { addr, bytesHuman, dec, hex, table } from "./text.js";
 import { renderProcess } from "./process.js";
+import { archText, countsLine, driverSummary, factLines, memoryText, osText, threadNote, unloadedSection } from "./info-text.js";
 
 function diagnosticsFooter(report: Report): string {
   const d = report.diagnostics;
@@ -13,23 +14,25 @@ function diagnosticsFooter(report: Report): string {
   return `\nDiagnostics (${d.length}):\n${lines.join("\n")}\n`;
 }
 
-export function renderInfo(report: Report): string {
+export function renderInfo(report: Report, options: { modules?: boolean } = {}): string {
   const t = report.target;
   if (!t) return diagnosticsFooter(report);
-  const os = `${t.os.major}.${t.os.minor} build ${t.os.build}${t.os.servicePack ? ` ${t.os.servicePack}` : ""}`;
   const out: string[] = [
     `Input:    ${report.input.path} (${bytesHuman(report.input.size)})`,
     `Kind:     ${t.kind} (${t.format})`,
-    `Arch:     ${t.arch}${t.wow64 ? " (WoW64: 32-bit process in a 64-bit dump)" : ""}`,
-    `OS:       ${os}${t.os.buildString ? ` (${t.os.buildString})` : ""}`,
-    `Memory:   ${dec(t.memory.ranges)} ranges, ${hex(t.memory.bytes)} bytes (${bytesHuman(t.memory.bytes)})`,
-    `Modules:  ${dec(t.moduleCount)}   Threads: ${dec(t.threadCount)}   Unloaded modules: ${dec(t.unloadedModuleCount)}`,
+    `Arch:     ${archText(t)}`,
+    `OS:       ${osText(t)}`,
+    ...factLines(t),
+    `Memory:   ${memoryText(t)}`,
+    countsLine(t),
   ];
   for (const v of t.views) {
     out.push(`View:     ${v.bitness}-bit ${v.role}${v.peb ? `, PEB ${v.peb}` : ""}${v.tebs.length ? `, TEB ${v.tebs.slice(0, 4).join(" ")}${v.tebs.length > 4 ? " ..." : ""}` : ""}`);
   }
   let text = `${renderProcess(report, { detail: true })}${out.join("\n")}\n`;
-  if (t.modules && t.modules.length > 0) {
+  const drivers = driverSummary(t, options.modules === true);
+  if (drivers) text += drivers;
+  else if (t.modules && t.modules.length > 0) {
     text += `\nModules:\n${table(
       [{ header: "Base" }, { header: "Size (hex)" }, { header: "Bits" }, { header: "Version", align: "left" }, { header: "Path", align: "left" }],
       t.modules.map((m) => [addr(m.base), hex(m.size), String(m.bitness), m.version ?? "", m.path]),
@@ -37,10 +40,11 @@ export function renderInfo(report: Report): string {
   }
   if (t.threads && t.threads.length > 0) {
     text += `\nThreads:\n${table(
-      [{ header: "Id (hex)" }, { header: "TEB" }, { header: "Stack (base+size, hex)" }, { header: "IP", align: "left" }],
-      t.threads.map((th) => [hex(th.id), addr(th.teb), `${addr(th.stack.address)}+${hex(th.stack.size)}`, th.ip ? addr(th.ip) : ""]),
+      [{ header: "Id (hex)" }, { header: "TEB" }, { header: "Stack (base+size, hex)" }, { header: "IP", align: "left" }, { header: "", align: "left" }],
+      t.threads.map((th) => [hex(th.id), addr(th.teb), `${addr(th.stack.address)}+${hex(th.stack.size)}`, th.ip ? addr(th.ip) : "", threadNote(t, th.id, th.name)]),
     )}`;
   }
+  text += unloadedSection(t);
   return text + diagnosticsFooter(report);
 }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { validateReport } from "@leakscope/core";
-import { EXAMPLE_FACTS, buildExampleDump, chromiumPath, openInChromium } from "@leakscope/test-utils";
+import { EXAMPLE_FACTS, buildExampleDump, buildExamplePdb, chromiumPath, openInChromium } from "@leakscope/test-utils";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../src/index.js";
 import { capture } from "./helpers.js";
@@ -10,6 +10,7 @@ import { capture } from "./helpers.js";
 const dir = mkdtempSync(join(tmpdir(), "leakscope-example-"));
 const dump = join(dir, "example.dmp");
 writeFileSync(dump, buildExampleDump());
+writeFileSync(join(dir, EXAMPLE_FACTS.pdbName), buildExamplePdb());
 
 async function run(argv: string[]) {
   const c = capture();
@@ -46,6 +47,25 @@ describe("the bundled example (README's main command)", () => {
     expect(h32.summary).toMatchObject({ lfh: true, lfhBusy: 50 + 80, lfhFree: 10 + 10 });
     // the showcase raises nothing a user would have to look into
     expect(report.diagnostics.filter((d: { severity: string }) => d.severity !== "info")).toEqual([]);
+  });
+
+  it("with --symbols beside it (npm run demo), frames are named from leaky.pdb and the system DLLs' exports", async () => {
+    const r = await run(["analyze", dump, "--symbols", dir, "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const top = JSON.parse(r.out).analysis.suspects[0];
+    expect(top.stack.map((f: { text: string }) => f.text)).toEqual([
+      "ntdll_77cc0000!RtlAllocateHeap+0x7e",
+      "ucrtbase!malloc+0x30",
+      EXAMPLE_FACTS.leakFrameSymbol,
+      "leaky!main+0x20",
+      "kernel32!BaseThreadInitThunk+0x25",
+    ]);
+    expect(top.callSite).toBe(EXAMPLE_FACTS.leakFrameSymbol);
+    expect(top.nextStep).toContain(EXAMPLE_FACTS.leakFrameSymbol);
+    expect(JSON.parse(r.out).analysis.reachability.unreferenced.count).toBe(EXAMPLE_FACTS.leakCount);
+    expect(JSON.parse(r.out).diagnostics.filter((d: { severity: string }) => d.severity !== "info")).toEqual([]);
+    const text = (await run(["analyze", dump, "--symbols", dir])).out;
+    expect(text).toContain(`same stack (${EXAMPLE_FACTS.leakFrameSymbol})`);
   });
 
   it("names it first in text, Markdown and CSV too", async () => {

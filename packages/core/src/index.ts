@@ -19,6 +19,10 @@ export * from "./model/peb.js";
 export * from "./model/allocations.js";
 export * from "./model/memory-target.js";
 export * from "./model/traces.js";
+// Crash facts (exception, bugcheck, CPU, process)
+export * from "./crash/model.js";
+export * from "./crash/names.js";
+export * from "./crash/exception.js";
 // Pipeline
 export * from "./engine/hooks.js";
 export * from "./engine/evidence.js";
@@ -31,5 +35,6 @@ export * from "./report/validate.js";
 export * from "./report/batch.js";
 export * from "./report/build.js";
 export * from "./report/queries.js";
+export * from "./report/crash.js";
 export * from "./minidump/index.js";
 export { minidumpInput } from "./readers.js";

@@ -1,4 +1,4 @@
-import type { Report } from "@leakscope/core";
+import { type Report, osVersionText } from "@leakscope/core";
 
 /** Sizes and addresses: hex with `0x`, a minus sign in front when negative (`-0xe100`). */
 export const hex = (n: number): string => (n < 0 ? `-0x${Math.round(-n).toString(16)}` : `0x${Math.round(n).toString(16)}`);
@@ -24,7 +24,7 @@ export function humanBytes(n: number): string {
 /** One-line description of the input. */
 export function inputLine(report: Report): string {
   const t = report.target;
-  const os = t ? `Windows ${t.os.major}.${t.os.minor} build ${t.os.build}` : "";
+  const os = t ? osVersionText(t.os) : "";
   const arch = t ? `${t.arch}${t.wow64 ? " (WoW64)" : ""}` : "";
   return [report.input.path, report.input.format, arch, os].filter(Boolean).join(" · ");
 }

@@ -2,6 +2,7 @@ import { type Report, callSiteOf } from "@leakscope/core";
 import { hex, humanBytes, inputLine, signedCount, signedHex, verdictLine } from "./common.js";
 import { stackLine } from "./frames.js";
 import { trendHtml } from "./trend.js";
+import { crashHead } from "./target-head.js";
 
 /** Escape for HTML text and attribute values. Every dump-derived string goes through it. */
 export function esc(s: string | number | undefined): string {
@@ -152,6 +153,6 @@ export function formatHtml(report: Report): string {
     `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1"><title>leakscope ${esc(report.command)} — ${esc(report.input.path)}</title><style>${CSS}</style></head>` +
-    `<body><header><h1>leakscope ${esc(report.command)}</h1><p>${esc(inputLine(report))} · leakscope ${esc(report.tool.version)}</p></header><main>${parts.join("")}</main></body></html>\n`
+    `<body><header><h1>leakscope ${esc(report.command)}</h1><p>${esc(inputLine(report))} · leakscope ${esc(report.tool.version)}</p>${crashHead(report).map((l) => `<p class="crash">${esc(l)}</p>`).join("")}</header><main>${parts.join("")}</main></body></html>\n`
   );
 }

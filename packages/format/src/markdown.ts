@@ -2,6 +2,7 @@ import type { Report } from "@leakscope/core";
 import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, signedCount, signedHex, verdictLine } from "./common.js";
 import { stackLine } from "./frames.js";
 import { trendMarkdown } from "./trend.js";
+import { crashHead } from "./target-head.js";
 
 /** Escape text for a Markdown table cell or paragraph (dump strings are untrusted). */
 export function mdEscape(s: string): string {
@@ -10,9 +11,12 @@ export function mdEscape(s: string): string {
 
 export function formatMarkdown(report: Report): string {
   const out: string[] = [`# leakscope ${report.command}`, "", mdEscape(inputLine(report)), ""];
+  const crash = crashHead(report);
   const a = report.analysis;
+  // the verdict first, then the crash the dump records
+  if (a) out.push(`**${mdEscape(verdictLine(a))}**`, "");
+  if (crash.length > 0) out.push(...crash.map((l) => `**${mdEscape(l)}**  `), "");
   if (a) {
-    out.push(`**${mdEscape(verdictLine(a))}**`, "");
     out.push(`Busy: **${count(a.summary.busy.count)}** blocks, **${hex(a.summary.busy.bytes)}** bytes (${humanBytes(a.summary.busy.bytes)}); stacks: ${a.summary.traces}.`, "");
     out.push("## Suspects", "", "| # | kind | suspect | count (dec) | bytes (hex) | % | type | call site |", "|---|---|---|---|---|---|---|---|");
     for (const s of a.suspects) {

@@ -2,6 +2,7 @@ import type { Report } from "@leakscope/core";
 import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, safeText, signedCount, signedHex, verdictLine } from "./common.js";
 import { stackLine } from "./frames.js";
 import { trendText } from "./trend.js";
+import { crashHead } from "./target-head.js";
 
 export interface TextOptions {
   /** ANSI colour (only on a TTY without NO_COLOR; the CLI decides). */
@@ -24,10 +25,14 @@ export function formatText(report: Report, options: TextOptions = {}): string {
   const out: string[] = [];
   out.push(bold(`leakscope ${report.command}`) + dim(`  ${safeText(inputLine(report))}`));
   const a = report.analysis;
-  if (!a && options.preamble) out.push(options.preamble.replace(/\n+$/, ""));
+  // the verdict first, then the crash the dump records
   if (a) {
     const vl = verdictLine(a);
     out.push(a.verdict === "leak-suspected" ? bold(red(safeText(vl))) : bold(safeText(vl)));
+  }
+  for (const l of crashHead(report)) out.push(red(safeText(l)));
+  if (!a && options.preamble) out.push(options.preamble.replace(/\n+$/, ""));
+  if (a) {
     out.push(
       `Busy: ${count(a.summary.busy.count)} blocks, ${hex(a.summary.busy.bytes)} bytes (${humanBytes(a.summary.busy.bytes)}) in ${count(a.summary.heaps)} heap(s); free: ${hex(a.summary.free.bytes)} bytes (${humanBytes(a.summary.free.bytes)}).`,
     );

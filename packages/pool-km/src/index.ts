@@ -10,3 +10,4 @@ export * from "./pooltag.js";
 export * from "./owners.js";
 export * from "./diff.js";
 export * from "./plugin.js";
+export * from "./bugcheck.js";

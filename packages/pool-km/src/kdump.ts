@@ -8,6 +8,7 @@ import {
   FileSource,
   type ModuleInfo,
   RangeAddressSpace,
+  type ThreadInfo,
   type Target,
   addressFromParts,
   formatAddress,
@@ -22,6 +23,8 @@ import {
   parseKernelDumpHeader,
 } from "./header.js";
 import { type Kdbg, decodeKdbg } from "./kdbg.js";
+import { describeBugcheck, triageThread } from "./bugcheck.js";
+import { kernelFacts } from "./facts.js";
 import { KernelAddressSpace, type KernelSpaceOptions } from "./kernel-space.js";
 import { PhysicalMemory, loadPhysicalMemory } from "./physical.js";
 
@@ -370,6 +373,21 @@ export function openKernelDumpTarget(input: ByteSource | string, options: OpenKe
     throw e;
   }
   const h = dump.header;
+  const crash = describeBugcheck(dump);
+  const threads: ThreadInfo[] = [];
+  if (crash?.thread !== undefined) {
+    // A triage dump keeps the thread that bugchecked: its KTHREAD, Cid and registers.
+    const t = triageThread(dump, crash.thread);
+    const info: ThreadInfo = {
+      id: t?.id ?? 0,
+      teb: t?.teb ?? 0,
+      stack: t?.stack ?? { address: crash.context?.sp ?? 0, size: 0 },
+      suspendCount: 0,
+      priority: 0,
+    };
+    if (crash.context) info.context = crash.context;
+    threads.push(info);
+  }
   const memBytes = dump.format === "kernel-triage" ? dump.dataBlocks.reduce((n, b) => n + b.size, 0) : dump.phys.presentPages * 0x1000;
   const memRanges = dump.format === "kernel-triage" ? dump.dataBlocks.length : dump.phys.segmentCount;
   const target = {
@@ -382,8 +400,9 @@ export function openKernelDumpTarget(input: ByteSource | string, options: OpenKe
     views: [],
     modules: dump.drivers,
     unloadedModules: [],
-    threads: [],
+    threads,
     memory: { ranges: memRanges, bytes: memBytes },
+    ...kernelFacts(dump, crash),
     diagnostics: dump.diagnostics,
     data: { kernelDump: dump },
     close: () => source.close(),

@@ -14,6 +14,7 @@
 import { type LfhHeapSpec, type LfhSubsegmentSpec, lfhUserBlocksBytes, writeLfhInNtHeap } from "./heap/lfh/writer.js";
 import type { NtBlockSpec } from "./heap/nt/writer.js";
 import { buildProcessDump } from "./process.js";
+import { type PdbProcSpec, type PeExportSpec, type PeSectionSpec, mappedImageHeader, writePdb } from "./pe/writer.js";
 
 export const EXAMPLE_FACTS = {
   leakSize: 0x120,
@@ -26,7 +27,63 @@ export const EXAMPLE_FACTS = {
   heap64: 0x500000,
   /** The 32-bit heap's low-fragmentation front end (holds the small background blocks). */
   lfhHeap: 0x00e0000,
+  /** leaky.exe's PDB (written beside the dump by `buildExamplePdb`) and its RSDS identity. */
+  pdbName: "leaky.pdb",
+  pdbGuid: "6c65616b-7973-6573-7369-6f6e73000001",
+  pdbAge: 1,
+  /** The leak's frame as the PDB names it. */
+  leakFrameSymbol: "leaky!net::Session::Create+0x19",
 } as const;
+
+/** leaky.exe's sections and functions (the PDB's view of the image). */
+const LEAKY_SECTIONS: PeSectionSpec[] = [
+  { name: ".text", rva: 0x1000, size: 0x2000 },
+  { name: ".rdata", rva: 0x3000, size: 0x2000, characteristics: 0x40000040 },
+  { name: ".data", rva: 0x5000, size: 0x2000, characteristics: 0xc0000040 },
+];
+const LEAKY_PROCS: PdbProcSpec[] = [
+  { name: "net::Session::Create", rva: 0x1100, size: 0x80 },
+  { name: "net::Session::~Session", rva: 0x1200, size: 0x80 },
+  { name: "net::Session::Send", rva: 0x1280, size: 0x100 },
+  { name: "main", rva: 0x1680, size: 0x80 },
+  { name: "net::Buffer::Grow", rva: 0x2200, size: 0x80 },
+  { name: "config::Parse", rva: 0x2400, size: 0x100 },
+];
+
+/**
+ * Exports of the system DLLs the example's stacks pass through (RVAs chosen for the example;
+ * the names are the real exports of those DLLs).
+ */
+const SYSTEM_EXPORTS: Record<string, PeExportSpec[]> = {
+  "ntdll.dll": [
+    { name: "RtlAllocateHeap", rva: 0x2bd0 },
+    { name: "RtlFreeHeap", rva: 0x3a40 },
+    { name: "RtlSizeHeap", rva: 0x4410 },
+    { name: "NtWaitForSingleObject", rva: 0x71f0 },
+  ],
+  "ucrtbase.dll": [
+    { name: "malloc", rva: 0x1f00 },
+    { name: "free", rva: 0x2090 },
+    { name: "calloc", rva: 0x2200 },
+  ],
+  "kernel32.dll": [
+    { name: "BaseThreadInitThunk", rva: 0x23c20 },
+    { name: "HeapAlloc", rva: 0x1f5a0 },
+    { name: "HeapFree", rva: 0x1f5c0 },
+  ],
+};
+
+/** leaky.exe's PDB: what `--symbols <dir>` needs to name the example's frames. */
+export function buildExamplePdb(): Uint8Array {
+  return writePdb({
+    guid: EXAMPLE_FACTS.pdbGuid,
+    age: EXAMPLE_FACTS.pdbAge,
+    machine: 0x14c,
+    sections: LEAKY_SECTIONS,
+    procs: LEAKY_PROCS,
+    objectName: "leaky.obj",
+  });
+}
 
 const NTDLL32 = 0x77cc0000; // SysWOW64 ntdll as laid out by MinidumpBuilder.wow64Process
 const TRACE_DB = 0x00300000;
@@ -63,6 +120,24 @@ function rttiData(base: number): { address: number; bytes: Uint8Array; vtable: n
   dv.setUint32(col - address + 0x0c, td, true); // pTypeDescriptor
   bytes.set(new TextEncoder().encode(".?AVSession@net@@\0"), td - address + 8);
   return { address, bytes, vtable };
+}
+
+/**
+ * The mapped header page of a 32-bit system DLL with its export directory. Name strings are
+ * shifted until no aligned word of the page looks like a pointer into the example's heaps
+ * (`eap\0` of `...Heap` reads as 0x706165), so the reachability facts stay those of the leak.
+ */
+function systemImage(name: string, base: number, size: number): Uint8Array {
+  for (let namePad = 0; ; namePad++) {
+    const page = mappedImageHeader({ bitness: 32, base, sizeOfImage: size, dllName: name, exports: SYSTEM_EXPORTS[name] ?? [], sections: [{ name: ".text", rva: 0x1000, size: size - 0x1000 }], namePad });
+    const v = new DataView(page.buffer);
+    let clean = true;
+    for (let i = 0; i < page.length && clean; i += 4) {
+      const w = v.getUint32(i, true);
+      if (w >= EXAMPLE_FACTS.heap32 && w < 0xa00000) clean = false;
+    }
+    if (clean || namePad >= 3) return page;
+  }
 }
 
 /** The example dump as bytes (about 1 MiB). */
@@ -111,7 +186,12 @@ export function buildExampleDump(): Uint8Array {
     layout: "win10-1709",
     kind: "wow64",
     globalFlag: 0x1000, // +ust
-    mainImage: { path: "C:\\Program Files (x86)\\Leaky\\leaky.exe", base, size: 0x8000 },
+    mainImage: {
+      path: "C:\\Program Files (x86)\\Leaky\\leaky.exe",
+      base,
+      size: 0x8000,
+      codeView: { guid: EXAMPLE_FACTS.pdbGuid, age: EXAMPLE_FACTS.pdbAge, pdb: `C:\\build\\leaky\\Release\\${EXAMPLE_FACTS.pdbName}` },
+    },
     heaps: [
       heap32Spec,
       { base: 0x00900000, segments: [{ blocks: [{ size: 0x400 }, { size: 0x1000 }, { size: 0x28, free: true }] }] },
@@ -121,10 +201,11 @@ export function buildExampleDump(): Uint8Array {
       { address: TRACE_DB, bytes: traceDatabase(stacks) },
       { address: rtti.address, bytes: rtti.bytes },
       { address: GLOBALS, bytes: globals },
+      { address: NTDLL32, bytes: systemImage("ntdll.dll", NTDLL32, 0x180000) },
     ],
     modules: [
-      { path: "C:\\Windows\\SysWOW64\\ucrtbase.dll", base: UCRT32, size: 0xf0000 },
-      { path: "C:\\Windows\\SysWOW64\\kernel32.dll", base: KERNEL32, size: 0x110000 },
+      { path: "C:\\Windows\\SysWOW64\\ucrtbase.dll", base: UCRT32, size: 0xf0000, image: systemImage("ucrtbase.dll", UCRT32, 0xf0000) },
+      { path: "C:\\Windows\\SysWOW64\\kernel32.dll", base: KERNEL32, size: 0x110000, image: systemImage("kernel32.dll", KERNEL32, 0x110000) },
     ],
   });
   const { lfh, structures } = writeLfhInNtHeap(process.heaps[0]!, lfhSpec);

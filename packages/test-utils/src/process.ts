@@ -3,7 +3,7 @@
  * PEB's ProcessHeaps list, NtGlobalFlag, extra memory and modules. Plain bytes: no
  * @leakscope/core import.
  */
-import { MinidumpBuilder } from "./minidump/builder.js";
+import { MinidumpBuilder, type MinidumpMainImageSpec } from "./minidump/builder.js";
 import {
   type MemoryPiece,
   NT_LAYOUT_BUILD,
@@ -36,7 +36,7 @@ export interface ProcessDumpSpec {
   memory?: MemoryPiece[];
   modules?: ProcessModuleSpec[];
   /** Main image of the process. */
-  mainImage?: { path: string; base: number; size: number };
+  mainImage?: MinidumpMainImageSpec;
   /** Minidump header time stamp (seconds since 1970): when the dump was written. */
   timestamp?: number;
 }

@@ -7,9 +7,10 @@ export function infoCommand(ctx: CommandContext) {
   return new Command("info")
     .description("what the dump is: kind, architecture, OS build, WoW64, modules, threads, memory")
     .argument("<dump>", "minidump, kernel dump or WinDbg log")
+    .option("--modules", "list every driver of a kernel dump (summarized by default)")
     .addOption(jsonOption("print the report as JSON (schema: @leakscope/core/report.schema.json)"))
     .action(async (file, flags) => {
       const report = await ctx.execute({ file, depth: "open", command: "info" }, (r) => r);
-      ctx.emit(report, flags, renderInfo);
+      ctx.emit(report, flags, (r) => renderInfo(r, { modules: flags.modules === true }));
     });
 }

@@ -135,6 +135,7 @@ export class Engine {
         input: { path, size: source.size },
         target,
         ...(depth !== "open" ? { heaps: run.heaps } : {}),
+        ...(depth === "walk" || depth === "analyze" ? { allocations: run.allocations } : {}),
         details: request.command === "info",
         diagnostics: [],
       });

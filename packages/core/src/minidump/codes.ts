@@ -14,6 +14,10 @@ export const minidumpCodes = defineCodes("minidump", {
     severity: "error",
     description: "The stream directory lies past the end of the file, so no stream can be found; the dump is truncated or corrupt.",
   },
+  MINIDUMP_NOT_WINDOWS: {
+    severity: "error",
+    description: "The minidump comes from another platform (Linux, macOS, Android... written by breakpad or crashpad); leakscope reads Windows dumps only.",
+  },
   // ---- header and directory ---------------------------------------------------------------------
   MINIDUMP_UNEXPECTED_VERSION: {
     severity: "warning",

@@ -32,6 +32,7 @@ import type {
   MinidumpSystemInfo,
   MinidumpThread,
   MinidumpThreadInfo,
+  MinidumpThreadName,
   MinidumpUnloadedModule,
 } from "./types.js";
 
@@ -363,6 +364,11 @@ class MinidumpParser {
     if ((info.arch === "x86" || info.arch === "x64") && r.length >= 44) {
       const vendor = this.nulTerminated(r.bytes.subarray(32, 44), "latin1");
       if (/^[\x20-\x7e]+$/.test(vendor)) info.vendorId = vendor;
+      // X86CpuInfo holds CPUID values only with a vendor; otherwise the union is OtherCpuInfo.
+      if (info.vendorId !== undefined && r.length >= 52) {
+        info.cpuVersion = v.getUint32(44, true);
+        info.cpuFeatures = v.getUint32(48, true);
+      }
     }
     return info;
   }
@@ -504,6 +510,23 @@ class MinidumpParser {
       if (ctx) t.context = ctx;
       if (ex) t.backingStore = { address: this.addr(v, at + 48), size: v.getUint32(at + 56, true), rva: v.getUint32(at + 60, true) };
       out.push(t);
+    }
+    return out;
+  }
+
+  /** ThreadNamesStream: u32 count, then 12-byte entries (thread id, u64 RVA of a MINIDUMP_STRING). */
+  threadNames(s: MinidumpStreamEntry): MinidumpThreadName[] {
+    const ENTRY = 12;
+    const r = this.streamRegion(s);
+    if (!this.need(s, r, 4)) return [];
+    const v = r.view;
+    const n = this.fit(s, r, 4, ENTRY, v.getUint32(0, true));
+    const out: MinidumpThreadName[] = [];
+    for (let i = 0; i < n; i++) {
+      const at = 4 + i * ENTRY;
+      const rva = u64(v, at + 4);
+      const name = rva > 0 && rva < this.size ? this.string(rva, `ThreadNames[${i}]`) : "";
+      out.push({ threadId: v.getUint32(at, true), name });
     }
     return out;
   }
@@ -670,7 +693,11 @@ class MinidumpParser {
     const v = r.view;
     const nParams = Math.min(v.getUint32(32, true), 15);
     const parameters: number[] = [];
-    for (let i = 0; i < nParams; i++) parameters.push(u64(v, 40 + i * 8));
+    const parametersExact: bigint[] = [];
+    for (let i = 0; i < nParams; i++) {
+      parameters.push(u64(v, 40 + i * 8));
+      parametersExact.push(v.getBigUint64(40 + i * 8, true));
+    }
     const e: MinidumpException = {
       threadId: v.getUint32(0, true),
       code: v.getUint32(8, true),
@@ -678,6 +705,7 @@ class MinidumpParser {
       record: this.addr(v, 16),
       address: this.addr(v, 24),
       parameters,
+      parametersExact,
       contextLocation: this.location(v, 160),
     };
     const ctx = this.context(e.contextLocation, "Exception");
@@ -770,6 +798,7 @@ export function parseMinidump(source: ByteSource, diagnostics: Diagnostics): Min
     unloadedModules: [],
     threads: [],
     threadInfos: [],
+    threadNames: [],
     memory: [],
     memorySources: [],
     memoryInfo: [],
@@ -803,6 +832,9 @@ export function parseMinidump(source: ByteSource, diagnostics: Diagnostics): Min
         break;
       case MinidumpStreamType.ThreadInfoList:
         file.threadInfos = p.threadInfos(s);
+        break;
+      case MinidumpStreamType.ThreadNames:
+        file.threadNames = p.threadNames(s);
         break;
       case MinidumpStreamType.MemoryList:
         for (const r of p.memoryList(s)) file.memory.push(r);

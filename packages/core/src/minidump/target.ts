@@ -16,6 +16,9 @@ import type {
 } from "../model/target.js";
 import { type MinidumpCode, minidumpCodes } from "./codes.js";
 import { MINIDUMP_SIGNATURE, MinidumpStreamType } from "./constants.js";
+import { InputError } from "../errors.js";
+import { cpuFacts, describeException } from "../crash/exception.js";
+import type { ProcessFacts } from "../crash/model.js";
 import { CONTEXT_I386, X86_CONTEXT_SIZE, parseX86Context } from "./context.js";
 import { parseMinidump } from "./reader.js";
 import type { MinidumpFile, MinidumpModule } from "./types.js";
@@ -137,6 +140,7 @@ function findWow64Context(space: AddressSpace, teb64: Address): ThreadContext | 
 export function openMinidumpTarget(source: ByteSource, options: OpenMinidumpOptions = {}): Target {
   const diagnostics = options.diagnostics ?? new Diagnostics();
   const file = parseMinidump(source, diagnostics);
+  refuseOtherPlatforms(file, options.path ?? source.name);
   const b = new TargetBuilder(file, diagnostics);
   const sys = file.systemInfo;
 
@@ -210,6 +214,8 @@ export function openMinidumpTarget(source: ByteSource, options: OpenMinidumpOpti
 
   // ---- threads, TEBs and PEBs --------------------------------------------------------------
   const threads: ThreadInfo[] = [];
+  const threadNames = new Map(file.threadNames.filter((n) => n.name.length > 0).map((n) => [n.threadId >>> 0, n.name]));
+  const ex = file.exception;
   const tebs: Address[] = [];
   const tebs32: Address[] = [];
   let peb: Address | undefined;
@@ -225,6 +231,11 @@ export function openMinidumpTarget(source: ByteSource, options: OpenMinidumpOpti
       priority: t.priority,
     };
     if (t.context) info.context = t.context;
+    // The crashing thread's registers at the crash are in the exception record; the thread
+    // list holds where the thread stood when the dump was written (often the dumper's wait).
+    if (ex?.context && ex.threadId >>> 0 === t.id >>> 0) info.context = ex.context;
+    const name = threadNames.get(t.id >>> 0);
+    if (name !== undefined) info.name = name;
     threads.push(info);
     if (!(t.teb === t.teb) || t.teb === 0) continue;
     tebs.push(t.teb);
@@ -313,6 +324,9 @@ export function openMinidumpTarget(source: ByteSource, options: OpenMinidumpOpti
   let bytes = 0;
   const ranges = space.ranges();
   for (const r of ranges) bytes += r.size;
+  const overlapping = overlapOf(file.memory);
+  const revision = revisionOf(os.build, sys?.servicePack, file.miscInfo?.buildString);
+  if (revision !== undefined) os.revision = revision;
 
   const data: TargetData & MinidumpTargetData = { minidump: file };
   let closed = false;
@@ -328,7 +342,11 @@ export function openMinidumpTarget(source: ByteSource, options: OpenMinidumpOpti
     modules,
     unloadedModules,
     threads,
-    memory: { ranges: ranges.length, bytes },
+    memory: { ranges: ranges.length, bytes, ...(overlapping.ranges > 0 ? { overlapping } : {}) },
+    ...(ex ? { crash: describeException({ ...ex, parameters: ex.parametersExact }, modules, space) } : {}),
+    ...(sys ? { cpu: cpuFacts(sys, file.miscInfo?.processorMaxMhz) } : {}),
+    process: processFacts(file, modules),
+    dumpType: `minidump (${file.header.flagNames.join(" | ")})`,
     diagnostics,
     data,
     close() {
@@ -337,6 +355,87 @@ export function openMinidumpTarget(source: ByteSource, options: OpenMinidumpOpti
       if (closeSource) source.close();
     },
   };
+}
+
+/** Breakpad/crashpad PlatformId values of non-Windows systems (SystemInfo.PlatformId). */
+const OTHER_PLATFORMS: ReadonlyMap<number, string> = new Map([
+  [0x8000, "Unix"],
+  [0x8101, "macOS"],
+  [0x8102, "iOS"],
+  [0x8201, "Linux"],
+  [0x8202, "Solaris"],
+  [0x8203, "Android"],
+  [0x8204, "PS3"],
+  [0x8205, "Native Client"],
+  [0x8206, "Fuchsia"],
+]);
+
+/** The platform of a non-Windows minidump (by PlatformId, else by Linux-only streams); undefined for Windows. */
+export function minidumpPlatform(file: MinidumpFile): string | undefined {
+  const id = file.systemInfo?.platformId;
+  if (id !== undefined) {
+    if (id <= 3) return undefined;
+    return `${OTHER_PLATFORMS.get(id) ?? "a non-Windows system"} (SystemInfo PlatformId 0x${id.toString(16)})`;
+  }
+  const linux = file.streams.find((s) => s.type >= 0x47670003 && s.type <= 0x4767000a);
+  return linux ? `Linux (${linux.name} stream, no SystemInfo)` : undefined;
+}
+
+function refuseOtherPlatforms(file: MinidumpFile, path: string): void {
+  const platform = minidumpPlatform(file);
+  if (platform === undefined) return;
+  const writer = file.streams.some((s) => s.type === 0x43500001) ? "crashpad" : file.streams.some((s) => s.type >>> 16 === 0x4767) ? "breakpad" : "its writer";
+  throw new InputError(
+    "MINIDUMP_NOT_WINDOWS",
+    `${path} is a minidump of ${platform}, written by ${writer}: leakscope reads Windows dumps only (its heaps are not Windows heaps)`,
+    { file: path, where: "SystemInfo" },
+  );
+}
+
+/** Ranges cut or dropped because they overlap an earlier-starting range, and the bytes lost. */
+function overlapOf(memory: readonly { address: Address; size: number }[]): { ranges: number; bytes: number } {
+  const sorted = memory.filter((r) => r.size > 0 && r.address === r.address).sort((a, b) => a.address - b.address);
+  let prevEnd = -Infinity;
+  let ranges = 0;
+  let bytes = 0;
+  for (const r of sorted) {
+    if (r.address < prevEnd) {
+      ranges++;
+      bytes += Math.min(r.size, prevEnd - r.address);
+    }
+    prevEnd = Math.max(prevEnd, r.address + r.size);
+  }
+  return { ranges, bytes };
+}
+
+/**
+ * The update revision: a CSDVersion of digits only (crashpad writes the UBR there), else the
+ * number after the build in MiscInfo's build string (`16299.637.amd64fre...`,
+ * `6.1.7601.18015 (...)`).
+ */
+export function revisionOf(build: number, servicePack: string | undefined, buildString: string | undefined): number | undefined {
+  if (servicePack && /^\d{1,6}$/.test(servicePack.trim())) return Number(servicePack.trim());
+  if (buildString) {
+    const m = /^(?:\d+\.\d+\.)?(\d+)\.(\d+)/.exec(buildString.trim());
+    if (m && Number(m[1]) === build) return Number(m[2]);
+    const nt = /(\d+)\.(\d+)\.(\d+)\.(\d+)/.exec(buildString);
+    if (nt && Number(nt[3]) === build) return Number(nt[4]);
+  }
+  return undefined;
+}
+
+function processFacts(file: MinidumpFile, modules: readonly ModuleInfo[]): ProcessFacts {
+  const out: ProcessFacts = {};
+  const misc = file.miscInfo;
+  if (misc?.processId !== undefined) out.id = misc.processId;
+  if (misc?.processCreateTime !== undefined && misc.processCreateTime > 0) out.createTime = misc.processCreateTime;
+  if (misc?.processUserTime !== undefined) out.userSeconds = misc.processUserTime;
+  if (misc?.processKernelTime !== undefined) out.kernelSeconds = misc.processKernelTime;
+  const isExe = (m: ModuleInfo | undefined): boolean => m !== undefined && /\.exe$/i.test(m.name);
+  const main = isExe(modules[0]) ? modules[0] : (modules.find(isExe) ?? modules[0]);
+  if (main) out.mainModule = main.name;
+  if (file.header.timestamp > 0) out.dumpTime = file.header.timestamp;
+  return out;
 }
 
 /**

@@ -57,6 +57,9 @@ export interface MinidumpSystemInfo {
   suiteMask: number;
   /** CPUID vendor (`GenuineIntel`) for x86/x64 dumps. */
   vendorId?: string;
+  /** CPUID leaf 1 EAX (family, model, stepping) and EDX (features), x86/x64 dumps. */
+  cpuVersion?: number;
+  cpuFeatures?: number;
 }
 
 export interface MinidumpModule {
@@ -111,6 +114,12 @@ export interface MinidumpThreadInfo {
   affinity: number;
 }
 
+/** One entry of the ThreadNames stream (SetThreadDescription names, Windows 10 1607+). */
+export interface MinidumpThreadName {
+  threadId: number;
+  name: string;
+}
+
 export interface MinidumpMemoryInfo {
   base: Address;
   allocationBase: Address;
@@ -153,6 +162,8 @@ export interface MinidumpException {
   address: Address;
   /** ExceptionInformation[0..NumberParameters) (at most 15), as numbers. */
   parameters: number[];
+  /** The same parameters as exact unsigned 64-bit values. */
+  parametersExact: bigint[];
   contextLocation: { rva: number; size: number };
   context?: ThreadContext;
 }
@@ -188,6 +199,8 @@ export interface MinidumpFile {
   /** ThreadList, else ThreadExList. */
   threads: MinidumpThread[];
   threadInfos: MinidumpThreadInfo[];
+  /** ThreadNames stream entries (empty when the stream is absent). */
+  threadNames: MinidumpThreadName[];
   /** Captured memory from MemoryList and Memory64List, in stream order, cut to the file. */
   memory: FileRange[];
   /** Which lists the memory came from. */

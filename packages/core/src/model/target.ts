@@ -1,6 +1,7 @@
 import type { Address } from "../address.js";
 import type { Diagnostics } from "../diagnostics.js";
 import type { AddressSpace } from "../memory/address-space.js";
+import type { CpuFacts, CrashInfo, ProcessFacts } from "../crash/model.js";
 
 /** CPU architecture of a dump or of one view of a process. */
 export type Arch = "x86" | "x64" | "arm64" | "arm" | "ia64" | "unknown";
@@ -19,6 +20,8 @@ export interface OsInfo {
   /** 1 workstation, 2 domain controller, 3 server. */
   productType?: number;
   platformId?: number;
+  /** Update build revision (UBR): the `282` of 10.0.22000.282, when the dump records it. */
+  revision?: number;
 }
 
 export interface CodeViewInfo {
@@ -76,6 +79,8 @@ export interface ThreadInfo {
   wow64Context?: ThreadContext;
   /** The 32-bit TEB of a WoW64 thread. */
   teb32?: Address;
+  /** Thread description (ThreadNames stream), when the dump records one. */
+  name?: string;
 }
 
 /**
@@ -100,6 +105,8 @@ export interface MemorySummary {
   ranges: number;
   /** Bytes of memory captured. */
   bytes: number;
+  /** Ranges (wholly or partly) and bytes left out because they overlap earlier ranges. */
+  overlapping?: { ranges: number; bytes: number };
 }
 
 /**
@@ -121,6 +128,13 @@ export interface Target {
   unloadedModules: UnloadedModuleInfo[];
   threads: ThreadInfo[];
   memory: MemorySummary;
+  // ---- crash, process and machine facts (each reader fills what its format records) ----
+  /** The exception (user mode) or bugcheck (kernel) the dump records. */
+  crash?: CrashInfo;
+  cpu?: CpuFacts;
+  process?: ProcessFacts;
+  /** The dump's own type: `triage (DumpType 4)`, the minidump type flags... */
+  dumpType?: string;
   /** Problems found while opening, with codes. The run adds its own. */
   diagnostics: Diagnostics;
   data: TargetData;

@@ -3,6 +3,7 @@ import type { Diagnostic } from "../diagnostics.js";
 import { AllocFlags, type AllocationSet, type HeapRecord } from "../model/allocations.js";
 import type { Target } from "../model/target.js";
 import type { BlockRow, HeapSummary, Report, TargetSummary } from "./schema.js";
+import { crashSummary, heapLink, targetFacts } from "./crash.js";
 import { REPORT_SCHEMA_VERSION } from "./schema.js";
 import { VERSION } from "../version.js";
 
@@ -53,6 +54,9 @@ export function summarizeTarget(target: Target, options: SummarizeOptions = {}):
         ? { pdb: { format: m.codeView.format, guid: m.codeView.guid, age: m.codeView.age, name: m.codeView.pdbName } }
         : {}),
     }));
+    if (target.unloadedModules.length > 0) {
+      out.unloadedModules = target.unloadedModules.map((m) => ({ name: m.name, base: hex(m.base), size: m.size, timestamp: m.timestamp >>> 0 }));
+    }
     out.threads = target.threads.map((t) => ({
       id: t.id >>> 0,
       teb: hex(t.teb),
@@ -60,8 +64,11 @@ export function summarizeTarget(target: Target, options: SummarizeOptions = {}):
       stack: { address: hex(t.stack.address), size: t.stack.size },
       ...(t.context && t.context.ip === t.context.ip ? { ip: hex(t.context.ip), sp: hex(t.context.sp) } : {}),
       ...(t.wow64Context && t.wow64Context.ip === t.wow64Context.ip ? { ip32: hex(t.wow64Context.ip) } : {}),
+      ...(t.name !== undefined ? { name: t.name } : {}),
     }));
   }
+  Object.assign(out, targetFacts(target));
+  if (target.crash) out.crash = crashSummary(target.crash);
   return out;
 }
 
@@ -131,6 +138,8 @@ export interface BaseReportInput {
   input: { path: string; size: number };
   target?: Target;
   heaps?: readonly HeapRecord[];
+  /** The walked blocks: a heap-corruption crash then names the corrupt ones. */
+  allocations?: AllocationSet;
   details?: boolean;
   diagnostics: readonly Diagnostic[];
 }
@@ -150,6 +159,9 @@ export function baseReport(args: BaseReportInput): Report {
     diagnostics: args.diagnostics.map((d) => ({ ...d, ...(d.location ? { location: { ...d.location } } : {}) })),
   };
   if (args.target) report.target = summarizeTarget(args.target, { details: args.details === true });
+  if (report.target?.crash && args.target?.crash && args.allocations && args.heaps) {
+    heapLink(report.target.crash, args.target.crash, args.allocations, args.heaps);
+  }
   if (args.heaps) report.heaps = summarizeHeaps(args.heaps);
   return report;
 }

@@ -71,6 +71,8 @@ export const ThreadSummarySchema = Type.Object(
     ip: Type.Optional(Hex),
     sp: Type.Optional(Hex),
     ip32: Type.Optional(Hex),
+    /** Thread description from the ThreadNames stream. */
+    name: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
@@ -86,6 +88,53 @@ export const ViewSummarySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The exception or bugcheck of a dump. `kind` is what the crash means for memory analysis:
+ * `heap-corruption` and `out-of-memory` crashes lead the verdict to the heap walk.
+ */
+export const CrashSummarySchema = Type.Object(
+  {
+    source: Type.Union([Type.Literal("exception"), Type.Literal("bugcheck")]),
+    kind: Type.Union([
+      Type.Literal("heap-corruption"),
+      Type.Literal("out-of-memory"),
+      Type.Literal("stack-overflow"),
+      Type.Literal("access-violation"),
+      Type.Literal("fail-fast"),
+      Type.Literal("cpp-exception"),
+      Type.Literal("breakpoint"),
+      Type.Literal("bugcheck"),
+      Type.Literal("other"),
+    ]),
+    code: Hex,
+    name: Type.Optional(Type.String()),
+    text: Type.Optional(Type.String()),
+    address: Type.Optional(Hex),
+    /** `module+0xoffset` of the address, when a module or driver holds it. */
+    location: Type.Optional(Type.String()),
+    module: Type.Optional(Type.Object({ name: Type.String(), base: Hex, offset: Hex }, { additionalProperties: false })),
+    parameters: Type.Array(Hex),
+    threadId: Type.Optional(Count),
+    /** Kernel: the thread (KTHREAD) that bugchecked. */
+    thread: Type.Optional(Hex),
+    ip: Type.Optional(Hex),
+    sp: Type.Optional(Hex),
+    contextSource: Type.Optional(Type.String()),
+    access: Type.Optional(
+      Type.Object({ operation: Type.Union([Type.Literal("read"), Type.Literal("write"), Type.Literal("execute")]), address: Hex }, { additionalProperties: false }),
+    ),
+    cppType: Type.Optional(Type.String()),
+    failFast: Type.Optional(Type.Object({ code: Count, name: Type.Optional(Type.String()) }, { additionalProperties: false })),
+    /** Heap-corruption crashes after a walk: the blocks the walkers found corrupt. */
+    heap: Type.Optional(
+      Type.Object({ corruptBlocks: Count, blocks: Type.Array(Hex), heaps: Type.Array(Hex) }, { additionalProperties: false }),
+    ),
+    notes: Type.Array(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type CrashSummary = Static<typeof CrashSummarySchema>;
+
 /** What `leakscope info` prints: the dump itself. */
 export const TargetSummarySchema = Type.Object(
   {
@@ -99,12 +148,22 @@ export const TargetSummarySchema = Type.Object(
         build: Count,
         servicePack: Type.Optional(Type.String()),
         buildString: Type.Optional(Type.String()),
+        /** Update build revision (the 282 of 10.0.22000.282). */
+        revision: Type.Optional(Count),
       },
       { additionalProperties: false },
     ),
     wow64: Type.Boolean(),
     views: Type.Array(ViewSummarySchema),
-    memory: Type.Object({ ranges: Count, bytes: Bytes }, { additionalProperties: false }),
+    memory: Type.Object(
+      {
+        ranges: Count,
+        bytes: Bytes,
+        /** Ranges cut or dropped because they overlap earlier ranges, and the bytes left out of the totals. */
+        overlapping: Type.Optional(Type.Object({ ranges: Count, bytes: Bytes }, { additionalProperties: false })),
+      },
+      { additionalProperties: false },
+    ),
     moduleCount: Count,
     threadCount: Count,
     unloadedModuleCount: Count,
@@ -112,6 +171,36 @@ export const TargetSummarySchema = Type.Object(
     threads: Type.Optional(Type.Array(ThreadSummarySchema)),
     /** Reader-specific facts (minidump streams, kernel header fields...), JSON-safe. */
     details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    // ---- crash, process and machine (issue 23) ----
+    /** The exception (user mode) or bugcheck (kernel) the dump records. */
+    crash: Type.Optional(CrashSummarySchema),
+    cpu: Type.Optional(
+      Type.Object(
+        { count: Count, vendor: Type.Optional(Type.String()), description: Type.Optional(Type.String()), maxMhz: Type.Optional(Count) },
+        { additionalProperties: false },
+      ),
+    ),
+    process: Type.Optional(
+      Type.Object(
+        {
+          id: Type.Optional(Count),
+          mainModule: Type.Optional(Type.String()),
+          /** ISO 8601 UTC. */
+          createTime: Type.Optional(Type.String()),
+          dumpTime: Type.Optional(Type.String()),
+          userSeconds: Type.Optional(Count),
+          kernelSeconds: Type.Optional(Count),
+          uptimeSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** `minidump (WithFullMemory | ...)`, `triage (DumpType 4)`... */
+    dumpType: Type.Optional(Type.String()),
+    /** Unloaded modules by name (info). */
+    unloadedModules: Type.Optional(
+      Type.Array(Type.Object({ name: Type.String(), base: Hex, size: Count, timestamp: Count }, { additionalProperties: false })),
+    ),
   },
   { additionalProperties: false },
 );

@@ -18,6 +18,7 @@ export const MinidumpStream = {
   MiscInfo: 15,
   MemoryInfoList: 16,
   ThreadInfoList: 17,
+  ThreadNames: 24,
 } as const;
 
 const ARCH_CODES = { x86: 0, x64: 9, arm64: 12 } as const;
@@ -40,6 +41,16 @@ export interface MinidumpSystemInfoSpec {
   suiteMask?: number;
   /** CPUID vendor for x86/x64 (12 characters). Default `GenuineIntel`. */
   vendorId?: string;
+  /** CPUID leaf 1 EAX (family/model/stepping) written after the vendor (x86/x64). */
+  cpuVersion?: number;
+}
+
+/** The main image of a laid-out process; `codeView` goes into its ModuleList record. */
+export interface MinidumpMainImageSpec {
+  path: string;
+  base: number;
+  size: number;
+  codeView?: MinidumpCodeViewSpec;
 }
 
 export type MinidumpCodeViewSpec =
@@ -181,7 +192,7 @@ export interface MinidumpWow64ProcessSpec {
   peb32?: number;
   threadId?: number;
   /** 32-bit main image (a PE32 header is written at its base). Default `C:\app\app.exe` at 0x400000. */
-  mainImage?: { path: string; base: number; size: number };
+  mainImage?: MinidumpMainImageSpec;
   /** Registers of the 64-bit context (in wow64cpu). */
   context64?: Partial<MinidumpX64Registers>;
   /** The thread's WOW64_CONTEXT, placed where Windows 7 keeps it (TEB64 TlsSlots[1] + 4). */
@@ -202,7 +213,7 @@ export interface MinidumpWow64Layout {
   threadId: number;
   /** Address of the WOW64_CONTEXT, when written. */
   wow64Context?: number;
-  mainImage: { path: string; base: number; size: number };
+  mainImage: MinidumpMainImageSpec;
   /** The captured bytes (live: write into them before build() to add heap lists, flags...). */
   teb64Bytes: Uint8Array;
   teb32Bytes: Uint8Array;
@@ -216,7 +227,7 @@ export interface MinidumpNativeProcessSpec {
   teb?: number;
   peb?: number;
   threadId?: number;
-  mainImage?: { path: string; base: number; size: number };
+  mainImage?: MinidumpMainImageSpec;
   context?: MinidumpContextSpec;
   pebSize?: number;
   /** Whether to set SystemInfo (Windows 10 19045) when none was set. Default true. */
@@ -227,7 +238,7 @@ export interface MinidumpNativeProcessLayout {
   teb: number;
   peb: number;
   threadId: number;
-  mainImage: { path: string; base: number; size: number };
+  mainImage: MinidumpMainImageSpec;
   tebBytes: Uint8Array;
   pebBytes: Uint8Array;
 }
@@ -237,7 +248,8 @@ function versionWords(v: string): [number, number] {
   return [(((p[0] ?? 0) << 16) | (p[1] ?? 0)) >>> 0, (((p[2] ?? 0) << 16) | (p[3] ?? 0)) >>> 0];
 }
 
-function guidBytes(guid: string): Uint8Array {
+/** A GUID `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in its 16-byte in-memory layout (Data1..3 little-endian). */
+export function guidBytes(guid: string): Uint8Array {
   const hex = guid.replace(/[{}-]/g, "");
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new Error(`bad GUID ${guid}`);
   const out = new Uint8Array(16);
@@ -328,6 +340,7 @@ export class MinidumpBuilder {
   private readonly memInfo: MinidumpMemoryInfoSpec[] = [];
   private misc: MinidumpMiscInfoSpec | undefined;
   private exc: MinidumpExceptionSpec | undefined;
+  private names: { threadId: number; name: string }[] = [];
   private handleList: MinidumpHandleSpec[] | undefined;
   private readonly comments: { text: string; wide: boolean }[] = [];
   private readonly raw: { type: number; bytes: Uint8Array }[] = [];
@@ -414,6 +427,12 @@ export class MinidumpBuilder {
     return this;
   }
 
+  /** Name a thread (one ThreadNames stream entry, as SetThreadDescription records it). */
+  threadName(threadId: number, name: string): this {
+    this.names.push({ threadId, name });
+    return this;
+  }
+
   handles(list: MinidumpHandleSpec[]): this {
     this.handleList = list;
     return this;
@@ -470,7 +489,7 @@ export class MinidumpBuilder {
     }
     this.memory(teb64, teb64Bytes).memory(teb32, teb32Bytes).memory(peb32, peb32Bytes).memory(peb64, peb64Bytes);
     this.memory(mainImage.base, minidumpPeHeader(32, 0x1000, { base: mainImage.base, sizeOfImage: mainImage.size }));
-    this.module({ path: mainImage.path, base: mainImage.base, size: mainImage.size });
+    this.module({ path: mainImage.path, base: mainImage.base, size: mainImage.size, ...(mainImage.codeView ? { codeView: mainImage.codeView } : {}) });
     this.module({ path: "C:\\Windows\\System32\\ntdll.dll", base: 0x77ae0000, size: 0x1a9000, version: "6.1.7601.19135" });
     this.module({ path: "C:\\Windows\\System32\\wow64.dll", base: 0x755b0000, size: 0x3f000, version: "6.1.7601.19135" });
     this.module({ path: "C:\\Windows\\System32\\wow64win.dll", base: 0x75550000, size: 0x5c000, version: "6.1.7601.19135" });
@@ -602,6 +621,7 @@ export class MinidumpBuilder {
     if (this.memInfo.length > 0) types.push(MinidumpStream.MemoryInfoList);
     if (this.threadInfos.length > 0) types.push(MinidumpStream.ThreadInfoList);
     if (this.handleList) types.push(MinidumpStream.HandleData);
+    if (this.names.length > 0) types.push(MinidumpStream.ThreadNames);
     for (const c of this.comments) types.push(c.wide ? MinidumpStream.CommentW : MinidumpStream.CommentA);
     return types;
   }
@@ -706,6 +726,18 @@ export class MinidumpBuilder {
           put(body);
           break;
         }
+        case MinidumpStream.ThreadNames: {
+          const rvas = this.names.map((n) => str(n.name));
+          const body = new Uint8Array(4 + this.names.length * 12);
+          const v = new DataView(body.buffer);
+          v.setUint32(0, this.names.length, true);
+          this.names.forEach((n, i) => {
+            v.setUint32(4 + i * 12, n.threadId, true);
+            setU64(v, 8 + i * 12, rvas[i]!);
+          });
+          put(body);
+          break;
+        }
         case MinidumpStream.UnloadedModuleList: {
           const names = this.unloaded.map((m) => str(m.path));
           const body = new Uint8Array(12 + this.unloaded.length * 24);
@@ -786,6 +818,7 @@ export class MinidumpBuilder {
           v.setUint32(24, csd, true);
           v.setUint16(28, s.suiteMask ?? 0x100, true);
           if (arch === 0 || arch === 9) body.set(Buffer.from((s.vendorId ?? "GenuineIntel").padEnd(12, "\0").slice(0, 12), "latin1"), 32);
+          if ((arch === 0 || arch === 9) && s.cpuVersion !== undefined) v.setUint32(44, s.cpuVersion, true);
           put(body);
           break;
         }

@@ -186,3 +186,4 @@ export function mapPeImage(file: Uint8Array): Uint8Array {
   }
   return out;
 }
+export * from "./writer.js";
