@@ -60,3 +60,44 @@ export async function openInChromium(executablePath: string, file: string, scree
     await browser.close();
   }
 }
+
+/** What {@link withChromiumPage} saw besides the callback's answer. */
+export interface PageRun<T> {
+  value: T;
+  pageErrors: string[];
+  externalRequests: string[];
+}
+
+/**
+ * Open a local HTML file in headless Chromium and hand the page to `use` (DOM and layout
+ * assertions: element boxes, computed styles). Requests other than file:/data: are recorded.
+ */
+export async function withChromiumPage<T>(
+  executablePath: string,
+  file: string,
+  use: (page: import("playwright-core").Page) => Promise<T>,
+  viewport: { width: number; height: number } = { width: 1280, height: 900 },
+): Promise<PageRun<T>> {
+  const { chromium: pw } = await import("playwright-core");
+  const browser = await pw.launch({
+    executablePath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+  try {
+    const page = await browser.newPage({ viewport });
+    const pageErrors: string[] = [];
+    const externalRequests: string[] = [];
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    page.on("console", (m) => {
+      if (m.type() === "error") pageErrors.push(m.text());
+    });
+    page.on("request", (req) => {
+      if (!/^(file|data):/.test(req.url())) externalRequests.push(req.url());
+    });
+    await page.goto(`file://${file}`);
+    const value = await use(page);
+    return { value, pageErrors, externalRequests };
+  } finally {
+    await browser.close();
+  }
+}
