@@ -19,12 +19,14 @@ interface Bar {
   label: string;
   value: number;
   note?: string;
+  /** A lighter bar drawn behind (heap commit behind busy bytes), also setting the scale. */
+  behind?: { value: number; title: string };
 }
 
 /** A horizontal bar chart as inline SVG (no script, no external resource). */
 export function barChart(title: string, bars: readonly Bar[], format: (v: number) => string, id?: string): string {
   if (bars.length === 0) return "";
-  const max = Math.max(...bars.map((b) => Math.abs(b.value)), 1);
+  const max = Math.max(...bars.map((b) => Math.max(Math.abs(b.value), b.behind?.value ?? 0)), 1);
   const rowH = 22;
   const labelW = 200;
   const chartW = 220;
@@ -33,12 +35,15 @@ export function barChart(title: string, bars: readonly Bar[], format: (v: number
   const rows = bars
     .map((b, i) => {
       const w = Math.max(1, Math.round((Math.abs(b.value) / max) * chartW));
+      const wb = b.behind ? Math.max(1, Math.round((b.behind.value / max) * chartW)) : 0;
       const y = 24 + i * rowH;
       const label = b.label.length > 28 ? `${b.label.slice(0, 27)}…` : b.label;
+      const shown = b.behind ? b.behind.value : b.value;
       return (
         `<text x="${labelW - 6}" y="${y + 14}" text-anchor="end" class="lbl">${esc(label)}</text>` +
+        (b.behind ? `<rect x="${labelW}" y="${y + 1}" width="${wb}" height="${rowH - 4}" class="commit"><title>${esc(b.behind.title)}</title></rect>` : "") +
         `<rect x="${labelW}" y="${y + 3}" width="${w}" height="${rowH - 8}" class="${b.value < 0 ? "neg" : "bar"}"><title>${esc(b.label)}: ${esc(format(b.value))}${b.note ? ` — ${esc(b.note)}` : ""}</title></rect>` +
-        `<text x="${labelW + w + 6}" y="${y + 14}" class="val">${esc(format(b.value))}</text>`
+        `<text x="${labelW + Math.max(w, wb) + 6}" y="${y + 14}" class="val">${esc(format(shown))}</text>`
       );
     })
     .join("");
@@ -94,32 +99,20 @@ function stackHtml(frames: readonly Frame[]): string {
   return `${folded}<pre class="stack"><code>${shown}</code></pre>`;
 }
 
-/** Heap commit: committed bytes per heap with busy bytes drawn over them. */
+/** Heap commit: committed bytes per heap, with its busy bytes drawn over them. */
 function heapCommitChart(heaps: NonNullable<Report["heaps"]>): string {
   const list = [...heaps].sort((a, b) => b.committed - a.committed).slice(0, 12);
-  if (list.length === 0) return "";
-  const max = Math.max(...list.map((h) => h.committed), ...list.map((h) => h.busy.bytes), 1);
-  const rowH = 22;
-  const labelW = 200;
-  const chartW = 220;
-  const valueW = 110;
-  const h = list.length * rowH + 30;
-  const rows = list
-    .map((x, i) => {
-      const y = 24 + i * rowH;
-      const wc = Math.max(1, Math.round((x.committed / max) * chartW));
-      const wb = Math.max(1, Math.round((x.busy.bytes / max) * chartW));
-      const label = `${x.address} (${x.bitness}-bit ${x.kind})`;
-      return (
-        `<text x="${labelW - 6}" y="${y + 14}" text-anchor="end" class="lbl">${esc(label)}</text>` +
-        `<rect x="${labelW}" y="${y + 3}" width="${wc}" height="${rowH - 8}" class="commit"><title>${esc(x.address)}: ${esc(hex(x.committed))} bytes committed</title></rect>` +
-        `<rect x="${labelW}" y="${y + 6}" width="${wb}" height="${rowH - 14}" class="bar"><title>${esc(x.address)}: ${esc(hex(x.busy.bytes))} busy bytes</title></rect>` +
-        `<text x="${labelW + Math.max(wc, wb) + 6}" y="${y + 14}" class="val">${esc(hex(x.committed))}</text>`
-      );
-    })
-    .join("");
-  const width = labelW + chartW + valueW;
-  return `<figure id="chart-heaps"><svg role="img" aria-label="Heap commit" width="${width}" height="${h}" viewBox="0 0 ${width} ${h}" xmlns="http://www.w3.org/2000/svg"><text x="0" y="14" class="ttl">Heap commit (hex bytes; dark: busy)</text>${rows}</svg></figure>`;
+  return barChart(
+    "Heap commit (hex bytes; dark: busy)",
+    list.map((x) => ({
+      label: `${x.address} (${x.bitness}-bit ${x.kind})`,
+      value: x.busy.bytes,
+      note: "busy bytes",
+      behind: { value: x.committed, title: `${x.address}: ${hex(x.committed)} bytes committed` },
+    })),
+    hex,
+    "chart-heaps",
+  );
 }
 
 function table(headers: readonly (string | [string, "n"])[], rows: readonly string[][]): string {

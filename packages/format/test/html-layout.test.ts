@@ -28,7 +28,7 @@ function richReport(): Report {
   ];
   a.suspects.push(
     { ...first, rank: 2, score: 0.45, title: "12 × 0x20-byte blocks", typeName: STRING_TYPE, evidence: ["a `std::string` per request"], stack: [] },
-    { ...first, rank: 3, score: 0.12, title: "3 × 0x40-byte blocks", typeName: undefined, evidence: ["small"], stack: [] },
+    { ...first, rank: 3, score: 0.12, title: "3 × 0x40-byte blocks", evidence: ["small"], stack: [] },
   );
   delete a.suspects[2]!.typeName;
   a.verdictReason = "Suspect #1 scores 0.98: `30 × 0x3fff-byte blocks` hold 97.9% of heap 0x7a0000.";
