@@ -1,6 +1,6 @@
 import type { Report } from "@leakscope/core";
 import { count, diagnosticGroups, hex, humanBytes, inputLine, safeText, signedCount, signedHex } from "./common.js";
-import { stackLine } from "./frames.js";
+import { foldAllocatorFrames, stackLine } from "./frames.js";
 
 export interface TextOptions {
   /** ANSI colour (only on a TTY without NO_COLOR; the CLI decides). */
@@ -30,8 +30,9 @@ export function formatText(report: Report, options: TextOptions = {}): string {
       for (const e of s.evidence) out.push(`    ${safeText(e)}`);
       if (s.typeName) out.push(`    type: ${safeText(s.typeName)}`);
       if (s.stack && s.stack.length > 0) {
-        out.push("    stack:");
-        for (const f of s.stack.slice(0, 12)) out.push(`      ${f.address.slice(2).padStart(16, " ")} ${safeText(f.text)}`);
+        const folded = foldAllocatorFrames(s.stack);
+        out.push(`    stack${folded.folded.length ? ` (${folded.folded.length} allocator frame${folded.folded.length === 1 ? "" : "s"} above ▶, the first caller)` : ""}:`);
+        for (const f of s.stack.slice(0, 12)) out.push(`    ${f === folded.shown[0] ? "▶" : " "} ${f.address.padStart(18, " ")} ${safeText(f.text)}`);
         if (s.stack.length > 12) out.push(`      ... ${s.stack.length - 12} more frames`);
       }
       if (s.samples.length) out.push(`    samples: ${s.samples.join(" ")}`);
