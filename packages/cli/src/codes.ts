@@ -45,4 +45,32 @@ export const cliCodes = defineCodes("cli", {
     severity: "warning",
     description: "diff: the \"after\" dump was captured before the \"before\" one; swap the arguments to see growth rather than shrinkage.",
   },
+  CLI_TREND_TOO_FEW_INPUTS: {
+    severity: "error",
+    description: "trend needs three or more snapshots; for two, use `leakscope diff before after`.",
+  },
+  CLI_TREND_DIFFERENT_PROGRAMS: {
+    severity: "error",
+    description: "trend: an input is a dump of another program than the first (main module name, size or timestamp differ); give snapshots of one build of one program, or pass --force.",
+  },
+  CLI_BATCH_NO_INPUT: {
+    severity: "error",
+    description: "batch: a folder or file does not exist, or a glob matches no file; check the path (quote globs so the shell does not expand them).",
+  },
+  CLI_BATCH_BAD_SHARD: {
+    severity: "error",
+    description: "batch --shard must be K/N with 1 <= K <= N (e.g. --shard 2/8).",
+  },
+  CLI_BATCH_OUT_IS_DIRECTORY: {
+    severity: "error",
+    description: "batch --out names a folder; give the NDJSON file to write (e.g. DIR/fleet.ndjson).",
+  },
+  BATCH_TIMEOUT: {
+    severity: "error",
+    description: "batch: an input's analysis ran past --timeout and was stopped; its line records the error (raise --timeout for very large dumps).",
+  },
+  BATCH_WORKER_FAILED: {
+    severity: "error",
+    description: "batch: the worker thread analysing an input failed (a crash or an exhausted --worker-memory); its line records the error, the run went on.",
+  },
 });

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { type FormatName, formatReport } from "@leakscope/format";
 import { symbols } from "@leakscope/symbols";
 import { checkSymbolPaths } from "./checks.js";
+import { renderProcess } from "./process.js";
 import { type CliIO, colors, ttyProgress } from "./io.js";
 
 /** What a command needs from the program: where to write, how to open an input, how to print. */
@@ -62,7 +63,9 @@ export function createContext(io: CliIO, plugins: () => LeakscopePlugin[], setEx
       else io.stdout(text(report));
     },
     output(report, format, outFile, top) {
-      const text = formatReport(report, format, { color: outFile === undefined && colors(io).isColorSupported, top });
+      const text =
+        (format === "text" ? renderProcess(report, { detail: false }) : "") +
+        formatReport(report, format, { color: outFile === undefined && colors(io).isColorSupported, top });
       if (outFile !== undefined) {
         writeFileSync(outFile, text);
         io.stderr(`leakscope: wrote ${format} report to ${outFile}\n`);

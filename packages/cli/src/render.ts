@@ -1,5 +1,6 @@
 import type { Report } from "@leakscope/core";
 import { addr, bytesHuman, dec, hex, table } from "./text.js";
+import { renderProcess } from "./process.js";
 
 function diagnosticsFooter(report: Report): string {
   const d = report.diagnostics;
@@ -27,7 +28,7 @@ export function renderInfo(report: Report): string {
   for (const v of t.views) {
     out.push(`View:     ${v.bitness}-bit ${v.role}${v.peb ? `, PEB ${v.peb}` : ""}${v.tebs.length ? `, TEB ${v.tebs.slice(0, 4).join(" ")}${v.tebs.length > 4 ? " ..." : ""}` : ""}`);
   }
-  let text = `${out.join("\n")}\n`;
+  let text = `${renderProcess(report, { detail: true })}${out.join("\n")}\n`;
   if (t.modules && t.modules.length > 0) {
     text += `\nModules:\n${table(
       [{ header: "Base" }, { header: "Size (hex)" }, { header: "Bits" }, { header: "Version", align: "left" }, { header: "Path", align: "left" }],

@@ -1,6 +1,7 @@
 import { type Frame, type Report, SUSPECT_SCORE_FLOOR, callSiteOf } from "@leakscope/core";
 import { count, diagnosticGroups, hex, humanBytes, inputLine, signedCount, signedHex } from "./common.js";
 import { foldAllocatorFrames, stackLine } from "./frames.js";
+import { trendHtml } from "./trend.js";
 
 /** Escape for HTML text and attribute values. Every dump-derived string goes through it. */
 export function esc(s: string | number | undefined): string {
@@ -235,6 +236,7 @@ export function formatHtml(report: Report): string {
       );
     }
   }
+  if (report.trend) add("trend", "Trend", trendHtml(report.trend, esc));
   const d = report.diff;
   if (d) {
     const bytes = d.total.after.bytes - d.total.before.bytes;

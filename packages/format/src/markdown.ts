@@ -1,6 +1,7 @@
 import type { Report } from "@leakscope/core";
 import { count, diagnosticGroups, hex, humanBytes, inputLine, signedCount, signedHex } from "./common.js";
 import { stackLine } from "./frames.js";
+import { trendMarkdown } from "./trend.js";
 
 /** Escape text for a Markdown table cell or paragraph (dump strings are untrusted). */
 export function mdEscape(s: string): string {
@@ -42,6 +43,7 @@ export function formatMarkdown(report: Report): string {
       out.push(`| ${r.kind} | ${mdEscape(what)} | ${signedCount(r.delta.count)} | ${signedHex(r.delta.bytes)} |`);
     }
   }
+  if (report.trend) out.push("", ...trendMarkdown(report.trend, mdEscape));
   const groups = diagnosticGroups(report);
   if (groups.length) {
     out.push("", "## Diagnostics", "");

@@ -1,6 +1,7 @@
 import type { Report } from "@leakscope/core";
 import { count, diagnosticGroups, hex, humanBytes, inputLine, safeText, signedCount, signedHex } from "./common.js";
 import { foldAllocatorFrames, stackLine } from "./frames.js";
+import { trendText } from "./trend.js";
 
 export interface TextOptions {
   /** ANSI colour (only on a TTY without NO_COLOR; the CLI decides). */
@@ -66,6 +67,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
       out.push(`  ${signedHex(r.delta.bytes).padStart(14)} ${signedCount(r.delta.count).padStart(9)}  ${r.kind.padEnd(10)}  ${what}`);
     }
   }
+  if (report.trend) out.push(...trendText(report.trend, options.top ?? 10));
   const groups = diagnosticGroups(report);
   if (groups.length > 0) {
     out.push("");

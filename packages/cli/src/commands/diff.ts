@@ -1,25 +1,11 @@
 import { Command } from "@commander-js/extra-typings";
 import { type Diagnostic, InputError, type Report, type Run, minidumpOf } from "@leakscope/core";
-import { diffSnapshots, snapshotOfRun } from "@leakscope/analyze";
-import { outstanding } from "@leakscope/pool-km";
+import { type Snapshot, diffSnapshots } from "@leakscope/analyze";
 import { checkOutputFile } from "../checks.js";
 import type { CommandContext } from "../context.js";
 import { formatOption, jsonOption, outputOption, parseCount, symbolsOption, topOption } from "../options.js";
-import { poolRowsOfRun } from "../pool.js";
-
-/** A run's live allocations (and pool tags, for kernel inputs) as one snapshot to compare. */
-function snapshot(run: Run): ReturnType<typeof snapshotOfRun> {
-  const snap = snapshotOfRun(run);
-  const pool = poolRowsOfRun(run);
-  if (pool) {
-    snap.other = new Map();
-    for (const row of pool.rows) {
-      const count = outstanding(row.nonPagedAllocs, row.nonPagedFrees) + outstanding(row.pagedAllocs, row.pagedFrees);
-      snap.other.set(row.tag, { kind: "pool-tag", count, bytes: row.nonPagedBytes + row.pagedBytes });
-    }
-  }
-  return snap;
-}
+import { snapshotForCompare } from "../snapshots.js";
+import { diffProcess, processSection } from "@leakscope/process";
 
 /** What says two dumps come from one program, and when each was written. */
 export interface InputIdentity {
@@ -88,18 +74,23 @@ export function diffCommand(ctx: CommandContext) {
     .action(async (beforeFile, afterFile, flags) => {
       const top = parseCount(flags.top, "--top");
       checkOutputFile(flags.output);
-      let before: ReturnType<typeof snapshotOfRun> | undefined;
+      let before: Snapshot | undefined;
       let beforeId: InputIdentity | undefined;
+      let beforeProcess: ReturnType<typeof processSection>;
       const beforeReport = await ctx.execute({ file: beforeFile, depth: "walk", command: "diff", symbols: flags.symbols }, (r, run) => {
-        before = snapshot(run);
+        before = snapshotForCompare(run);
         beforeId = identify(run);
+        beforeProcess = processSection(run);
         return r;
       });
       const report = await ctx.execute({ file: afterFile, depth: "walk", command: "diff", symbols: flags.symbols }, (r, run) => {
         const warnings = checkDiffInputs(beforeId!, identify(run), flags.force === true);
+        const diff = diffSnapshots(before!, snapshotForCompare(run), top);
+        const afterProcess = processSection(run);
+        if (beforeProcess && afterProcess) diff.process = diffProcess(beforeProcess, afterProcess, top);
         return {
           ...r,
-          diff: diffSnapshots(before!, snapshot(run), top),
+          diff,
           diagnostics: [...warnings, ...tagged(beforeReport.diagnostics, beforeFile), ...tagged(run.allDiagnostics(), afterFile)],
         };
       });

@@ -3,12 +3,15 @@ import type { CommandContext } from "../context.js";
 import { analyzeCommand } from "./analyze.js";
 import { blockCommand } from "./block.js";
 import { blocksCommand } from "./blocks.js";
+import { batchCommand } from "./batch.js";
 import { diffCommand } from "./diff.js";
 import { heapsCommand } from "./heaps.js";
 import { infoCommand } from "./info.js";
+import { layoutsCommand } from "./layouts.js";
 import { poolCommand } from "./pool.js";
 import { stacksCommand } from "./stacks.js";
 import { statCommand } from "./stat.js";
+import { trendCommand } from "./trend.js";
 import { verifyCommand } from "./verify.js";
 
 /** Builds one subcommand; the program adds it with the root's settings (output, exit override). */
@@ -26,4 +29,7 @@ export const COMMANDS: readonly CommandFactory[] = [
   poolCommand,
   analyzeCommand,
   diffCommand,
+  trendCommand,
+  batchCommand,
+  layoutsCommand,
 ];
