@@ -1,9 +1,7 @@
 import type { Report } from "@leakscope/core";
-import { addr, bytesHuman, table } from "./text.js";
+import { addr, bytesHuman, dec, hex, table } from "./text.js";
 
 type ProcessSection = NonNullable<Report["process"]>;
-
-const dec = (n: number): string => Math.round(n).toLocaleString("en-US");
 
 /**
  * The `process` section as text, printed at the top of `info` (`detail`: every table) and
@@ -15,8 +13,8 @@ export function renderProcess(report: Report, options: { detail: boolean }): str
   const out: string[] = [triage(p)];
   const c = p.composition;
   out.push(
-    `Memory:   ${dec(c.regions)} regions (${c.source === "memory-info-list" ? "MemoryInfoList" : "captured ranges only"}); committed ${dec(c.committed)} bytes (${bytesHuman(c.committed)}): ` +
-      `image ${dec(c.committedByType.image)}, mapped ${dec(c.committedByType.mapped)}, private ${dec(c.committedByType.private)}; reserved ${dec(c.reserved)}`,
+    `Memory:   ${dec(c.regions)} regions (${c.source === "memory-info-list" ? "MemoryInfoList" : "captured ranges only"}); committed ${hex(c.committed)} bytes (${bytesHuman(c.committed)}): ` +
+      `image ${hex(c.committedByType.image)}, mapped ${hex(c.committedByType.mapped)}, private ${hex(c.committedByType.private)}; reserved ${hex(c.reserved)}`,
   );
   const heaps = c.heaps.filter((h) => h.allocations > 0);
   if (heaps.length > 0) {
@@ -55,12 +53,12 @@ export function renderProcess(report: Report, options: { detail: boolean }): str
   if (!options.detail) return `${text}\n`;
 
   const rows = (list: ProcessSection["composition"]["usage"]) =>
-    list.map((r) => [r.name, dec(r.regions), dec(r.bytes), dec(r.committed), r.percent.toFixed(2)]);
+    list.map((r) => [r.name, dec(r.regions), hex(r.bytes), hex(r.committed), r.percent.toFixed(2)]);
   const cols = (first: string, pctLabel: string) => [
     { header: first, align: "left" as const },
-    { header: "Regions" },
-    { header: "Size" },
-    { header: "Committed" },
+    { header: "Regions (dec)" },
+    { header: "Size (hex)" },
+    { header: "Committed (hex)" },
     { header: pctLabel },
   ];
   text += `\nUsage summary (like !address -summary):\n${table(cols("Usage", "%Busy"), rows(c.usage))}`;
@@ -72,46 +70,46 @@ export function renderProcess(report: Report, options: { detail: boolean }): str
       [
         { header: "Heap" },
         { header: "Label", align: "left" },
-        { header: "Allocs" },
-        { header: "Committed" },
-        { header: "Reserved" },
-        { header: "Busy" },
-        { header: "Free" },
-        { header: "Overhead" },
+        { header: "Allocs (dec)" },
+        { header: "Committed (hex)" },
+        { header: "Reserved (hex)" },
+        { header: "Busy (hex)" },
+        { header: "Free (hex)" },
+        { header: "Overhead (hex)" },
       ],
       c.heaps.map((x) => [
         addr(x.heap),
         x.label ?? "",
         dec(x.allocations),
-        dec(x.committed),
-        dec(x.reserved),
-        x.busy !== undefined ? dec(x.busy) : "",
-        x.free !== undefined ? dec(x.free) : "",
-        x.overhead !== undefined ? dec(x.overhead) : "",
+        hex(x.committed),
+        hex(x.reserved),
+        x.busy !== undefined ? hex(x.busy) : "",
+        x.free !== undefined ? hex(x.free) : "",
+        x.overhead !== undefined ? hex(x.overhead) : "",
       ]),
     )}`;
   }
   if (c.privateGroups.length > 0) {
     text += `\nPrivate allocations in no heap, stack or TEB, by size:\n${table(
-      [{ header: "Size" }, { header: "Count" }, { header: "Committed" }, { header: "Bases", align: "left" }, { header: "Pointed at from", align: "left" }],
-      c.privateGroups.map((r) => [dec(r.size), dec(r.count), dec(r.committed), r.samples.join(" "), r.referrers.join(", ")]),
+      [{ header: "Size (hex)" }, { header: "Count (dec)" }, { header: "Committed (hex)" }, { header: "Bases", align: "left" }, { header: "Pointed at from", align: "left" }],
+      c.privateGroups.map((r) => [hex(r.size), dec(r.count), hex(r.committed), r.samples.join(" "), r.referrers.join(", ")]),
     )}`;
   }
   if (h.byType.length > 0) {
     text += `\nHandles by type:\n${table(
-      [{ header: "Type", align: "left" }, { header: "Count" }, { header: "HandleCount" }, { header: "PointerCount" }, { header: "Typical", align: "left" }],
+      [{ header: "Type", align: "left" }, { header: "Count (dec)" }, { header: "HandleCount (dec)" }, { header: "PointerCount (dec)" }, { header: "Typical", align: "left" }],
       h.byType.map((t) => [t.type, dec(t.count), dec(t.handleCount), dec(t.pointerCount), t.typical !== undefined ? `above ${dec(t.typical)}` : ""]),
     )}`;
   }
   if (h.names.length > 0) {
     text += `\nMost repeated handle names:\n${table(
-      [{ header: "Count" }, { header: "Type", align: "left" }, { header: "Name", align: "left" }],
+      [{ header: "Count (dec)" }, { header: "Type", align: "left" }, { header: "Name", align: "left" }],
       h.names.map((n) => [dec(n.count), n.type, n.name]),
     )}`;
   }
   if (p.threads.groups.length > 1 || (g && g.count > 1)) {
     text += `\nThreads by start address and top frames:\n${table(
-      [{ header: "Count" }, { header: "Start", align: "left" }, { header: "Top frames", align: "left" }],
+      [{ header: "Count (dec)" }, { header: "Start", align: "left" }, { header: "Top frames", align: "left" }],
       p.threads.groups.map((x) => [dec(x.count), x.start, x.top]),
     )}`;
   }
@@ -136,8 +134,10 @@ function triage(p: ProcessSection): string {
 /** `diff`: the process figures that changed, before the heap growth rows. */
 function renderProcessDiff(rows: NonNullable<NonNullable<Report["diff"]>["process"]>): string {
   if (rows.length === 0) return "Process figures (memory, handles, GDI objects, threads): unchanged.\n\n";
-  return `Process figures that changed (memory in bytes, the others in counts):\n${table(
+  // memory in bytes (hex), the others counts (decimal)
+  const num = (r: (typeof rows)[number], n: number): string => (r.kind === "memory" ? hex(n) : dec(n));
+  return `Process figures that changed (memory in hex bytes, the others in decimal counts):\n${table(
     [{ header: "Figure", align: "left" }, { header: "Before" }, { header: "After" }, { header: "Delta" }],
-    rows.map((r) => [r.key, dec(r.before), dec(r.after), `${r.delta > 0 ? "+" : ""}${dec(r.delta)}`]),
+    rows.map((r) => [r.key, num(r, r.before), num(r, r.after), `${r.delta > 0 ? "+" : ""}${num(r, r.delta)}`]),
   )}\n`;
 }

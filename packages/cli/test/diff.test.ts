@@ -90,5 +90,11 @@ describe("diff output", () => {
     const md = (await run(["diff", toyDump(12), toyDump(5), "--format", "markdown"], toyPlugins)).out;
     expect(md).toContain(`| -0x${shrink.toString(16)} |`);
     expect(md).toContain("| -7 |");
+    const html = (await run(["diff", toyDump(12), toyDump(5), "--format", "html"], toyPlugins)).out;
+    expect(html).toContain(`-0x${shrink.toString(16)}`);
+    expect(html).toContain("Δ bytes (hex)");
+    // size classes in hex, never the decimal key
+    expect(html).toContain("size 0x3fff in heap 0x200000");
+    expect(html).not.toMatch(/\/16383/);
   });
 });

@@ -34,7 +34,7 @@ describe("which kind of leak in `info` and `analyze`", () => {
         expect(r.out.split("\n").slice(0, 6).join("\n")).toContain("Which kind of leak:");
       }
       expect(r.out).toContain("Memory:   557 regions (MemoryInfoList)");
-      expect(r.out).toContain("image 31,682,560, mapped 52,707,328, private 1,294,336");
+      expect(r.out).toContain(`image 0x${(31682560).toString(16)}, mapped 0x${(52707328).toString(16)}, private 0x${(1294336).toString(16)}`);
       expect(r.out).toContain(
         "Handles:  147 (HandleData): Section 31, Event 18, Semaphore 12, File 11, Key 8, WaitCompletionPacket 6, IRTimer 4, IoCompletion 3, Directory 2, TpWorkerFactory 2, WindowStation 2, ALPC Port 1, Desktop 1, (no type name) 46",
       );
@@ -47,7 +47,7 @@ describe("which kind of leak in `info` and `analyze`", () => {
   const fizz = sharedFile("dumps/user/lldb-fizzbuzz-wow64-win7sp1-full.dmp");
   it.skipIf(!fizz.present)("fizzbuzz: the 168 regions with the heaps' share named; analyze attributes the walked LFH memory to its heap", async () => {
     const info = await run(["info", fizz.path]);
-    expect(info.out).toContain("Memory:   168 regions (MemoryInfoList); committed 9,281,536 bytes");
+    expect(info.out).toContain(`Memory:   168 regions (MemoryInfoList); committed 0x${(9281536).toString(16)} bytes`);
     expect(info.out).toMatch(/Heaps: .* in 6 heap\(s\).*0x500000 \(process heap\).*0x7efe0000 \(CSRSS shared heap\)/);
     const r = await run(["analyze", fizz.path, "--json"]);
     const report = JSON.parse(r.out);

@@ -54,6 +54,19 @@ describe("the README's Use section", () => {
   });
 });
 
+describe("the README is for users first", () => {
+  it("is at most 220 lines, keeps the two quick-start commands and links the measurements", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    expect(readme.split("\n").length).toBeLessThanOrEqual(220);
+    expect(readme).toContain("\nnpm install --no-audit --no-fund && npm run demo\n");
+    expect(readme).toContain("\nnpm test\n");
+    for (const h of ["## Quick start", "## Use", "## Inputs", "## Outputs", "## Exit codes", "## Packages", "## Performance"]) expect(readme).toContain(`\n${h}\n`);
+    expect(readme).toContain("docs/performance.md");
+    const perf = readFileSync(join(root, "docs/performance.md"), "utf8");
+    expect(perf).toMatch(/\| nt \| 16\.0M \|/);
+  });
+});
+
 describe("npx leakscope from a clone", () => {
   it("the root depends on the cli, whose bin is a committed launcher", () => {
     const rootPkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));

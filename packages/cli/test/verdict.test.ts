@@ -49,12 +49,12 @@ describe("the verdict", () => {
     expect(strong(a)).toHaveLength(1);
     // text leads with the verdict, says each stack once
     expect(text.split("\n")[1]).toMatch(/^Verdict: LEAK SUSPECTED — Suspect #1 /);
-    const frames = text.split("\n").filter((l) => l.includes(`leaky+0x${EXAMPLE_FACTS.leakFrameOffset.toString(16)}`) && /^\s+[0-9a-f]{6,16} leaky\+/.test(l));
+    const frames = text.split("\n").filter((l) => l.includes(`leaky+0x${EXAMPLE_FACTS.leakFrameOffset.toString(16)}`) && /^\s+(▶\s+)?0x[0-9a-f]{6,16} leaky\+/.test(l));
     expect(frames).toHaveLength(1);
     for (const format of ["markdown", "html"]) {
       const c = capture();
       await runCli(["analyze", example, "--format", format], { io: c.io });
-      expect(c.out()).toMatch(/Verdict: LEAK SUSPECTED/);
+      expect(c.out()).toMatch(format === "html" ? /<section id="verdict" class="verdict leak-suspected"><div><span class="badge">Leak suspected</ : /Verdict: LEAK SUSPECTED/);
     }
   });
 

@@ -7,7 +7,8 @@ import { type TextOptions, formatText } from "./text.js";
 export { formatText, type TextOptions } from "./text.js";
 export { formatMarkdown, mdEscape } from "./markdown.js";
 export { formatCsv, csvField } from "./csv.js";
-export { formatHtml, esc, barChart } from "./html.js";
+export { formatHtml, esc, barChart, inlineCode } from "./html.js";
+export { foldAllocatorFrames, stackLine, type FoldedStack } from "./frames.js";
 export { humanBytes, safeText } from "./common.js";
 export { sparkline, trendText, trendMarkdown, trendHtml, trendChartSvg, trendStatusText } from "./trend.js";
 

@@ -1,6 +1,6 @@
 import type { Report } from "@leakscope/core";
 import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, safeText, signedCount, signedHex, verdictLine } from "./common.js";
-import { stackLine } from "./frames.js";
+import { foldAllocatorFrames, stackLine } from "./frames.js";
 import { trendText } from "./trend.js";
 import { crashHead } from "./target-head.js";
 
@@ -55,8 +55,11 @@ export function formatText(report: Report, options: TextOptions = {}): string {
         if (seen !== undefined) out.push(`    stack: as in #${seen}`);
         else {
           stackShown.set(key, s.rank);
-          out.push(`    stack${s.stackId !== undefined ? ` ${s.stackId}` : ""}:`);
-          for (const f of s.stack.slice(0, 12)) out.push(`      ${f.address.slice(2).padStart(16, " ")} ${safeText(f.text)}`);
+          const folded = foldAllocatorFrames(s.stack);
+          out.push(
+            `    stack${s.stackId !== undefined ? ` ${s.stackId}` : ""}${folded.folded.length ? ` (${folded.folded.length} allocator frame${folded.folded.length === 1 ? "" : "s"} above ▶, the first caller)` : ""}:`,
+          );
+          for (const f of s.stack.slice(0, 12)) out.push(`    ${f === folded.shown[0] ? "▶" : " "} ${f.address.padStart(18, " ")} ${safeText(f.text)}`);
           if (s.stack.length > 12) out.push(`      ... ${s.stack.length - 12} more frames`);
         }
       }

@@ -75,7 +75,7 @@ describe("formatters", () => {
     expect(md.split("\n")[4]).toMatch(/^\*\*Verdict: LEAK SUSPECTED/);
     expect(md.match(/NT_HEAP_NOT_CAPTURED/g)).toHaveLength(1);
     expect(md).toContain("Stack: as in 1.");
-    expect(formatHtml(r)).toMatch(/<section id="verdict"[^>]*><h2>Verdict: LEAK SUSPECTED/);
+    expect(formatHtml(r)).toMatch(/<section id="verdict" class="verdict leak-suspected"><div><span class="badge">Leak suspected<\/span>/);
     a.verdict = "cannot-judge";
     a.verdictReason = "The dump holds no heap memory: take a full-memory dump (procdump -ma).";
     expect(formatText(r).split("\n")[1]).toBe(`Verdict: CANNOT JUDGE — ${a.verdictReason}`);
