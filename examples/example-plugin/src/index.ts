@@ -6,7 +6,7 @@
  * validated by their schema when the plugin is created), a tap on `analyze` at a stage, typed
  * run data through module augmentation, and a tap on the `report` waterfall.
  */
-import { Type } from "@sinclair/typebox";
+import { Type } from "@leakscope/core";
 import { STAGE_LATE, definePlugin, formatAddress, isUserAllocation } from "@leakscope/core";
 
 export interface BigBlock {

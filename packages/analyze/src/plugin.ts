@@ -1,4 +1,4 @@
-import { Type } from "@sinclair/typebox";
+import { Type } from "@leakscope/core";
 import { type AnalysisSection, type Evidence, type Suspect, STAGE_DEFAULT, definePlugin } from "@leakscope/core";
 import { analyzeRun } from "./analyze.js";
 

@@ -30,6 +30,10 @@ export const coreCodes = defineCodes("core", {
   // ---- engine -------------------------------------------------------------------------------
   PLUGIN_ERROR: { severity: "error", description: "A plugin's hook threw; the message names plugin and hook." },
   PLUGIN_OPTIONS: { severity: "error", description: "A plugin's options do not match its schema." },
+  REPORT_INVALID: {
+    severity: "error",
+    description: "The final report fails the report schema or a plugin's section schema, or holds a value JSON cannot carry (BigInt); names the plugin and the path.",
+  },
   ALLOCATOR_WALK_FAILED: {
     severity: "error",
     description: "Walking one allocator failed; the others were still walked and reported.",

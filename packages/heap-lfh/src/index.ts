@@ -1,4 +1,4 @@
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, Type } from "@leakscope/core";
 import { STAGE_FRONTEND, definePlugin } from "@leakscope/core";
 import type { HeapNtApi } from "@leakscope/heap-nt";
 import { LfhWalker } from "./walk.js";
