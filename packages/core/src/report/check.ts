@@ -57,10 +57,24 @@ function pointerOf(path: readonly (string | number)[]): string {
   return path.map((p) => `/${String(p).replace(/~/g, "~0").replace(/\//g, "~1")}`).join("");
 }
 
+/** A visited value and how it was reached (a parent chain, so paths cost nothing until needed). */
+interface Visit {
+  v: unknown;
+  key: string | number | undefined;
+  parent: Visit | undefined;
+  exit?: boolean;
+}
+
+function pathOf(visit: Visit): string {
+  const keys: (string | number)[] = [];
+  for (let at: Visit | undefined = visit; at && at.key !== undefined; at = at.parent) keys.push(at.key);
+  return pointerOf(keys.reverse());
+}
+
 /** The first value JSON cannot carry faithfully, with its path; iterative, cycle-safe. */
 export function findUnserializable(value: unknown): { path: string; reason: string } | undefined {
   const onPath = new Set<object>();
-  const stack: { v: unknown; path: (string | number)[]; exit?: boolean }[] = [{ v: value, path: [] }];
+  const stack: Visit[] = [{ v: value, key: undefined, parent: undefined }];
   while (stack.length > 0) {
     const item = stack.pop()!;
     const v = item.v;
@@ -70,23 +84,23 @@ export function findUnserializable(value: unknown): { path: string; reason: stri
     }
     switch (typeof v) {
       case "bigint":
-        return { path: pointerOf(item.path), reason: `is a BigInt (${v}); JSON has no BigInt: write it as a number or a hex string such as "0x${v.toString(16)}"` };
+        return { path: pathOf(item), reason: `is a BigInt (${v}); JSON has no BigInt: write it as a number or a hex string such as "0x${v.toString(16)}"` };
       case "function":
-        return { path: pointerOf(item.path), reason: "is a function; reports hold JSON data only" };
+        return { path: pathOf(item), reason: "is a function; reports hold JSON data only" };
       case "symbol":
-        return { path: pointerOf(item.path), reason: "is a symbol; reports hold JSON data only" };
+        return { path: pathOf(item), reason: "is a symbol; reports hold JSON data only" };
       case "object": {
         if (v === null) break;
-        if (onPath.has(v)) return { path: pointerOf(item.path), reason: "refers back to an object that contains it (a cycle); JSON cannot hold cycles" };
-        if (ArrayBuffer.isView(v)) return { path: pointerOf(item.path), reason: "is a typed array; convert it to a plain array" };
+        if (onPath.has(v)) return { path: pathOf(item), reason: "refers back to an object that contains it (a cycle); JSON cannot hold cycles" };
+        if (ArrayBuffer.isView(v)) return { path: pathOf(item), reason: "is a typed array; convert it to a plain array" };
         if (typeof (v as { toJSON?: unknown }).toJSON === "function") break; // Date and friends serialize themselves
         onPath.add(v);
-        stack.push({ v, path: item.path, exit: true });
+        stack.push({ v, key: item.key, parent: item.parent, exit: true });
         if (Array.isArray(v)) {
-          for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: [...item.path, i] });
+          for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], key: i, parent: item });
         } else {
           const entries = Object.entries(v);
-          for (let i = entries.length - 1; i >= 0; i--) stack.push({ v: entries[i]![1], path: [...item.path, entries[i]![0]] });
+          for (let i = entries.length - 1; i >= 0; i--) stack.push({ v: entries[i]![1], key: entries[i]![0], parent: item });
         }
         break;
       }
