@@ -33,13 +33,15 @@ import { type CliIO, colors, processIO, ttyProgress } from "./io.js";
 import { type PoolSort, outstanding, poolKm } from "@leakscope/pool-km";
 import { poolRowsOfRun, poolSection, renderPool } from "./pool.js";
 import { symbols } from "@leakscope/symbols";
-import { defaultPlugins } from "./plugins.js";
+import { type UserPlugins, loadUserPlugins, pluginSource } from "./plugins.js";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
 
 export interface CliOptions {
   io?: CliIO;
-  /** Plugins to use instead of the defaults (tests, embedders). */
-  plugins?: () => LeakscopePlugin[];
+  /** Plugins to use instead of the defaults (tests, embedders): an array, or a function returning one. */
+  plugins?: readonly LeakscopePlugin[] | (() => LeakscopePlugin[]);
+  /** Where `leakscope.config.*` is searched from and `--plugin` paths are resolved (default: the process's). */
+  cwd?: string;
 }
 
 interface GlobalFlags {
@@ -70,11 +72,21 @@ export function parseRangeArg(text: string): { min: number; max: number } {
  * Run the CLI with `argv` (without node and script). Returns the exit code:
  * 0 ok, 1 findings at or above the threshold (analyze), 2 bad usage or input, 3 internal error.
  */
-export async function runCli(argv: readonly string[], options: CliOptions = {}): Promise<number> {
+export async function runCli(argvIn: readonly string[], options: CliOptions = {}): Promise<number> {
   const io = options.io ?? processIO();
-  const plugins = options.plugins ?? defaultPlugins;
   let exitCode = EXIT_OK;
-  let debug = argv.includes("--debug");
+  let debug = argvIn.includes("--debug");
+  // --plugin and the config file: loaded and their options validated before any input is opened
+  let user: UserPlugins;
+  let plugins: () => LeakscopePlugin[];
+  try {
+    const base = pluginSource(options.plugins);
+    user = await loadUserPlugins(argvIn, options.cwd ?? process.cwd());
+    plugins = user.wrap(base);
+  } catch (e) {
+    return handleError(e, io, debug);
+  }
+  const argv = user.argv;
 
   const execute = async (
     file: string,
@@ -119,6 +131,8 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .description("Find memory leaks in Windows crash dumps and WinDbg logs, on any OS, without symbols.")
     .version(VERSION, "-V, --version")
     .option("--debug", "print stack traces of internal errors")
+    .option("--plugin <package-or-path>", "load a plugin (repeatable); plugins and options also come from leakscope.config.{mjs,json}")
+    .option("--config <file>", "the config file to use instead of the first leakscope.config.{mjs,json} from the working directory up")
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({
@@ -455,7 +469,8 @@ function handleError(e: unknown, io: CliIO, debug: boolean): number {
     }
     return EXIT_BAD_INPUT; // commander already printed the message
   }
-  if (e instanceof LeakscopeError && !(e instanceof InternalError) && e.exitCode !== EXIT_INTERNAL) {
+  // a plugin's invalid report (exit 3) is the plugin's bug: the message names it and the path
+  if (e instanceof LeakscopeError && !(e instanceof InternalError) && (e.exitCode !== EXIT_INTERNAL || e.code === "REPORT_INVALID")) {
     const where =
       e.fileOffset !== undefined
         ? ` (file offset 0x${e.fileOffset.toString(16)})`
