@@ -28,7 +28,7 @@ import { formatLfhBuckets, lfhBucketStats } from "@leakscope/heap-lfh";
 import { readFileSync } from "node:fs";
 import { RttiResolver } from "@leakscope/analyze";
 import { type FoundAllocation, formatVerifyResult, parseManifest, verifyManifest } from "@leakscope/groundtruth";
-import { FORMATS, type FormatName, formatReport } from "@leakscope/format";
+import { FORMATS, type FormatName, extensionsText, formatReport } from "@leakscope/format";
 import { type CliIO, colors, processIO, ttyProgress } from "./io.js";
 import { type PoolSort, outstanding, poolKm } from "@leakscope/pool-km";
 import { poolRowsOfRun, poolSection, renderPool } from "./pool.js";
@@ -123,7 +123,7 @@ export async function runCli(argvIn: readonly string[], options: CliOptions = {}
 
   const emit = (report: Report, flags: GlobalFlags, text: (r: Report) => string): void => {
     if (flags.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-    else io.stdout(text(report));
+    else io.stdout(text(report) + extensionsTextBlock(report));
   };
 
   const program = new Command()
@@ -460,6 +460,12 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     exitCode = handleError(e, io, debug);
   }
   return exitCode;
+}
+
+/** Plugin sections after a command's own text (analyze and diff get them from the formatter). */
+function extensionsTextBlock(report: Report): string {
+  const lines = extensionsText(report);
+  return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }
 
 function handleError(e: unknown, io: CliIO, debug: boolean): number {

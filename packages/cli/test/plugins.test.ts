@@ -122,3 +122,12 @@ describe("plugins from the command line and the config file", () => {
     expect(c2.err()).toMatch(/\[USAGE\].*plugins\[0\] is not a plugin/);
   });
 });
+
+describe("plugin sections in the text of every command", () => {
+  it("prints them after the command's own text", async () => {
+    const r = await run(["--plugin", "./counter.mjs", "heaps", toyDump()]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("Plugin sections:");
+    expect(r.out).toMatch(/counter:\n\s+count: 1\n\s+rows:\n\s+name\s+bytes\n\s+a\s+16/);
+  });
+});

@@ -1,5 +1,6 @@
 import { type Report, callSiteOf } from "@leakscope/core";
 import { hex, humanBytes, inputLine } from "./common.js";
+import { extensionsHtml } from "./extensions.js";
 
 /** Escape for HTML text and attribute values. Every dump-derived string goes through it. */
 export function esc(s: string | number | undefined): string {
@@ -136,6 +137,8 @@ export function formatHtml(report: Report): string {
           .join("")}</tbody></table></section>`,
     );
   }
+  const extensions = extensionsHtml(report, esc);
+  if (extensions) parts.push(extensions);
   if (report.diagnostics.length) {
     parts.push(
       `<section id="diagnostics"><h2>Diagnostics</h2><table><thead><tr><th>code</th><th>severity</th><th>message</th></tr></thead><tbody>${report.diagnostics

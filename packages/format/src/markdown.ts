@@ -1,5 +1,6 @@
 import type { Report } from "@leakscope/core";
 import { hex, humanBytes, inputLine } from "./common.js";
+import { extensionsMarkdown } from "./extensions.js";
 
 /** Escape text for a Markdown table cell or paragraph (dump strings are untrusted). */
 export function mdEscape(s: string): string {
@@ -39,6 +40,7 @@ export function formatMarkdown(report: Report): string {
       out.push(`| ${r.kind} | ${mdEscape(what)} | ${r.delta.count} | ${hex(r.delta.bytes)} |`);
     }
   }
+  out.push(...extensionsMarkdown(report));
   if (report.diagnostics.length) {
     out.push("", "## Diagnostics", "");
     for (const x of report.diagnostics) out.push(`- **${x.code}** (${x.severity}): ${mdEscape(x.message)}`);

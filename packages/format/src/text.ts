@@ -1,5 +1,6 @@
 import type { Report } from "@leakscope/core";
 import { hex, humanBytes, inputLine, safeText } from "./common.js";
+import { extensionsText } from "./extensions.js";
 
 export interface TextOptions {
   /** ANSI colour (only on a TTY without NO_COLOR; the CLI decides). */
@@ -63,6 +64,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
       out.push(`  ${hex(r.delta.bytes).padStart(12)} ${String(r.delta.count).padStart(8)}  ${r.kind.padEnd(10)}  ${what}`);
     }
   }
+  out.push(...extensionsText(report));
   if (report.diagnostics.length > 0) {
     out.push("");
     out.push(dim(`${report.diagnostics.length} diagnostic(s); --json lists them all:`));
