@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { AllocFlags, BufferSource, Engine, type InputReader, PluginOptionsError, memoryTarget, validateReport } from "@leakscope/core";
 import { describe, expect, it } from "vitest";
 import { bigBlocks } from "../src/index.js";
@@ -13,7 +14,7 @@ const reader: InputReader = {
     }),
 };
 
-function engineWith(options?: Record<string, unknown>): Engine {
+function engineWith(options?: Parameters<typeof bigBlocks>[0]): Engine {
   const engine = new Engine();
   engine.hooks.resolveReader.tap("example-input", () => reader);
   engine.hooks.discoverHeaps.tapPromise("example-input", async (run) => {
@@ -46,8 +47,17 @@ describe("example third-party plugin", () => {
     expect(validateReport(r.report).valid).toBe(true);
   });
 
-  it("rejects bad options before any dump is opened", () => {
+  it("rejects bad options before any dump is opened, and misspelled ones do not compile", () => {
     expect(() => bigBlocks({ top: 0 })).toThrow(PluginOptionsError);
+    // @ts-expect-error `tpo` is not an option
+    expect(() => bigBlocks({ tpo: 3 })).toThrow(PluginOptionsError);
     expect(bigBlocks().name).toBe("big-blocks");
+  });
+
+  it("depends on core as a peer, not a copy of its own", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as Record<string, Record<string, string> | undefined>;
+    expect(pkg.peerDependencies?.["@leakscope/core"]).toBeDefined();
+    expect(pkg.dependencies?.["@leakscope/core"]).toBeUndefined();
+    expect(pkg.dependencies?.["@sinclair/typebox"]).toBeUndefined();
   });
 });
