@@ -28,7 +28,7 @@ export interface OpenRun {
  * {@link PluginError} naming the plugin and the hook.
  *
  * ```ts
- * const engine = new Engine({ plugins: [minidumpReader(), heapNt(), heapLfh()] });
+ * const engine = new Engine({ plugins: [minidumpInput(), heapNt(), heapLfh()] });
  * const report = await engine.run("app.dmp", { command: "heaps", depth: "walk" });
  * ```
  */
