@@ -35,3 +35,5 @@ export * from "./report/build.js";
 export * from "./report/queries.js";
 export * from "./minidump/index.js";
 export { minidumpInput } from "./readers.js";
+// Testing kit for plugin authors
+export * from "./testing.js";
