@@ -1,35 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
-  BufferSource,
   Engine,
-  type InputReader,
   type LeakscopePlugin,
   ReportOutputError,
   Type,
   definePlugin,
   findUnserializable,
-  memoryTarget,
+  runSynthetic,
 } from "../src/index.js";
-
-function fakeReader(): LeakscopePlugin {
-  const reader: InputReader = {
-    name: "fake",
-    open: (probe) =>
-      memoryTarget({
-        arch: "x64",
-        os: { major: 10, minor: 0, build: 19041 },
-        memory: [{ address: 0x10000, bytes: new Uint8Array(64) }],
-        views: [{ bitness: 64, peb: 0x10000 }],
-        path: probe.path,
-      }),
-  };
-  return {
-    name: "fake-reader",
-    apply(engine) {
-      engine.hooks.resolveReader.tap("fake-reader", () => reader);
-    },
-  };
-}
 
 const counter = definePlugin({
   name: "counter",
@@ -45,12 +23,10 @@ const counter = definePlugin({
   }),
 });
 
+/** The report of an `info` run over a synthetic process with `plugins`, or the error it ended with. */
 async function runWith(...plugins: LeakscopePlugin[]): Promise<unknown> {
-  const engine = new Engine({ plugins: [fakeReader(), ...plugins] });
   try {
-    const r = await engine.openSource(new BufferSource(new Uint8Array([1, 2]), "x.dmp"), { command: "info", depth: "open" });
-    r.close();
-    return r.report;
+    return (await runSynthetic({}, plugins, { command: "info", depth: "open" })).report;
   } catch (e) {
     return e;
   }
