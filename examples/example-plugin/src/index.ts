@@ -4,9 +4,10 @@
  *
  * It uses only the public API of `@leakscope/core` (a peer dependency: the plugin runs on the core
  * of the program that loads it): a factory made with `definePlugin` (options validated by their
- * schema when the plugin is created), a tap on `analyze` at a stage, typed run data through
- * module augmentation, a tap on the `report` waterfall, and the schema of its report section,
- * which the engine checks before the report is written.
+ * schema when the plugin is created), a tap on `heapsWalked` at a stage (so every command that
+ * walks the heaps gets the section), typed run data through module augmentation, a tap on the
+ * `report` waterfall, and the schema of its report section, which the engine checks before the
+ * report is written.
  *
  * `leakscope --plugin @leakscope/example-plugin analyze app.dmp` loads it through its default export.
  */
@@ -52,7 +53,7 @@ export const bigBlocks = definePlugin({
   sections: { "big-blocks": BigBlocksSection },
   setup: (options) => ({
     apply(engine) {
-      engine.hooks.analyze.tapPromise({ name: "big-blocks", stage: STAGE_LATE }, async (run) => {
+      engine.hooks.heapsWalked.tapPromise({ name: "big-blocks", stage: STAGE_LATE }, async (run) => {
         const found: { i: number; size: number }[] = [];
         run.allocations.forEachChunk((c, n, base) => {
           for (let k = 0; k < n; k++) {

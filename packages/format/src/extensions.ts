@@ -51,7 +51,7 @@ function blocksOf(label: string, value: unknown, depth: number, maxRows: number,
     } else {
       const items = value.slice(0, maxRows).map(scalarText);
       const more = value.length > maxRows ? ` … ${value.length - maxRows} more` : "";
-      out.push({ kind: "field", label, value: items.join(", ") + more, depth });
+      out.push({ kind: "field", label, value: value.length === 0 ? "(none)" : items.join(", ") + more, depth });
     }
     return;
   }

@@ -12,6 +12,7 @@ function withSections() {
         { address: "0x760008", size: 131072, heap: "<script>x</script>" },
       ],
       tags: ["a", "b|c"],
+      none: [],
       nested: { deeper: { count: 3 } },
     },
     "row-list": Array.from({ length: 60 }, (_, i) => ({ i, name: `row ${i}` })),
@@ -36,6 +37,7 @@ describe("plugin sections (report.extensions) in every human format", () => {
     expect(text).toMatch(/address\s+size\s+heap/);
     expect(text).toMatch(/0x710008\s+262144\s+0x700000/);
     expect(text).toContain("tags: a, b|c");
+    expect(text).toContain("none: (none)");
     expect(text).toContain("… 10 more rows");
   });
 
