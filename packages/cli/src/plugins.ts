@@ -8,6 +8,7 @@ import { heapLfh } from "@leakscope/heap-lfh";
 import { heapSegment } from "@leakscope/heap-segment";
 import { stackTraces } from "@leakscope/stacks";
 import { poolKm } from "@leakscope/pool-km";
+import { processKinds } from "@leakscope/process";
 import { symbols } from "@leakscope/symbols";
 import { windbgText } from "@leakscope/windbg-text";
 
@@ -16,7 +17,7 @@ import { windbgText } from "@leakscope/windbg-text";
  * The CLI is the only package that wires plugins together.
  */
 export function defaultPlugins(): LeakscopePlugin[] {
-  return [minidumpInput(), poolKm(), windbgText(), heapNt(), heapLfh(), heapSegment(), pageHeap(), stackTraces(), symbols()];
+  return [minidumpInput(), poolKm(), windbgText(), heapNt(), heapLfh(), heapSegment(), pageHeap(), stackTraces(), symbols(), processKinds()];
 }
 
 // ---- plugins chosen by the user: --plugin and leakscope.config.{mjs,json} ------------------------

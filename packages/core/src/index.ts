@@ -31,6 +31,7 @@ export * from "./engine/engine.js";
 export * from "./report/schema.js";
 export * from "./report/validate.js";
 export { checkReport, findUnserializable } from "./report/check.js";
+export * from "./report/batch.js";
 export * from "./report/build.js";
 export * from "./report/queries.js";
 export * from "./minidump/index.js";
