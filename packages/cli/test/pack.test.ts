@@ -52,6 +52,10 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe("package metadata", () => {
   const license = readFileSync(join(repo, "LICENSE"), "utf8");
+  it("the root names workspace packages with `*`, so a version bump never sends npm to the registry", () => {
+    const root = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+    for (const [name, range] of Object.entries(root.dependencies ?? {})) if (name.startsWith("@leakscope/")) expect(range, name).toBe("*");
+  });
   it.each([...published, example].map((p) => [p.name, p] as const))("%s is ready to publish", (_name, p) => {
     expect(p.license).toBe("MIT");
     expect(readFileSync(join(repo, p.dir, "LICENSE"), "utf8")).toBe(license);
