@@ -1,4 +1,4 @@
-import { Type } from "@sinclair/typebox";
+import { Type } from "@leakscope/core";
 import { type AnalysisSection, STAGE_DEFAULT, definePlugin } from "@leakscope/core";
 import { finishAnalysis, prepareAnalysis } from "./analyze.js";
 

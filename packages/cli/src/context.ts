@@ -1,6 +1,6 @@
 import { Engine, type Address, type LeakscopePlugin, type Report, type Run, type RunDepth } from "@leakscope/core";
 import { writeFileSync } from "node:fs";
-import { type FormatName, formatReport } from "@leakscope/format";
+import { type FormatName, extensionsText, formatReport } from "@leakscope/format";
 import { symbols } from "@leakscope/symbols";
 import { checkSymbolPaths } from "./checks.js";
 import { renderProcess } from "./process.js";
@@ -60,7 +60,7 @@ export function createContext(io: CliIO, plugins: () => LeakscopePlugin[], setEx
     },
     emit(report, flags, text) {
       if (flags.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-      else io.stdout(text(report));
+      else io.stdout(text(report) + extensionsTextBlock(report));
     },
     output(report, format, outFile, top) {
       const preamble = format === "text" ? renderProcess(report, { detail: false }) : "";
@@ -71,4 +71,10 @@ export function createContext(io: CliIO, plugins: () => LeakscopePlugin[], setEx
       } else io.stdout(text);
     },
   };
+}
+
+/** Plugin sections after a command's own text (analyze and diff get them from the formatter). */
+function extensionsTextBlock(report: Report): string {
+  const lines = extensionsText(report);
+  return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }

@@ -10,7 +10,8 @@ export function handleError(e: unknown, io: CliIO, debug: boolean): number {
     }
     return EXIT_BAD_INPUT; // commander already printed the message
   }
-  if (e instanceof LeakscopeError && !(e instanceof InternalError) && e.exitCode !== EXIT_INTERNAL) {
+  // a plugin's invalid report (exit 3) is the plugin's bug: the message names it and the path
+  if (e instanceof LeakscopeError && !(e instanceof InternalError) && (e.exitCode !== EXIT_INTERNAL || e.code === "REPORT_INVALID")) {
     const where =
       e.fileOffset !== undefined
         ? ` (file offset 0x${e.fileOffset.toString(16)})`

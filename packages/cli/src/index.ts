@@ -1,3 +1,3 @@
 export { runCli, parseNumberArg, parseRangeArg, type CliOptions } from "./program.js";
-export { defaultPlugins } from "./plugins.js";
+export { CONFIG_FILES, defaultPlugins, loadUserPlugins, type UserPlugins } from "./plugins.js";
 export type { CliIO } from "./io.js";

@@ -4,14 +4,16 @@ import { COMMANDS } from "./commands/index.js";
 import { createContext } from "./context.js";
 import { handleError } from "./errors.js";
 import { type CliIO, processIO } from "./io.js";
-import { defaultPlugins } from "./plugins.js";
+import { type UserPlugins, loadUserPlugins, pluginSource } from "./plugins.js";
 
 export { parseNumberArg, parseRangeArg } from "./options.js";
 
 export interface CliOptions {
   io?: CliIO;
-  /** Plugins to use instead of the defaults (tests, embedders). */
-  plugins?: () => LeakscopePlugin[];
+  /** Plugins to use instead of the defaults (tests, embedders): an array, or a function returning one. */
+  plugins?: readonly LeakscopePlugin[] | (() => LeakscopePlugin[]);
+  /** Where `leakscope.config.*` is searched from and `--plugin` paths are resolved (default: the process's). */
+  cwd?: string;
 }
 
 /**
@@ -19,10 +21,21 @@ export interface CliOptions {
  * 0 ok, 1 findings at or above the threshold (analyze), 2 bad usage or input, 3 internal error.
  * The commands live in `commands/`, one module each; this function only wires them.
  */
-export async function runCli(argv: readonly string[], options: CliOptions = {}): Promise<number> {
+export async function runCli(argvIn: readonly string[], options: CliOptions = {}): Promise<number> {
   const io = options.io ?? processIO();
   let exitCode = EXIT_OK;
-  const ctx = createContext(io, options.plugins ?? defaultPlugins, (code) => {
+  // --plugin and the config file: loaded and their options validated before any input is opened
+  let user: UserPlugins;
+  let plugins: () => LeakscopePlugin[];
+  try {
+    const base = pluginSource(options.plugins);
+    user = await loadUserPlugins(argvIn, options.cwd ?? process.cwd());
+    plugins = user.wrap(base);
+  } catch (e) {
+    return handleError(e, io, argvIn.includes("--debug"));
+  }
+  const argv = user.argv;
+  const ctx = createContext(io, plugins, (code) => {
     exitCode = code;
   });
 
@@ -31,6 +44,8 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     .description("Find memory leaks in Windows crash dumps and WinDbg logs, on any OS, without symbols.")
     .version(VERSION, "-V, --version")
     .option("--debug", "print stack traces of internal errors")
+    .option("--plugin <package-or-path>", "load a plugin (repeatable); plugins and options also come from leakscope.config.{mjs,json}")
+    .option("--config <file>", "the config file to use instead of the first leakscope.config.{mjs,json} from the working directory up")
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({

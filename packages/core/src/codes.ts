@@ -30,6 +30,18 @@ export const coreCodes = defineCodes("core", {
   // ---- engine -------------------------------------------------------------------------------
   PLUGIN_ERROR: { severity: "error", description: "A plugin's hook threw; the message names plugin and hook." },
   PLUGIN_OPTIONS: { severity: "error", description: "A plugin's options do not match its schema." },
+  PLUGIN_LOAD: {
+    severity: "error",
+    description: "A plugin named by --plugin or the config file cannot be found, imported or created; the message says which and why.",
+  },
+  CONFIG_INVALID: {
+    severity: "error",
+    description: "leakscope.config.mjs/json cannot be read or does not have the expected shape.",
+  },
+  REPORT_INVALID: {
+    severity: "error",
+    description: "The final report fails the report schema or a plugin's section schema, or holds a value JSON cannot carry (BigInt); names the plugin and the path.",
+  },
   ALLOCATOR_WALK_FAILED: {
     severity: "error",
     description: "Walking one allocator failed; the others were still walked and reported.",

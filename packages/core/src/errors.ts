@@ -9,6 +9,7 @@
  * | `UsageError`         | bad command-line arguments                         | 2 |
  * | `PluginOptionsError` | a plugin's options fail its schema                 | 2 |
  * | `PluginError`        | a tap threw: adds plugin and hook names            | 3 (or the cause's) |
+ * | `ReportOutputError`  | a plugin wrote a report that fails the schema or JSON | 3 |
  * | `InternalError`      | a leakscope bug                                    | 3 |
  */
 
@@ -100,6 +101,31 @@ export class PluginError extends LeakscopeError {
       cause !== null && typeof cause === "object" && "code" in cause && typeof cause.code === "string"
         ? cause.code
         : undefined;
+  }
+}
+
+/**
+ * The final report is not valid: a value JSON cannot carry (BigInt, function, cycle), a key the
+ * report schema does not have, or a section that fails its plugin's own schema. Names the plugin
+ * whose `report` tap wrote it (`core` when none did), the JSON pointer and the reason.
+ */
+export class ReportOutputError extends LeakscopeError {
+  readonly plugin: string;
+  /** JSON pointer into the report, e.g. `/extensions/big-blocks/blocks/0/size`. */
+  readonly path: string;
+  readonly reason: string;
+  constructor(plugin: string, path: string, reason: string) {
+    const who = plugin === "core" ? "leakscope" : `plugin ${plugin}`;
+    const todo =
+      plugin === "core"
+        ? "This is a bug in leakscope: please report it."
+        : `This is a bug in the plugin: report it to its authors, or run without it.`;
+    super("REPORT_INVALID", `[${who}] the report is invalid at ${path || "/"}: ${reason}. ${todo}`, EXIT_INTERNAL, {
+      where: path || "/",
+    });
+    this.plugin = plugin;
+    this.path = path;
+    this.reason = reason;
   }
 }
 

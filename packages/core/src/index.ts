@@ -4,6 +4,8 @@ export * from "./errors.js";
 export * from "./diagnostics.js";
 export * from "./codes.js";
 export { VERSION } from "./version.js";
+// Schema builders for plugin options and report sections (one TypeBox, core's)
+export * from "./typebox.js";
 // Input and memory
 export * from "./io/byte-source.js";
 export * from "./memory/address-space.js";
@@ -32,9 +34,12 @@ export * from "./engine/engine.js";
 // Report
 export * from "./report/schema.js";
 export * from "./report/validate.js";
+export { checkReport, findUnserializable } from "./report/check.js";
 export * from "./report/batch.js";
 export * from "./report/build.js";
 export * from "./report/queries.js";
 export * from "./report/crash.js";
 export * from "./minidump/index.js";
 export { minidumpInput } from "./readers.js";
+// Testing kit for plugin authors
+export * from "./testing.js";

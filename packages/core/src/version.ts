@@ -1,2 +1,6 @@
-/** The version of @leakscope/core (kept in sync with package.json by a test). */
-export const VERSION = "0.0.0";
+// Read from package.json at build time: tsup (esbuild) inlines the one field, and tests running
+// from sources read the same file, so `changeset version` needs no second edit here.
+import { version } from "../package.json";
+
+/** The version of @leakscope/core, as published (the report's `tool.version`). */
+export const VERSION: string = version;

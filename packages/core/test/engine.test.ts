@@ -1,4 +1,3 @@
-import { Type } from "@sinclair/typebox";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   AllocFlags,
@@ -12,6 +11,7 @@ import {
   type InputReader,
   type LeakscopePlugin,
   type Report,
+  Type,
   definePlugin,
   memoryTarget,
   validateReport,
@@ -165,6 +165,7 @@ describe("definePlugin", () => {
       expect((e as PluginOptionsError).plugin).toBe("top-n");
       expect((e as PluginOptionsError).paths).toEqual(["/top"]);
     }
+    // @ts-expect-error a misspelled option does not compile
     expect(() => topPlugin({ tpo: 1 })).toThrow(PluginOptionsError);
   });
 

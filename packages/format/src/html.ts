@@ -3,6 +3,7 @@ import { count, diagnosticGroups, hex, humanBytes, inputLine, signedCount, signe
 import { foldAllocatorFrames, stackLine } from "./frames.js";
 import { trendHtml } from "./trend.js";
 import { crashHead } from "./target-head.js";
+import { extensionsHtml } from "./extensions.js";
 
 /** Escape for HTML text and attribute values. Every dump-derived string goes through it. */
 export function esc(s: string | number | undefined): string {
@@ -262,6 +263,8 @@ export function formatHtml(report: Report): string {
         `</section>`,
     );
   }
+  const extensions = extensionsHtml(report, esc);
+  if (extensions) parts.push(extensions);
   const groups = diagnosticGroups(report);
   if (groups.length) {
     add(

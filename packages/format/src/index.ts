@@ -10,6 +10,7 @@ export { formatCsv, csvField } from "./csv.js";
 export { formatHtml, esc, barChart, inlineCode } from "./html.js";
 export { foldAllocatorFrames, stackLine, type FoldedStack } from "./frames.js";
 export { humanBytes, safeText } from "./common.js";
+export { type ExtensionBlock, extensionBlocks, extensionsHtml, extensionsMarkdown, extensionsText } from "./extensions.js";
 export { sparkline, trendText, trendMarkdown, trendHtml, trendChartSvg, trendStatusText } from "./trend.js";
 
 export type FormatName = "text" | "json" | "markdown" | "csv" | "html";

@@ -3,6 +3,7 @@ import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, 
 import { stackLine } from "./frames.js";
 import { trendMarkdown } from "./trend.js";
 import { crashHead } from "./target-head.js";
+import { extensionsMarkdown } from "./extensions.js";
 
 /** Escape text for a Markdown table cell or paragraph (dump strings are untrusted). */
 export function mdEscape(s: string): string {
@@ -64,6 +65,7 @@ export function formatMarkdown(report: Report): string {
     }
   }
   if (report.trend) out.push("", ...trendMarkdown(report.trend, mdEscape));
+  out.push(...extensionsMarkdown(report));
   const groups = diagnosticGroups(report);
   if (groups.length) {
     out.push("", "## Diagnostics", "");

@@ -3,6 +3,7 @@ import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, 
 import { foldAllocatorFrames, stackLine } from "./frames.js";
 import { trendText } from "./trend.js";
 import { crashHead } from "./target-head.js";
+import { extensionsText } from "./extensions.js";
 
 export interface TextOptions {
   /** ANSI colour (only on a TTY without NO_COLOR; the CLI decides). */
@@ -107,6 +108,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
     }
   }
   if (report.trend) out.push(...trendText(report.trend, options.top ?? 10));
+  out.push(...extensionsText(report));
   const groups = diagnosticGroups(report);
   if (groups.length > 0) {
     out.push("");

@@ -1,4 +1,4 @@
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, Type } from "@leakscope/core";
 
 /**
  * The ground-truth manifest written by `tools/groundtruth/gtalloc` next to its dump: the facts of

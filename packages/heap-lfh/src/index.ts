@@ -1,6 +1,7 @@
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, Type } from "@leakscope/core";
 import { STAGE_FRONTEND, definePlugin } from "@leakscope/core";
 import type { HeapNtApi } from "@leakscope/heap-nt";
+import { lfhCodes } from "./codes.js";
 import { LfhWalker } from "./walk.js";
 
 export * from "./state.js";
@@ -37,7 +38,16 @@ export const heapLfh = definePlugin({
         // Walk each host as heap-nt finds it (its bytes are in the cache then); subscribed once
         // the first input is open, when every plugin is registered whatever their order.
         let subscribed = false;
-        engine.hooks.targetOpened.tapPromise("heap-lfh", async () => {
+        engine.hooks.targetOpened.tapPromise("heap-lfh", async (target, run) => {
+          // without heap-nt no NT heap is found or walked, so there is nothing to expand: say so
+          if (target.kind === "user" && !engine.plugins.some((p) => p.name === "heap-nt")) {
+            run.diagnostics.report(
+              "heap-lfh",
+              "LFH_NO_BACKEND_STATE",
+              lfhCodes.LFH_NO_BACKEND_STATE.severity,
+              "heap-lfh is registered without heap-nt: NT heaps are neither found nor walked, so no LFH block is listed; add heapNt() to the plugins",
+            );
+          }
           if (subscribed) return;
           subscribed = true;
           engine.api<HeapNtApi>("heap-nt")?.onHostBlock((heap, run, index) => walker.hostFound(heap, run, index));

@@ -14,7 +14,7 @@ import { heapLfh } from "../src/index.js";
 import { actualLfhBlocks, expectedLfhBlocks, lfhSubsegments } from "./helpers.js";
 
 /** A whole minidump (MinidumpBuilder) of a process whose heap uses the LFH, walked through the real reader. */
-async function walkDump(version: LfhWriterVersion, kind: "x86" | "x64" | "wow64") {
+async function walkDump(version: LfhWriterVersion, kind: "x86" | "x64" | "wow64", withNt = true) {
   const bitness = kind === "x64" ? 64 : 32;
   const base = bitness === 64 ? 0x1_2340_0000 : 0x0070_0000;
   const lfhAddress = bitness === 64 ? 0x1_5550_0000 : 0x000e_0000;
@@ -27,12 +27,21 @@ async function walkDump(version: LfhWriterVersion, kind: "x86" | "x64" | "wow64"
   const { lfh, structures } = writeLfhInNtHeap(dump.heaps[0]!, spec);
   for (const p of structures) dump.builder.memory(p.address, p.bytes);
   const bytes = dump.builder.build();
-  const engine = new Engine({ plugins: [minidumpInput(), heapNt(), heapLfh()] });
+  const engine = new Engine({ plugins: withNt ? [minidumpInput(), heapNt(), heapLfh()] : [minidumpInput(), heapLfh()] });
   const open = await engine.openSource(new BufferSource(bytes, "lfh.dmp"), { command: "heaps", depth: "walk" });
   return { open, lfh, nt: dump.heaps[0]!, base };
 }
 
 describe("synthetic minidumps through the minidump reader", () => {
+  it("says so when heap-lfh runs without heap-nt (which finds and walks the NT heaps)", async () => {
+    const alone = await walkDump("win10", "x64", false);
+    alone.open.close();
+    expect(alone.open.report.diagnostics.map((d) => d.code)).toContain("LFH_NO_BACKEND_STATE");
+    const both = await walkDump("win10", "x64");
+    both.open.close();
+    expect(both.open.report.diagnostics.map((d) => d.code)).not.toContain("LFH_NO_BACKEND_STATE");
+  });
+
   for (const [version, kind] of [
     ["win7", "wow64"],
     ["win8.1", "x86"],

@@ -1,4 +1,4 @@
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, Type } from "@leakscope/core";
 import { PARALLEL_MIN_BYTES, STAGE_BACKEND, defaultTaskWorkerCount, definePlugin } from "@leakscope/core";
 import { MAX_SCAN_CANDIDATES, discoverNtHeaps } from "./discover.js";
 

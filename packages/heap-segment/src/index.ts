@@ -1,4 +1,4 @@
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, Type } from "@leakscope/core";
 import { STAGE_BACKEND, STAGE_EARLY, definePlugin } from "@leakscope/core";
 import { MAX_SCAN_CANDIDATES, claimListedSegmentHeaps, discoverSegmentHeaps } from "./discover.js";
 import { SegmentHeapWalker } from "./walk.js";

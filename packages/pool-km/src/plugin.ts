@@ -1,4 +1,4 @@
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, Type } from "@leakscope/core";
 import { type InputReader, definePlugin } from "@leakscope/core";
 import { isKernelDump } from "./header.js";
 import { type KernelDump, openKernelDumpTarget } from "./kdump.js";

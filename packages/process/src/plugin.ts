@@ -1,4 +1,4 @@
-import { Type } from "@sinclair/typebox";
+import { Type } from "@leakscope/core";
 import { type AnalysisSection, type Evidence, type ProcessSection, type Run, STAGE_LATE, definePlugin, minidumpOf } from "@leakscope/core";
 import { computeComposition } from "./composition.js";
 import { summarizeGdi } from "./gdi.js";

@@ -1,4 +1,4 @@
-import { Type } from "@sinclair/typebox";
+import { Type } from "@leakscope/core";
 import {
   type Run,
   STAGE_ENRICH,

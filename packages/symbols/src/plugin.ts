@@ -1,4 +1,4 @@
-import { Type } from "@sinclair/typebox";
+import { Type } from "@leakscope/core";
 import { type Address, STAGE_ENRICH, type StackRecord, definePlugin } from "@leakscope/core";
 import { Symbolizer, type SymbolizedFrame, toFrameText } from "./symbolizer.js";
 

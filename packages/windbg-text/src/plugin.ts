@@ -22,7 +22,7 @@ import {
   formatAddress,
   readBytes,
 } from "@leakscope/core";
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, Type } from "@leakscope/core";
 import { windbgTextCodes } from "./codes.js";
 import { decodeText, isWindbgText } from "./decode.js";
 import type { HeapEntry, PageHeapBlock, SessionBlock, StackFrame, WindbgSession } from "./model.js";

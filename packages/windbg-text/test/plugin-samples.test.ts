@@ -196,6 +196,7 @@ describe("synthetic logs", () => {
 
   it("validates its options", () => {
     expect(() => windbgText({ maxBytes: 0 })).toThrow(PluginOptionsError);
+    // @ts-expect-error options the schema refuses do not compile either
     expect(() => windbgText({ nope: 1 })).toThrow(PluginOptionsError);
     expect(windbgText().name).toBe("windbg-text");
     expectTypeOf(windbgText).parameter(0).toExtend<WindbgTextOptions | Record<string, unknown> | undefined>();

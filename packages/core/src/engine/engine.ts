@@ -2,6 +2,7 @@ import { formatAddress } from "../address.js";
 import { InputError, LeakscopeError, PluginError } from "../errors.js";
 import { type ByteSource, FileSource, readBytes } from "../io/byte-source.js";
 import { baseReport } from "../report/build.js";
+import { type ReportOwners, checkReport, recordReportOwners, snapshotForOwners } from "../report/check.js";
 import type { Report } from "../report/schema.js";
 import { type EngineHooks, type InputProbe, createHooks } from "./hooks.js";
 import type { LeakscopePlugin } from "./plugin.js";
@@ -27,18 +28,23 @@ export interface OpenRun {
  * {@link PluginError} naming the plugin and the hook.
  *
  * ```ts
- * const engine = new Engine({ plugins: [minidumpReader(), heapNt(), heapLfh()] });
+ * const engine = new Engine({ plugins: [minidumpInput(), heapNt(), heapLfh()] });
  * const report = await engine.run("app.dmp", { command: "heaps", depth: "walk" });
  * ```
  */
 export class Engine {
   readonly hooks: EngineHooks;
   private readonly pluginList: LeakscopePlugin[] = [];
+  /** Section name -> the plugin declaring its schema. */
+  private readonly sectionSchemas = new Map<string, { plugin: string; schema: object }>();
+  /** Per run: who wrote each part of the report (for naming the plugin of an invalid part). */
+  private readonly reportOwners = new WeakMap<Run, ReportOwners>();
   private frozen = false;
 
   constructor(options: EngineOptions = {}) {
     this.hooks = createHooks();
     for (const [name, hook] of Object.entries(this.hooks)) installWrapper(name, hook as unknown as WrappableHook);
+    trackReportOwners(this.hooks.report as unknown as WrappableHook, (run) => this.ownersOf(run));
     for (const p of options.plugins ?? []) this.use(p);
   }
 
@@ -48,9 +54,20 @@ export class Engine {
     if (this.pluginList.some((p) => p.name === plugin.name)) {
       throw new Error(`plugin ${plugin.name} is already registered`);
     }
+    for (const [section, schema] of Object.entries(plugin.sections ?? {})) {
+      const other = this.sectionSchemas.get(section);
+      if (other) throw new Error(`plugin ${plugin.name} declares report section "${section}", already declared by plugin ${other.plugin}`);
+      this.sectionSchemas.set(section, { plugin: plugin.name, schema });
+    }
     this.pluginList.push(plugin);
     plugin.apply(this);
     return this;
+  }
+
+  private ownersOf(run: Run): ReportOwners {
+    let owners = this.reportOwners.get(run);
+    if (!owners) this.reportOwners.set(run, (owners = new Map()));
+    return owners;
   }
 
   get plugins(): readonly LeakscopePlugin[] {
@@ -142,6 +159,8 @@ export class Engine {
       report = await this.hooks.report.promise(report, run);
       // Diagnostics last, so the ones raised while reporting are included.
       report.diagnostics = run.allDiagnostics().map((d) => ({ ...d }));
+      // Nothing invalid leaves the engine: the schema, the plugins' section schemas, JSON-safe values.
+      checkReport(report, this.ownersOf(run), this.sectionSchemas);
       await this.hooks.done.promise(report, run);
       return { run, report, close };
     } catch (e) {
@@ -201,6 +220,32 @@ interface TapInfo {
   name: string;
   type: "sync" | "async" | "promise";
   fn: (...args: unknown[]) => unknown;
+}
+
+/**
+ * Remember which `report` tap changed which top-level key or `extensions` section, so an invalid
+ * report names the plugin that wrote the invalid part. Shallow comparisons only.
+ */
+function trackReportOwners(hook: WrappableHook, ownersOf: (run: Run) => ReportOwners): void {
+  hook.intercept({
+    register(tap: TapInfo): TapInfo {
+      if (tap.type === "async") return tap;
+      const fn = tap.fn;
+      return {
+        ...tap,
+        fn: (...args: unknown[]) => {
+          const [report, run] = args as [Report, Run];
+          const before = snapshotForOwners(report);
+          const note = (out: unknown): unknown => {
+            recordReportOwners(ownersOf(run), before, out, tap.name);
+            return out;
+          };
+          const out = fn(...args);
+          return tap.type === "promise" ? Promise.resolve(out).then(note) : note(out);
+        },
+      };
+    },
+  });
 }
 
 interface WrappableHook {

@@ -12,7 +12,23 @@ export interface LeakscopePlugin<Api = unknown> {
   readonly name: string;
   apply(engine: Engine): void;
   readonly api?: Api;
+  /**
+   * The sections this plugin writes under `report.extensions`, each with its schema (TypeBox, or
+   * plain JSON Schema). The engine checks them, with the rest of the report, after the `report`
+   * hook: a section that fails ends the run with `REPORT_INVALID` (exit 3) naming this plugin.
+   */
+  readonly sections?: Readonly<Record<string, TSchema | Record<string, unknown>>>;
 }
+
+/**
+ * What a plugin factory made by {@link definePlugin} accepts: the options object with every
+ * property optional (defaults fill them), and no property the schema does not have, so a
+ * misspelled option is a compile error (and an options error at run time).
+ */
+export type PluginOptionsInput<S extends TSchema> = Static<S> extends Record<string, unknown> ? Partial<Static<S>> : Static<S>;
+
+/** A plugin factory: validates its options, returns the plugin. */
+export type PluginFactory<S extends TSchema, Api = unknown> = (options?: PluginOptionsInput<S>) => LeakscopePlugin<Api>;
 
 // validateSchema off: ajv would compile its meta-schema (50 ms, every run) only to check that each
 // options schema is well-formed, which TypeBox's builders already ensure
@@ -63,20 +79,25 @@ export function parsePluginOptions<S extends TSchema>(plugin: string, schema: S,
  *   setup: (options) => ({ apply(engine) { engine.hooks.analyze.tapPromise("my-plugin", async (run) => {}) } }),
  * });
  * const p = myPlugin({ top: 5 }); // options validated here, before any dump is opened
+ * myPlugin({ tpo: 5 }); // a compile error (and a PluginOptionsError at run time)
  * ```
  */
 export function definePlugin<S extends TSchema, Api = unknown>(definition: {
   name: string;
   options: S;
+  /** Schemas of the sections the plugin writes under `report.extensions` (see {@link LeakscopePlugin.sections}). */
+  sections?: Readonly<Record<string, TSchema | Record<string, unknown>>>;
   setup: (options: Static<S>) => { apply(engine: Engine): void; api?: Api };
-}): (options?: Static<S> | Record<string, unknown>) => LeakscopePlugin<Api> {
+}): PluginFactory<S, Api> {
   return (input) => {
     const options = parsePluginOptions(definition.name, definition.options, input);
     const made = definition.setup(options);
-    const plugin: LeakscopePlugin<Api> =
-      made.api === undefined
-        ? { name: definition.name, apply: made.apply }
-        : { name: definition.name, apply: made.apply, api: made.api };
+    const plugin: LeakscopePlugin<Api> = {
+      name: definition.name,
+      apply: made.apply,
+      ...(made.api === undefined ? {} : { api: made.api }),
+      ...(definition.sections === undefined ? {} : { sections: definition.sections }),
+    };
     return Object.freeze(plugin);
   };
 }
