@@ -187,7 +187,7 @@ if (growth.length > 0) {
 }
 const kindAcc = L.kindAccuracy(results);
 if (kindAcc.length > 0) {
-  console.log(`\nkind of leak: analysis.leakKind and suspect #1 of the planted kind (heap: the leak family)`);
+  console.log(`\nkind of leak: analysis.leakKind and suspect #1 of the planted kind (heap: leaks >= 2%, growth pairs, the example)`);
   for (const k of kindAcc) console.log(`  ${k.kind.padEnd(16)}${String(k.right).padStart(3)}/${String(k.scenarios).padEnd(3)} ${fmt(k.right / k.scenarios)}${k.missed.length ? `  missed: ${k.missed.join(", ")}` : ""}`);
 }
 const trendSummary = trendResults.length > 0 ? L.summarizeTrend(trendResults) : undefined;

@@ -182,7 +182,8 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
         family: "leak",
         description: `${form} leak of ${pct}% of busy bytes${heap ? " (in a DLL's private heap)" : ""} in ${SHAPE_TEXT[b.shape]}; ${label(b)}`,
         command: "analyze",
-        expected: { verdict: "leak-suspected", causes: [], leakKind: "heap" },
+        // the kind of leak is judged from 2% up (as top-1 is)
+        expected: { verdict: "leak-suspected", causes: [], ...(fraction >= 0.02 ? { leakKind: "heap" as const } : {}) },
         spec: { seed: 2000 + k, blocks, ...b, leak: { form, fraction, ...(heap ? { heap } : {}) } },
         fraction,
         form,
@@ -239,6 +240,7 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
       command: "analyze",
       expected: {
         verdict: "leak-suspected",
+        leakKind: "heap",
         causes: [{
           id: "net::Session",
           sizes: [ex.leakSize],
