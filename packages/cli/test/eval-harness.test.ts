@@ -158,7 +158,7 @@ describe("eval processes: the ground truth is what the dump holds", () => {
     expect(full.filter((s) => s.family === "healthy").map((s) => s.spec!.shape)).toEqual(expect.arrayContaining(["service", "gui", "cache", "batch", "parser"]));
     // every family runs: nothing is skipped any more
     expect(full.filter((s) => s.skip !== undefined)).toEqual([]);
-    expect(full.filter((s) => s.family === "kinds" && s.expected.leakKind).map((s) => s.expected.leakKind)).toEqual(["handles", "gdi", "threads", "virtual-memory"]);
+    expect(full.filter((s) => s.family === "kinds" && s.expected.leakKind).map((s) => s.expected.leakKind)).toEqual(["handles", "gdi", "threads", "virtual-memory", "handles"]);
     expect(full.filter((s) => s.family === "trend").map((s) => s.id)).toHaveLength(15);
     for (const k of ["steady-leak", "slow-leak-noisy", "plateau-only", "late-leak"]) expect(quick.some((s) => s.trend?.kind === k)).toBe(true);
     expect(quick.length).toBeLessThan(full.length);
@@ -226,6 +226,18 @@ describe("eval kinds: the ground truth of a kind leak is what the dump holds", (
     expect(h.total).toBeGreaterThan(3000);
     expect(h.byType.find((t: { type: string }) => t.type === "Event").count).toBe(1500);
     expect(busy.expected).toMatchObject({ verdict: "no-leak-evidence", causes: [] });
+  });
+
+  it("the handle leak in a process with captured heaps: the cause's count is the dump's Event handles, the heaps walk as written", async () => {
+    const s = scenarios.find((x) => x.spec?.handles === "leak")!;
+    const p = buildEvalProcess({ ...s.spec!, blocks: 800 });
+    const file = join(dir, "leak-handles.dmp");
+    p.builder.writeTo(file);
+    const cause = s.expected.causes[0]!;
+    expect(cause).toMatchObject({ kind: "handles", key: "handles:Event" });
+    expect((await processOf(file)).handles.byType.find((t: { type: string }) => t.type === "Event").count).toBe(cause.count);
+    expect(p.planted).toEqual([]);
+    expect((await walk(file)).blocks.size).toBe(p.busy.count);
   });
 
   it("matches a kind suspect by its kind and cause key; counts the kind at the top", () => {

@@ -6,7 +6,7 @@
  * generated scenario is seeded: the same list and the same files on every run.
  */
 import { writeFileSync } from "node:fs";
-import { type EvalArch, type EvalBackend, type EvalProcessSpec, type EvalShape, type LeakForm, LEAK_FORMS, type PlantedCause, type TruthFrame, buildEvalProcess } from "./process.js";
+import { EVAL_LEAKED_EVENTS, type EvalArch, type EvalBackend, type EvalProcessSpec, type EvalShape, type LeakForm, LEAK_FORMS, type PlantedCause, type TruthFrame, buildEvalProcess } from "./process.js";
 import type { NtWriterLayout } from "../heap/nt/writer.js";
 import { EXAMPLE_FACTS, buildExampleDump } from "../example.js";
 import { KIND_LEAK_FACTS, type KindLeak, buildKindLeakDump } from "../minidump/kinds.js";
@@ -285,6 +285,16 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
     const cause = kindCause(kind);
     out.push({ id: `kinds-${kind}`, family: "kinds", description: KIND_TEXT[kind], command: "analyze", expected: { verdict: "leak-suspected", causes: [cause], leakKind: kind }, kindLeak: kind });
   }
+  // the same handle leak in a process whose heaps are captured and healthy: the heap suspects must not outrank it
+  const leakBase = LEAK_BASES[0]!;
+  out.push({
+    id: "kinds-handles-full-heaps",
+    family: "kinds",
+    description: `${SHAPE_TEXT[leakBase.shape]} leaking Event handles (${EVAL_LEAKED_EVENTS} on top of its 110-odd healthy handles), its heaps captured and healthy; ${label(leakBase)}`,
+    command: "analyze",
+    expected: { verdict: "leak-suspected", causes: [{ id: "handles:Event", sizes: [], kind: "handles", key: "handles:Event", count: EVAL_LEAKED_EVENTS + 22 }], leakKind: "handles" },
+    spec: { seed: 5001, blocks, ...leakBase, handles: "leak" },
+  });
   out.push({
     id: "kinds-none-noheap",
     family: "kinds",
