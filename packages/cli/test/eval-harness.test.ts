@@ -294,7 +294,7 @@ describe("eval trend: a series' snapshots are in capture order and the matching 
     expect(good).toMatchObject({ top1: true, leakRank: 1, leakStatus: "growing", plateauFlagged: false, plateauStatus: "grew-then-stopped", churnFlagged: [], suspects: [], ordered: true });
     const bad = scoreTrend("b", truth, files, { trend: { inputs: [...inputs].reverse(), series, suspects: [{ key: "class:h/6144" }, { key: "heap:h" }, { key: "class:h/304" }, { key: "class:h/24" }] } }, 0, 0);
     expect(bad).toMatchObject({ top1: false, leakRank: 3, plateauFlagged: true, churnFlagged: [0x18], suspects: ["heap:h"], ordered: false });
-    const plateau = scoreTrend("p", { ...truth, kind: "plateau-only", leakSize: undefined }, files, { trend: { inputs, series: series.slice(1), suspects: [] } }, 0, 0);
+    const plateau = scoreTrend("p", { kind: "plateau-only", plateauSize: truth.plateauSize, churnSizes: truth.churnSizes, times: truth.times }, files, { trend: { inputs, series: series.slice(1), suspects: [] } }, 0, 0);
     expect(plateau.top1).toBeUndefined();
     const failed = scoreTrend("f", truth, files, undefined, 2, 0, "cannot read");
     expect(failed).toMatchObject({ top1: false, leakRank: 0, error: "cannot read", ordered: false });
