@@ -67,7 +67,7 @@ async function leakscope(argv) {
 
 /** A generated scenario's files and truth, from the cache when its spec and the generator are unchanged. */
 function generated(s) {
-  const key = createHash("sha256").update(JSON.stringify({ v: L.EVAL_GENERATOR_VERSION, spec: s.spec, truncate: s.truncate ?? null, example: s.example ?? false, kindLeak: s.kindLeak ?? null, trend: s.trend ?? null })).digest("hex").slice(0, 16);
+  const key = createHash("sha256").update(JSON.stringify({ v: L.EVAL_GENERATOR_VERSION, spec: s.spec, truncate: s.truncate ?? null, example: s.example ?? false, kindLeak: s.kindLeak ?? null, kindCount: s.kindCount ?? null, trend: s.trend ?? null })).digest("hex").slice(0, 16);
   const prefix = join(dir, s.id);
   const truthFile = `${prefix}.truth.json`;
   if (!fresh && existsSync(truthFile)) {
@@ -144,7 +144,7 @@ for (const s of scenarios) {
   r.input = s.example
     ? { example: true }
     : s.kindLeak
-    ? { kindLeak: s.kindLeak }
+    ? { kindLeak: s.kindLeak, ...(s.kindCount !== undefined ? { count: s.kindCount } : {}) }
     : s.spec
     ? { arch: s.spec.arch, backend: s.spec.backend, layout: s.spec.backend === "segment" ? "21H2 segment heap" : (s.spec.layout ?? "win10-1709"), ust: s.spec.ust, shape: s.spec.shape, blocks: s.spec.blocks, ...(s.spec.handles ? { handles: s.spec.handles } : {}) }
     : { shared: s.shared };

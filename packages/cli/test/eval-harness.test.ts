@@ -158,7 +158,12 @@ describe("eval processes: the ground truth is what the dump holds", () => {
     expect(full.filter((s) => s.family === "healthy").map((s) => s.spec!.shape)).toEqual(expect.arrayContaining(["service", "gui", "cache", "batch", "parser"]));
     // every family runs: nothing is skipped any more
     expect(full.filter((s) => s.skip !== undefined)).toEqual([]);
-    expect(full.filter((s) => s.family === "kinds" && s.expected.leakKind).map((s) => s.expected.leakKind)).toEqual(["handles", "gdi", "threads", "virtual-memory", "handles"]);
+    // each kind: the facts' leak, a smaller one and a normal load (handles also with captured heaps)
+    const kinds = full.filter((s) => s.family === "kinds");
+    for (const k of ["handles", "gdi", "threads", "virtual-memory"]) {
+      expect(kinds.filter((s) => s.expected.leakKind === k)).toHaveLength(k === "handles" ? 3 : 2);
+      expect(kinds.filter((s) => s.kindLeak === k && s.expected.verdict === "cannot-judge")).toHaveLength(1);
+    }
     expect(full.filter((s) => s.family === "trend").map((s) => s.id)).toHaveLength(15);
     for (const k of ["steady-leak", "slow-leak-noisy", "plateau-only", "late-leak"]) expect(quick.some((s) => s.trend?.kind === k)).toBe(true);
     expect(quick.length).toBeLessThan(full.length);
@@ -181,9 +186,10 @@ describe("eval kinds: the ground truth of a kind leak is what the dump holds", (
 
   it("each kind's cause (its key and count) is in the dump's HandleData, GDI table, thread list or MemoryInfoList", async () => {
     const F = KIND_LEAK_FACTS;
-    for (const s of scenarios.filter((x) => x.kindLeak && x.kindLeak !== "none")) {
+    for (const s of scenarios.filter((x) => x.kindLeak && x.kindLeak !== "none" && x.expected.leakKind)) {
       const w = writeEvalScenario(s, join(dir, s.id));
       const cause = w.expected.causes[0]!;
+      if (s.kindCount !== undefined) expect(cause.count).toBe(s.kindLeak === "handles" ? s.kindCount + 40 : s.kindCount);
       expect(cause.kind).toBe(s.kindLeak);
       expect(w.expected.leakKind).toBe(s.kindLeak);
       const p = await processOf(w.files[0]!);
@@ -214,6 +220,11 @@ describe("eval kinds: the ground truth of a kind leak is what the dump holds", (
   });
 
   it("the healthy controls: the same process without a leak, and a busy server's table below every type's usual count", async () => {
+    // a normal load: the planted count is what the dump holds, below the leak's
+    const normal = scenarios.find((s) => s.id === "kinds-threads-normal")!;
+    const t = await processOf(writeEvalScenario(normal, join(dir, normal.id)).files[0]!);
+    expect(t.threads.groups[0].count).toBe(normal.kindCount);
+    expect(normal.kindCount!).toBeLessThan(KIND_LEAK_FACTS.parkedThreads);
     const none = scenarios.find((s) => s.kindLeak === "none")!;
     const n = await processOf(writeEvalScenario(none, join(dir, none.id)).files[0]!);
     expect(n.handles.total).toBe(92);

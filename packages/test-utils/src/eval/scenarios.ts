@@ -52,8 +52,9 @@ export interface EvalScenario {
   example?: boolean;
   /** Real inputs: paths relative to ../shared (two for diff). */
   shared?: string[];
-  /** Kinds family: a {@link buildKindLeakDump} dump with this leak planted. */
+  /** Kinds family: a {@link buildKindLeakDump} dump with this leak planted, and how much of it (default: the facts' figures). */
   kindLeak?: KindLeak;
+  kindCount?: number;
   /** Trend family: the snapshot series (see {@link trendScenario}). */
   trend?: { kind: TrendScenarioKind; count: number; seed: number };
   /** Not runnable yet: why (printed as a notice). */
@@ -129,6 +130,21 @@ const KIND_TEXT: Record<(typeof KIND_LEAKS)[number], string> = {
   "virtual-memory": `a process leaking VirtualAlloc'd regions (MemoryInfoList: ${KIND_LEAK_FACTS.regions} private committed regions of 1 MiB outside the heaps)`,
 };
 
+/** Planted counts of the smaller leaks and of the normal loads. */
+const KIND_SCALES: Record<(typeof KIND_LEAKS)[number], [moderate: number, normal: number]> = {
+  handles: [5000, 1500],
+  gdi: [6000, 1500],
+  threads: [150, 40],
+  "virtual-memory": [100, 16],
+};
+
+const KIND_SCALE_TEXT: Record<(typeof KIND_LEAKS)[number], (n: number) => string> = {
+  handles: (n) => `${n + 40} Event handles`,
+  gdi: (n) => `${n} GDI bitmaps of the process (quota 10,000)`,
+  threads: (n) => `${n} threads started at one address, parked at one wait (a thread pool)`,
+  "virtual-memory": (n) => `${n} VirtualAlloc'd regions of 1 MiB outside the heaps`,
+};
+
 const TREND_TEXT: Record<TrendScenarioKind, string> = {
   "steady-leak": "with a steady leak (700 blocks of one size per snapshot), a cache that fills then holds, and churn",
   "slow-leak-noisy": "with a slow leak (300 blocks per snapshot) under 8% churn noise, and a cache that fills then holds",
@@ -137,18 +153,19 @@ const TREND_TEXT: Record<TrendScenarioKind, string> = {
 };
 
 /** The cause a kind leak's suspect must name: its kind and the key of what {@link buildKindLeakDump} planted. */
-export function kindCause(kind: Exclude<KindLeak, "none">): TruthCause {
+export function kindCause(kind: Exclude<KindLeak, "none">, count?: number): TruthCause {
   const F = KIND_LEAK_FACTS;
+  const n = (dflt: number): number => count ?? dflt;
   const app = F.app.path.slice(F.app.path.lastIndexOf("\\") + 1).replace(/\.exe$/i, "");
   switch (kind) {
     case "handles":
-      return { id: "handles:Event", sizes: [], kind, key: "handles:Event", count: F.leakedEvents + 40 };
+      return { id: "handles:Event", sizes: [], kind, key: "handles:Event", count: n(F.leakedEvents) + 40 };
     case "gdi":
-      return { id: "gdi:Bitmap", sizes: [], kind, key: "gdi:Bitmap", count: F.leakedBitmaps };
+      return { id: "gdi:Bitmap", sizes: [], kind, key: "gdi:Bitmap", count: n(F.leakedBitmaps) };
     case "threads":
-      return { id: "threads", sizes: [], kind, key: `threads:${app}+0x${(F.threadStart - F.app.base).toString(16)}`, count: F.parkedThreads };
+      return { id: "threads", sizes: [], kind, key: `threads:${app}+0x${(F.threadStart - F.app.base).toString(16)}`, count: n(F.parkedThreads) };
     case "virtual-memory":
-      return { id: "region", sizes: [F.regionSize], kind, key: `region:0x${F.regionBase.toString(16)}`, count: F.regions, bytes: F.regions * F.regionSize };
+      return { id: "region", sizes: [F.regionSize], kind, key: `region:0x${F.regionBase.toString(16)}`, count: n(F.regions), bytes: n(F.regions) * F.regionSize };
   }
 }
 
@@ -285,6 +302,29 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
     const cause = kindCause(kind);
     out.push({ id: `kinds-${kind}`, family: "kinds", description: KIND_TEXT[kind], command: "analyze", expected: { verdict: "leak-suspected", causes: [cause], leakKind: kind }, kindLeak: kind });
   }
+  // the same leaks at a smaller scale (still well past what a process holds), and the same
+  // process with a normal load of each kind: no suspect, and cannot-judge (its heaps are not captured)
+  for (const kind of KIND_LEAKS) {
+    const [moderate, normal] = KIND_SCALES[kind];
+    out.push({
+      id: `kinds-${kind}-moderate`,
+      family: "kinds",
+      description: `${KIND_SCALE_TEXT[kind](moderate)}: a smaller leak`,
+      command: "analyze",
+      expected: { verdict: "leak-suspected", causes: [kindCause(kind, moderate)], leakKind: kind },
+      kindLeak: kind,
+      kindCount: moderate,
+    });
+    out.push({
+      id: `kinds-${kind}-normal`,
+      family: "kinds",
+      description: `${KIND_SCALE_TEXT[kind](normal)}: a normal load, not a leak (heaps not captured)`,
+      command: "analyze",
+      expected: { verdict: "cannot-judge", causes: [] },
+      kindLeak: kind,
+      kindCount: normal,
+    });
+  }
   // the same handle leak in a process whose heaps are captured and healthy: the heap suspects must not outrank it
   const leakBase = LEAK_BASES[0]!;
   out.push({
@@ -368,7 +408,7 @@ export function writeEvalScenario(s: EvalScenario, prefix: string): WrittenScena
   }
   const none = { count: 0, bytes: 0 };
   if (s.kindLeak) {
-    writeFileSync(`${prefix}.dmp`, buildKindLeakDump(s.kindLeak));
+    writeFileSync(`${prefix}.dmp`, buildKindLeakDump(s.kindLeak, s.kindCount !== undefined ? { count: s.kindCount } : {}));
     const c = s.expected.causes[0];
     return { files: [`${prefix}.dmp`], expected: s.expected, busy: none, leaked: { count: c?.count ?? 0, bytes: c?.bytes ?? 0 }, orphans: none, planted: [] };
   }
