@@ -4,12 +4,13 @@
 //
 // It writes seeded synthetic dumps with @leakscope/test-utils (healthy workloads, planted leaks
 // of 4 forms at 0.5-50% of the busy bytes, growth pairs, dumps without heap memory, truncated
-// dumps; cached in .tmp/eval), adds the real inputs of ../shared, runs the leakscope command line
-// on each (`analyze --json`; `diff --json` for pairs) from the sources (bundled with esbuild, as
-// the benchmark does), matches the suspects to the ground truth and prints per family: top-1
-// accuracy, precision and recall of suspects scoring >= 0.3, false suspects on healthy
-// processes, the verdict confusion matrix and the targets. Results go to
-// eval-results/latest.json and a timestamped copy.
+// dumps, handle / GDI / thread / VirtualAlloc leaks, snapshot series for trend; cached in
+// .tmp/eval), adds the real inputs of ../shared, runs the leakscope command line on each
+// (`analyze --json`; `diff --json` for pairs; `trend --json` for series) from the sources
+// (bundled with esbuild, as the benchmark does), matches the suspects to the ground truth and
+// prints per family: top-1 accuracy, precision and recall of suspects scoring >= 0.3, false
+// suspects on healthy processes, the verdict confusion matrix, the kind-of-leak accuracy, the
+// trend figures and the targets. Results go to eval-results/latest.json and a timestamped copy.
 //
 // Options: --quick (CI size: fewer and smaller scenarios)  --only <text> (scenarios whose id
 // contains it)  --fresh (rewrite cached dumps)  --verbose (one line per scenario)  --strict (exit
@@ -66,7 +67,7 @@ async function leakscope(argv) {
 
 /** A generated scenario's files and truth, from the cache when its spec and the generator are unchanged. */
 function generated(s) {
-  const key = createHash("sha256").update(JSON.stringify({ v: L.EVAL_GENERATOR_VERSION, spec: s.spec, truncate: s.truncate ?? null, example: s.example ?? false })).digest("hex").slice(0, 16);
+  const key = createHash("sha256").update(JSON.stringify({ v: L.EVAL_GENERATOR_VERSION, spec: s.spec, truncate: s.truncate ?? null, example: s.example ?? false, kindLeak: s.kindLeak ?? null, kindCount: s.kindCount ?? null, trend: s.trend ?? null })).digest("hex").slice(0, 16);
   const prefix = join(dir, s.id);
   const truthFile = `${prefix}.truth.json`;
   if (!fresh && existsSync(truthFile)) {
@@ -87,6 +88,7 @@ function generated(s) {
 const all = L.evalScenarios({ quick });
 const scenarios = all.filter((s) => !only || s.id.includes(only));
 const results = [];
+const trendResults = [];
 const notices = [];
 let genSeconds = 0;
 for (const s of scenarios) {
@@ -120,6 +122,14 @@ for (const s of scenarios) {
     files = truth.files;
     expected = truth.expected;
   }
+  if (s.command === "trend") {
+    const run = await leakscope(["trend", "--json", "--top", "20", ...files]);
+    const r = L.scoreTrend(s.id, truth.trend, files, run.report, run.code, Math.round(run.seconds * 1000) / 1000, run.error);
+    r.description = s.description;
+    trendResults.push(r);
+    if (verbose) console.log(`${r.id.padEnd(44)} ${r.top1 === undefined ? "     " : r.top1 ? "top1 " : "miss "} leak ${r.leakSize !== undefined ? `0x${r.leakSize.toString(16)} #${r.leakRank} ${r.leakStatus ?? "?"} ${r.leakScore ?? ""}` : "-"}  plateau ${r.plateauStatus ?? "?"}${r.plateauFlagged ? " FLAGGED" : ""}${r.churnFlagged.length ? ` churn flagged ${r.churnFlagged.map((z) => `0x${z.toString(16)}`).join(",")}` : ""}${r.suspects.length ? ` other ${r.suspects.join(",")}` : ""}${r.error ? `  ERROR ${r.error}` : ""}`);
+    continue;
+  }
   const argv = s.command === "diff" ? ["diff", "--json", "--top", "20", ...files] : ["analyze", "--json", "--top", "20", ...files];
   const run = await leakscope(argv);
   const r = L.scoreReport({ ...s, expected }, run.report, run.code, Math.round(run.seconds * 1000) / 1000, run.error);
@@ -133,24 +143,26 @@ for (const s of scenarios) {
   r.description = s.description;
   r.input = s.example
     ? { example: true }
+    : s.kindLeak
+    ? { kindLeak: s.kindLeak, ...(s.kindCount !== undefined ? { count: s.kindCount } : {}) }
     : s.spec
-    ? { arch: s.spec.arch, backend: s.spec.backend, layout: s.spec.backend === "segment" ? "21H2 segment heap" : (s.spec.layout ?? "win10-1709"), ust: s.spec.ust, shape: s.spec.shape, blocks: s.spec.blocks }
+    ? { arch: s.spec.arch, backend: s.spec.backend, layout: s.spec.backend === "segment" ? "21H2 segment heap" : (s.spec.layout ?? "win10-1709"), ust: s.spec.ust, shape: s.spec.shape, blocks: s.spec.blocks, ...(s.spec.handles ? { handles: s.spec.handles } : {}) }
     : { shared: s.shared };
   results.push(r);
   if (verbose) {
     const top = r.suspects[0];
     console.log(
-      `${r.id.padEnd(44)} ${r.verdict.padEnd(17)} ${r.top1 === undefined ? "     " : r.top1 ? "top1 " : "miss "} above ${String(r.above).padStart(2)} matched ${String(r.aboveMatched).padStart(2)}  ${top ? `#1 ${top.kind} ${top.score} ${top.callSite ?? top.typeName ?? (top.size !== undefined ? `size ${top.size}` : "")}${top.match ? ` = ${top.match}` : ""}` : "(no suspect)"}${r.error ? `  ERROR ${r.error}` : ""}`,
+      `${r.id.padEnd(44)} ${r.verdict.padEnd(17)}${r.leakKind ? ` ${r.leakKind.padEnd(14)}` : "".padEnd(15)} ${r.top1 === undefined ? "     " : r.top1 ? "top1 " : "miss "} above ${String(r.above).padStart(2)} matched ${String(r.aboveMatched).padStart(2)}  ${top ? `#1 ${top.kind} ${top.score} ${top.callSite ?? top.typeName ?? (top.size !== undefined ? `size ${top.size}` : "")}${top.match ? ` = ${top.match}` : ""}` : "(no suspect)"}${r.error ? `  ERROR ${r.error}` : ""}`,
     );
   }
 }
 
 // ---- report
 const fmt = (v) => (v === null || v === undefined ? "  -  " : `${(v * 100).toFixed(1).padStart(5)}%`);
-const families = ["healthy", "leak", "growth", "no-heap", "truncated", "real", "example"];
+const families = ["healthy", "leak", "growth", "no-heap", "truncated", "real", "example", "kinds"];
 const summaries = families.map((f) => L.summarize(f, results.filter((r) => r.family === f))).filter((x) => x.scenarios > 0);
 const overall = L.summarize("overall", results);
-console.log(`\nleakscope eval (${quick ? "quick" : "full"}): ${results.length} scenarios run, ${notices.length} skipped, ${((Date.now() - t0) / 1000).toFixed(1)} s (generation ${genSeconds.toFixed(1)} s)\n`);
+console.log(`\nleakscope eval (${quick ? "quick" : "full"}): ${results.length + trendResults.length} scenarios run, ${notices.length} skipped, ${((Date.now() - t0) / 1000).toFixed(1)} s (generation ${genSeconds.toFixed(1)} s)\n`);
 console.log("family      scenarios   top-1  precision  recall  false-susp  verdict-ok");
 for (const x of [...summaries, overall]) {
   console.log(`${x.family.padEnd(12)}${String(x.scenarios).padStart(9)}  ${fmt(x.top1)}     ${fmt(x.precision)}  ${fmt(x.recall)}      ${fmt(x.falseSuspectRate)}      ${fmt(x.verdictAccuracy)}`);
@@ -168,11 +180,26 @@ if (leaks.length > 0) {
     }).join("")}`);
   }
 }
+const growth = results.filter((r) => r.family === "growth");
+if (growth.length > 0) {
+  const n = (f) => growth.filter(f).length;
+  console.log(`\ngrowth pairs (diff): verdict ${n((r) => r.verdict === r.expectedVerdict)}/${growth.length} leak-suspected; suspect #1 of the verdict names the leak ${n((r) => r.top1)}/${growth.length}; first growth row (by bytes) names it ${n((r) => r.rowTop1)}/${growth.length}`);
+}
+const kindAcc = L.kindAccuracy(results);
+if (kindAcc.length > 0) {
+  console.log(`\nkind of leak: analysis.leakKind and suspect #1 of the planted kind (heap: leaks >= 2%, growth pairs, the example)`);
+  for (const k of kindAcc) console.log(`  ${k.kind.padEnd(16)}${String(k.right).padStart(3)}/${String(k.scenarios).padEnd(3)} ${fmt(k.right / k.scenarios)}${k.missed.length ? `  missed: ${k.missed.join(", ")}` : ""}`);
+}
+const trendSummary = trendResults.length > 0 ? L.summarizeTrend(trendResults) : undefined;
+if (trendSummary) {
+  const t = trendSummary;
+  console.log(`\ntrend (${t.scenarios} series of 3-6 snapshots): leak is suspect #1 ${fmt(t.top1)}; plateau flagged ${fmt(t.plateauFlagged)} (reported grew-then-stopped ${fmt(t.plateauStopped)}); plateau-only series without a suspect ${fmt(t.plateauOnlyClean)}; series with churn flagged ${t.churnFlagged}; errors ${t.errors}`);
+}
 const matrix = L.confusionMatrix(results);
 console.log(`\nverdict confusion (rows expected, columns actual)`);
 console.log(`${"".padEnd(18)}${L.VERDICTS.map((v) => v.padStart(17)).join("")}`);
 for (const [e, row] of Object.entries(matrix)) console.log(`${e.padEnd(18)}${L.VERDICTS.map((v) => String(row[v]).padStart(17)).join("")}`);
-const targets = L.evalTargets(results);
+const targets = L.evalTargets(results, trendResults);
 console.log(`\ntargets`);
 for (const t of targets) console.log(`  ${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${t.detail}`);
 const walkMismatch = results.filter((r) => r.walkedAsWritten === false);
@@ -189,9 +216,12 @@ const out = {
   families: summaries,
   overall,
   confusion: matrix,
+  kindAccuracy: kindAcc,
+  trend: trendSummary ?? null,
   targets,
   skipped: notices,
   scenarios: results,
+  trendScenarios: trendResults,
 };
 const resDir = join(root, "eval-results");
 mkdirSync(resDir, { recursive: true });

@@ -3,7 +3,7 @@
 // size, its stack and its type; healthy blocks reachable from roots; growth pairs keep persistent
 // blocks in place), and the scoring matches suspects, counts verdicts and judges targets as
 // documented. Figures of analyze itself are measured by `npm run eval`, never asserted here.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Engine, isUserAllocation } from "@leakscope/core";
@@ -11,15 +11,20 @@ import { buildTraceTable } from "@leakscope/stacks";
 import {
   type EvalProcessSpec,
   type ScenarioResult,
+  type TrendResult,
   type TruthCause,
+  KIND_LEAK_FACTS,
   LEAK_FORMS,
   buildEvalProcess,
   confusionMatrix,
   evalScenarios,
   evalTargets,
+  kindAccuracy,
   matchSuspect,
   scoreReport,
+  scoreTrend,
   summarize,
+  summarizeTrend,
   writeEvalScenario,
 } from "@leakscope/test-utils";
 import { afterAll, describe, expect, it } from "vitest";
@@ -145,18 +150,173 @@ describe("eval processes: the ground truth is what the dump holds", () => {
 
   it("scenarios: ids are unique, the leak grid is complete, and a truncated dump is cut", () => {
     const full = evalScenarios();
+    const quick = evalScenarios({ quick: true });
     expect(new Set(full.map((s) => s.id)).size).toBe(full.length);
     const leaks = full.filter((s) => s.family === "leak");
     expect(leaks).toHaveLength(20);
     for (const form of LEAK_FORMS) expect(leaks.filter((s) => s.form === form).map((s) => s.fraction)).toEqual([0.005, 0.02, 0.05, 0.2, 0.5]);
     expect(full.filter((s) => s.family === "healthy").map((s) => s.spec!.shape)).toEqual(expect.arrayContaining(["service", "gui", "cache", "batch", "parser"]));
-    expect(full.filter((s) => s.family === "kinds").every((s) => s.skip !== undefined)).toBe(true);
-    const quick = evalScenarios({ quick: true });
+    // every family runs: nothing is skipped any more
+    expect(full.filter((s) => s.skip !== undefined)).toEqual([]);
+    // each kind: the facts' leak, a smaller one and a normal load (handles also with captured heaps)
+    const kinds = full.filter((s) => s.family === "kinds");
+    for (const k of ["handles", "gdi", "threads", "virtual-memory"]) {
+      expect(kinds.filter((s) => s.expected.leakKind === k)).toHaveLength(k === "handles" ? 3 : 2);
+      expect(kinds.filter((s) => s.kindLeak === k && s.expected.verdict === "cannot-judge")).toHaveLength(1);
+    }
+    expect(full.filter((s) => s.family === "trend").map((s) => s.id)).toHaveLength(15);
+    for (const k of ["steady-leak", "slow-leak-noisy", "plateau-only", "late-leak"]) expect(quick.some((s) => s.trend?.kind === k)).toBe(true);
     expect(quick.length).toBeLessThan(full.length);
     const t = quick.find((s) => s.family === "truncated")!;
     const w = writeEvalScenario(t, join(dir, t.id));
     expect(w.files).toHaveLength(1);
     expect(w.expected.verdict).toBe("cannot-judge");
+  });
+});
+
+/** The report's process section of `leakscope info --json`: what the dump's streams hold. */
+async function processOf(file: string) {
+  const c = capture();
+  expect(await runCli(["info", "--json", file], { io: c.io }), c.err()).toBe(0);
+  return JSON.parse(c.out()).process;
+}
+
+describe("eval kinds: the ground truth of a kind leak is what the dump holds", () => {
+  const scenarios = evalScenarios({ quick: true }).filter((s) => s.family === "kinds");
+
+  it("each kind's cause (its key and count) is in the dump's HandleData, GDI table, thread list or MemoryInfoList", async () => {
+    const F = KIND_LEAK_FACTS;
+    for (const s of scenarios.filter((x) => x.kindLeak && x.kindLeak !== "none" && x.expected.leakKind)) {
+      const w = writeEvalScenario(s, join(dir, s.id));
+      const cause = w.expected.causes[0]!;
+      if (s.kindCount !== undefined) expect(cause.count).toBe(s.kindLeak === "handles" ? s.kindCount + 40 : s.kindCount);
+      expect(cause.kind).toBe(s.kindLeak);
+      expect(w.expected.leakKind).toBe(s.kindLeak);
+      const p = await processOf(w.files[0]!);
+      switch (s.kindLeak) {
+        case "handles":
+          expect(cause.key).toBe("handles:Event");
+          expect(p.handles.byType.find((t: { type: string }) => t.type === "Event").count).toBe(cause.count);
+          break;
+        case "gdi":
+          expect(cause.key).toBe("gdi:Bitmap");
+          // the process' own bitmaps, not the other process' entries of the shared table
+          expect(p.gdi.byType.find((t: { type: string }) => t.type === "Bitmap").count).toBe(cause.count);
+          break;
+        case "threads": {
+          const g = p.threads.groups[0];
+          expect(cause.key).toBe(`threads:${g.start}`);
+          expect(g.count).toBe(cause.count);
+          break;
+        }
+        case "virtual-memory": {
+          const g = p.composition.privateGroups[0];
+          expect(cause.key).toBe(`region:0x${F.regionBase.toString(16)}`);
+          expect(g).toMatchObject({ size: F.regionSize, count: cause.count, committed: cause.bytes });
+          break;
+        }
+      }
+    }
+  });
+
+  it("the healthy controls: the same process without a leak, and a busy server's table below every type's usual count", async () => {
+    // a normal load: the planted count is what the dump holds, below the leak's
+    const normal = scenarios.find((s) => s.id === "kinds-threads-normal")!;
+    const t = await processOf(writeEvalScenario(normal, join(dir, normal.id)).files[0]!);
+    expect(t.threads.groups[0].count).toBe(normal.kindCount);
+    expect(normal.kindCount!).toBeLessThan(KIND_LEAK_FACTS.parkedThreads);
+    const none = scenarios.find((s) => s.kindLeak === "none")!;
+    const n = await processOf(writeEvalScenario(none, join(dir, none.id)).files[0]!);
+    expect(n.handles.total).toBe(92);
+    expect(none.expected).toMatchObject({ verdict: "cannot-judge", causes: [] });
+    const busy = scenarios.find((s) => s.spec?.handles === "busy")!;
+    const p = buildEvalProcess({ ...busy.spec!, blocks: 800 });
+    const file = join(dir, "busy-handles.dmp");
+    p.builder.writeTo(file);
+    const h = (await processOf(file)).handles;
+    expect(h.total).toBeGreaterThan(3000);
+    expect(h.byType.find((t: { type: string }) => t.type === "Event").count).toBe(1500);
+    expect(busy.expected).toMatchObject({ verdict: "no-leak-evidence", causes: [] });
+  });
+
+  it("the handle leak in a process with captured heaps: the cause's count is the dump's Event handles, the heaps walk as written", async () => {
+    const s = scenarios.find((x) => x.spec?.handles === "leak")!;
+    const p = buildEvalProcess({ ...s.spec!, blocks: 800 });
+    const file = join(dir, "leak-handles.dmp");
+    p.builder.writeTo(file);
+    const cause = s.expected.causes[0]!;
+    expect(cause).toMatchObject({ kind: "handles", key: "handles:Event" });
+    expect((await processOf(file)).handles.byType.find((t: { type: string }) => t.type === "Event").count).toBe(cause.count);
+    expect(p.planted).toEqual([]);
+    expect((await walk(file)).blocks.size).toBe(p.busy.count);
+  });
+
+  it("matches a kind suspect by its kind and cause key; counts the kind at the top", () => {
+    const cause: TruthCause = { id: "handles:Event", sizes: [], kind: "handles", key: "handles:Event" };
+    expect(matchSuspect({ score: 0.85, kind: "handles", keys: ["handles:Event"] }, [cause])).toEqual({ cause: "handles:Event", how: "key", related: false });
+    expect(matchSuspect({ score: 0.85, kind: "handles", keys: ["handles:File"] }, [cause])).toBeUndefined();
+    expect(matchSuspect({ score: 0.85, kind: "gdi", keys: ["handles:Event"] }, [cause])).toBeUndefined();
+    const scenario = { id: "k", family: "kinds" as const, command: "analyze" as const, expected: { verdict: "leak-suspected" as const, causes: [cause], leakKind: "handles" as const } };
+    const right = scoreReport(scenario, { analysis: { verdict: "leak-suspected", leakKind: "handles", suspects: [{ kind: "handles", score: 0.85, keys: ["handles:Event"] }] } }, 0, 0);
+    expect(right).toMatchObject({ top1: true, kindAtTop: true, expectedLeakKind: "handles" });
+    // the right kind named by the verdict but a heap suspect first: not the kind at the top
+    const heapFirst = scoreReport(scenario, { analysis: { verdict: "leak-suspected", leakKind: "handles", suspects: [{ kind: "size-class", score: 0.9, size: 0x40 }, { kind: "handles", score: 0.85, keys: ["handles:Event"] }] } }, 0, 0);
+    expect(heapFirst).toMatchObject({ top1: false, kindAtTop: false });
+    const heapLeak = scoreReport({ ...scenario, id: "h", expected: { verdict: "leak-suspected", causes: [{ id: "l", sizes: [0x90] }], leakKind: "heap" } }, { analysis: { verdict: "leak-suspected", leakKind: "heap", suspects: [{ kind: "stack", score: 0.9, size: 0x90 }] } }, 0, 0);
+    expect(heapLeak.kindAtTop).toBe(true);
+    expect(kindAccuracy([right, heapFirst, heapLeak])).toEqual([
+      { kind: "heap", scenarios: 1, right: 1, missed: [] },
+      { kind: "handles", scenarios: 2, right: 1, missed: ["k"] },
+    ]);
+  });
+});
+
+describe("eval trend: a series' snapshots are in capture order and the matching counts right", () => {
+  it("writes the snapshots in capture order; the leak grows in every step after it starts, the cache fills then holds", async () => {
+    const s = evalScenarios({ quick: true }).find((x) => x.trend?.kind === "late-leak")!;
+    const w = writeEvalScenario(s, join(dir, s.id));
+    const t = w.trend!;
+    expect(w.files).toHaveLength(s.trend!.count);
+    // the minidump header's TimeDateStamp (offset 20) is each file's capture time, ascending
+    const stamps = w.files.map((f) => new DataView(readFileSync(f).buffer).getUint32(20, true));
+    expect(stamps).toEqual(t.times);
+    for (let i = 1; i < stamps.length; i++) expect(stamps[i]!).toBeGreaterThan(stamps[i - 1]!);
+    const counts = [];
+    for (const f of w.files) {
+      const sizes = [...(await walk(f)).blocks.values()].map((b) => b.size);
+      counts.push({ leak: sizes.filter((z) => z === t.leakSize).length, plateau: sizes.filter((z) => z === t.plateauSize).length });
+    }
+    // flat for the first half, then rising; the cache full from the second snapshot on
+    expect(counts.map((c) => c.leak)).toEqual([50, 50, 550, 1050]);
+    expect(counts.map((c) => c.plateau)).toEqual([0, 60, 60, 60]);
+  });
+
+  it("scores a trend report: the leak's rank, the plateau flagged or stopped, churn and other suspects", () => {
+    const truth = { kind: "steady-leak" as const, leakSize: 0x130, plateauSize: 0x1800, churnSizes: [0x18, 0x20], times: [1, 2, 3] };
+    const files = ["a", "b", "c"];
+    const series = [
+      { key: "class:h/304", kind: "size-class", size: 0x130, status: "growing", score: 0.8 },
+      { key: "class:h/6144", kind: "size-class", size: 0x1800, status: "grew-then-stopped", score: 0.1 },
+      { key: "class:h/24", kind: "size-class", size: 0x18, status: "flat", score: 0 },
+      { key: "heap:h", kind: "heap", status: "growing", score: 0.5 },
+    ];
+    const inputs = files.map((path) => ({ path }));
+    const good = scoreTrend("s", truth, files, { trend: { inputs, series, suspects: [{ key: "class:h/304" }] } }, 0, 0);
+    expect(good).toMatchObject({ top1: true, leakRank: 1, leakStatus: "growing", plateauFlagged: false, plateauStatus: "grew-then-stopped", churnFlagged: [], suspects: [], ordered: true });
+    const bad = scoreTrend("b", truth, files, { trend: { inputs: [...inputs].reverse(), series, suspects: [{ key: "class:h/6144" }, { key: "heap:h" }, { key: "class:h/304" }, { key: "class:h/24" }] } }, 0, 0);
+    expect(bad).toMatchObject({ top1: false, leakRank: 3, plateauFlagged: true, churnFlagged: [0x18], suspects: ["heap:h"], ordered: false });
+    const plateau = scoreTrend("p", { kind: "plateau-only", plateauSize: truth.plateauSize, churnSizes: truth.churnSizes, times: truth.times }, files, { trend: { inputs, series: series.slice(1), suspects: [] } }, 0, 0);
+    expect(plateau.top1).toBeUndefined();
+    const failed = scoreTrend("f", truth, files, undefined, 2, 0, "cannot read");
+    expect(failed).toMatchObject({ top1: false, leakRank: 0, error: "cannot read", ordered: false });
+    const results: TrendResult[] = [good, bad, plateau, failed];
+    expect(summarizeTrend(results)).toMatchObject({ scenarios: 4, top1: 1 / 3, plateauFlagged: 0.25, plateauStopped: 0.75, plateauOnlyClean: 1, churnFlagged: 1, errors: 1 });
+    const targets = evalTargets([], results);
+    expect(targets.slice(3).map((x) => [x.pass, x.detail])).toEqual([
+      [false, "1/3; missed: b, f"],
+      [false, "2/4; failing: b, f"],
+    ]);
+    expect(evalTargets([], [good, plateau]).slice(3).map((x) => x.pass)).toEqual([true, true]);
   });
 });
 

@@ -76,16 +76,28 @@ export function trendScenario(kind: TrendScenarioKind, count: number, seed: numb
   return { name: `${kind}-${n}`, kind, snapshots, times, leakSize, plateauSize, churnSizes: CHURN_SIZES };
 }
 
-/** The trend family of the accuracy benchmark: every kind over 3 to 6 snapshots. */
-export function trendScenarios(seed = 25): TrendScenario[] {
-  const out: TrendScenario[] = [];
+/** One scenario of the trend family, before its snapshots are built (see {@link trendScenario}). */
+export interface TrendScenarioPlan {
+  kind: TrendScenarioKind;
+  count: number;
+  seed: number;
+}
+
+/** The trend family's scenarios as plans: every kind over 3 to 6 snapshots (a late leak from 4). */
+export function trendScenarioPlans(seed = 25): TrendScenarioPlan[] {
+  const out: TrendScenarioPlan[] = [];
   const kinds: TrendScenarioKind[] = ["steady-leak", "slow-leak-noisy", "plateau-only", "late-leak"];
   for (const [k, kind] of kinds.entries()) {
     for (let n = 3; n <= 6; n++) {
       // a late leak needs two rising snapshots after a flat start
       if (kind === "late-leak" && n < 4) continue;
-      out.push(trendScenario(kind, n, seed * 100 + k * 10 + n));
+      out.push({ kind, count: n, seed: seed * 100 + k * 10 + n });
     }
   }
   return out;
+}
+
+/** The trend family of the accuracy benchmark: every kind over 3 to 6 snapshots. */
+export function trendScenarios(seed = 25): TrendScenario[] {
+  return trendScenarioPlans(seed).map((p) => trendScenario(p.kind, p.count, p.seed));
 }

@@ -91,6 +91,12 @@ export interface EvalProcessSpec {
    * churned blocks were replaced.
    */
   phase?: { which: "before" | "after"; growth: number };
+  /**
+   * The handle table: a desktop program's hundred-odd handles (default), a busy server's few
+   * thousand, or (`leak`) the desktop table plus {@link EVAL_LEAKED_EVENTS} Event handles never
+   * closed.
+   */
+  handles?: "normal" | "busy" | "leak";
 }
 
 export interface PlantedBlock {
@@ -253,14 +259,28 @@ class Pieces {
 const NATIVE_HEAP_64 = 0x0060_0000;
 const NATIVE_SIZES = [0x58, 0x130, 0x800, 0x40, 0x28, 0x1c8, 0x90, 0x60, 0x30, 0x400, 0x48, 0x20];
 
-/** A healthy process' handle table: a hundred-odd handles of the usual types. */
-function healthyHandles(rng: Rng): { handle: number; typeName: string; objectName?: string; handleCount: number; pointerCount: number; grantedAccess: number }[] {
-  const kinds: [string, number, string?][] = [
-    ["File", 14, "\\Device\\HarddiskVolume3\\Program Files\\Orbit"], ["Event", 22], ["Key", 9, "\\REGISTRY\\MACHINE\\SOFTWARE\\Orbit"],
-    ["Section", 6], ["Semaphore", 8], ["Thread", 4], ["Mutant", 3], ["ALPC Port", 2], ["IoCompletion", 3], ["TpWorkerFactory", 2],
-    ["WaitCompletionPacket", 6], ["IRTimer", 4], ["Directory", 2], ["Desktop", 1], ["WindowStation", 2], ["Token", 1],
-  ];
+/** Event handles a `handles: "leak"` process leaks, on top of its 22 healthy Events. */
+export const EVAL_LEAKED_EVENTS = 12000;
+
+/**
+ * A healthy process' handle table: a hundred-odd handles of the usual types, or (`busy`) the
+ * table of a busy server: about 3,600 handles, every type below what such a process holds
+ * (1,500 Events, 600 Files, thread-pool wait packets, ETW registrations).
+ */
+function healthyHandles(rng: Rng, busy = false, leak = false): { handle: number; typeName: string; objectName?: string; handleCount: number; pointerCount: number; grantedAccess: number }[] {
+  const kinds: [string, number, string?][] = busy
+    ? [
+        ["File", 600, "\\Device\\HarddiskVolume3\\ProgramData\\Orbit\\spool"], ["Event", 1500], ["Key", 300, "\\REGISTRY\\MACHINE\\SOFTWARE\\Orbit"],
+        ["Section", 200], ["Semaphore", 150], ["Thread", 60], ["Mutant", 40], ["ALPC Port", 20], ["IoCompletion", 12], ["TpWorkerFactory", 8],
+        ["WaitCompletionPacket", 400], ["IRTimer", 60], ["EtwRegistration", 180], ["Process", 10], ["Directory", 4], ["Desktop", 1], ["WindowStation", 2], ["Token", 6],
+      ]
+    : [
+        ["File", 14, "\\Device\\HarddiskVolume3\\Program Files\\Orbit"], ["Event", 22], ["Key", 9, "\\REGISTRY\\MACHINE\\SOFTWARE\\Orbit"],
+        ["Section", 6], ["Semaphore", 8], ["Thread", 4], ["Mutant", 3], ["ALPC Port", 2], ["IoCompletion", 3], ["TpWorkerFactory", 2],
+        ["WaitCompletionPacket", 6], ["IRTimer", 4], ["Directory", 2], ["Desktop", 1], ["WindowStation", 2], ["Token", 1],
+      ];
   const out = [];
+  if (leak) kinds.push(["Event", EVAL_LEAKED_EVENTS]);
   let h = 4;
   for (const [typeName, n, name] of kinds) {
     for (let i = 0; i < n; i++) {
@@ -950,7 +970,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   for (const [base, size] of [[P.app, IMAGE_LAYOUT.size], [P.dll, IMAGE_LAYOUT.size], [P.ucrt, 0x100000], [P.vcrt, 0x1b000], [P.kernel32, 0xc0000]] as const) {
     builder.memoryInfo({ base, size, type: MEM_IMAGE, protect: 0x20, allocationProtect: 0x80 });
   }
-  builder.handles(healthyHandles(rng));
+  builder.handles(healthyHandles(rng, spec.handles === "busy", spec.handles === "leak"));
 
   // ---- ground truth
   const planted: PlantedBlock[] = [];

@@ -1,17 +1,22 @@
 /**
  * The scenarios of the accuracy benchmark (`npm run eval`) and their ground truth: healthy
  * workloads, planted leaks (4 forms x 5 sizes), growth pairs for `diff`, dumps without heap
- * memory, truncated dumps, the real inputs of ../shared, and stubs for leak kinds the writers
- * cannot produce yet. Every generated scenario is seeded: the same list and the same files on
- * every run.
+ * memory, truncated dumps, the real inputs of ../shared, leaks of another kind than the heap
+ * (handles, GDI objects, threads, VirtualAlloc'd memory) and snapshot series for `trend`. Every
+ * generated scenario is seeded: the same list and the same files on every run.
  */
 import { writeFileSync } from "node:fs";
-import { type EvalArch, type EvalBackend, type EvalProcessSpec, type EvalShape, type LeakForm, LEAK_FORMS, type PlantedCause, type TruthFrame, buildEvalProcess } from "./process.js";
+import { EVAL_LEAKED_EVENTS, type EvalArch, type EvalBackend, type EvalProcessSpec, type EvalShape, type LeakForm, LEAK_FORMS, type PlantedCause, type TruthFrame, buildEvalProcess } from "./process.js";
 import type { NtWriterLayout } from "../heap/nt/writer.js";
 import { EXAMPLE_FACTS, buildExampleDump } from "../example.js";
+import { KIND_LEAK_FACTS, type KindLeak, buildKindLeakDump } from "../minidump/kinds.js";
+import { type TrendScenarioKind, trendScenario, trendScenarioPlans } from "../trend-scenarios.js";
 
 export type EvalVerdict = "leak-suspected" | "no-leak-evidence" | "cannot-judge";
-export type EvalFamily = "healthy" | "leak" | "growth" | "no-heap" | "truncated" | "real" | "example" | "kinds";
+export type EvalFamily = "healthy" | "leak" | "growth" | "no-heap" | "truncated" | "real" | "example" | "kinds" | "trend";
+
+/** `analysis.leakKind` of a report: the heap, or another kind of resource. */
+export type EvalLeakKind = "heap" | Exclude<KindLeak, "none">;
 
 /** What a suspect must name to count as finding a cause (a {@link PlantedCause}, or a real input's known cause). */
 export interface TruthCause {
@@ -22,6 +27,9 @@ export interface TruthCause {
   /** Real logs: the cause is found when a suspect's title, call site or frames contain one of these. */
   text?: string[];
   related?: { sizes: number[]; callSite?: TruthFrame };
+  /** Process-level causes: the suspect's kind and the cause key it must carry (`handles:Event`, `region:0x20000000`). */
+  kind?: EvalLeakKind;
+  key?: string;
   count?: number;
   bytes?: number;
 }
@@ -30,8 +38,9 @@ export interface EvalScenario {
   id: string;
   family: EvalFamily;
   description: string;
-  command: "analyze" | "diff";
-  expected: { verdict: EvalVerdict; causes: TruthCause[] };
+  command: "analyze" | "diff" | "trend";
+  /** `leakKind`: the kind of leak `analysis.leakKind` must name (leak scenarios). */
+  expected: { verdict: EvalVerdict; causes: TruthCause[]; leakKind?: EvalLeakKind };
   /** Generated: the process (growth pairs: the `after` snapshot; `before` is the same spec). */
   spec?: EvalProcessSpec;
   /** Leak family: share of the busy bytes leaked, and the form. */
@@ -43,6 +52,11 @@ export interface EvalScenario {
   example?: boolean;
   /** Real inputs: paths relative to ../shared (two for diff). */
   shared?: string[];
+  /** Kinds family: a {@link buildKindLeakDump} dump with this leak planted, and how much of it (default: the facts' figures). */
+  kindLeak?: KindLeak;
+  kindCount?: number;
+  /** Trend family: the snapshot series (see {@link trendScenario}). */
+  trend?: { kind: TrendScenarioKind; count: number; seed: number };
   /** Not runnable yet: why (printed as a notice). */
   skip?: string;
 }
@@ -107,6 +121,54 @@ function truthOf(c: PlantedCause): TruthCause {
   };
 }
 
+const KIND_LEAKS = ["handles", "gdi", "threads", "virtual-memory"] as const;
+
+const KIND_TEXT: Record<(typeof KIND_LEAKS)[number], string> = {
+  handles: `a process leaking Event handles (HandleData: ${KIND_LEAK_FACTS.leakedEvents + 40} Events, ${KIND_LEAK_FACTS.namedEvents} of them with one name; 52 handles of 5 other types)`,
+  gdi: `a GUI process leaking GDI bitmaps (${KIND_LEAK_FACTS.leakedBitmaps} Bitmaps of its own in the GDI shared handle table, ${KIND_LEAK_FACTS.otherProcessObjects} of another process)`,
+  threads: `a process whose worker threads never exit (${KIND_LEAK_FACTS.parkedThreads} threads started at one address, parked at one wait)`,
+  "virtual-memory": `a process leaking VirtualAlloc'd regions (MemoryInfoList: ${KIND_LEAK_FACTS.regions} private committed regions of 1 MiB outside the heaps)`,
+};
+
+/** Planted counts of the smaller leaks and of the normal loads. */
+const KIND_SCALES: Record<(typeof KIND_LEAKS)[number], [moderate: number, normal: number]> = {
+  handles: [5000, 1500],
+  gdi: [6000, 1500],
+  threads: [150, 40],
+  "virtual-memory": [100, 16],
+};
+
+const KIND_SCALE_TEXT: Record<(typeof KIND_LEAKS)[number], (n: number) => string> = {
+  handles: (n) => `${n + 40} Event handles`,
+  gdi: (n) => `${n} GDI bitmaps of the process (quota 10,000)`,
+  threads: (n) => `${n} threads started at one address, parked at one wait (a thread pool)`,
+  "virtual-memory": (n) => `${n} VirtualAlloc'd regions of 1 MiB outside the heaps`,
+};
+
+const TREND_TEXT: Record<TrendScenarioKind, string> = {
+  "steady-leak": "with a steady leak (700 blocks of one size per snapshot), a cache that fills then holds, and churn",
+  "slow-leak-noisy": "with a slow leak (300 blocks per snapshot) under 8% churn noise, and a cache that fills then holds",
+  "plateau-only": "without a leak: a cache that fills then holds, and churn",
+  "late-leak": "whose leak starts halfway through the series (flat first), with a cache that fills then holds",
+};
+
+/** The cause a kind leak's suspect must name: its kind and the key of what {@link buildKindLeakDump} planted. */
+export function kindCause(kind: Exclude<KindLeak, "none">, count?: number): TruthCause {
+  const F = KIND_LEAK_FACTS;
+  const n = (dflt: number): number => count ?? dflt;
+  const app = F.app.path.slice(F.app.path.lastIndexOf("\\") + 1).replace(/\.exe$/i, "");
+  switch (kind) {
+    case "handles":
+      return { id: "handles:Event", sizes: [], kind, key: "handles:Event", count: n(F.leakedEvents) + 40 };
+    case "gdi":
+      return { id: "gdi:Bitmap", sizes: [], kind, key: "gdi:Bitmap", count: n(F.leakedBitmaps) };
+    case "threads":
+      return { id: "threads", sizes: [], kind, key: `threads:${app}+0x${(F.threadStart - F.app.base).toString(16)}`, count: n(F.parkedThreads) };
+    case "virtual-memory":
+      return { id: "region", sizes: [F.regionSize], kind, key: `region:0x${F.regionBase.toString(16)}`, count: n(F.regions), bytes: n(F.regions) * F.regionSize };
+  }
+}
+
 /** The scenario list (ground truth of generated leaks is filled in by {@link writeEvalScenario}). */
 export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
   const quick = options.quick === true;
@@ -137,7 +199,8 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
         family: "leak",
         description: `${form} leak of ${pct}% of busy bytes${heap ? " (in a DLL's private heap)" : ""} in ${SHAPE_TEXT[b.shape]}; ${label(b)}`,
         command: "analyze",
-        expected: { verdict: "leak-suspected", causes: [] },
+        // the kind of leak is judged from 2% up (as top-1 is)
+        expected: { verdict: "leak-suspected", causes: [], ...(fraction >= 0.02 ? { leakKind: "heap" as const } : {}) },
         spec: { seed: 2000 + k, blocks, ...b, leak: { form, fraction, ...(heap ? { heap } : {}) } },
         fraction,
         form,
@@ -156,7 +219,7 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
       family: "growth",
       description: `two snapshots of ${SHAPE_TEXT[b.shape]}; ${label(b)}: persistent blocks keep their addresses, a ${form} leak of 2% doubles${reachable ? " while staying reachable (a list that only grows, held by a global)" : ""}, a quarter of the strings and buffers are replaced by blocks like them`,
       command: "diff",
-      expected: { verdict: "leak-suspected", causes: [] },
+      expected: { verdict: "leak-suspected", causes: [], leakKind: "heap" },
       spec: { seed: 3000 + i, blocks, ...b, leak: { form, fraction: 0.02, ...(reachable ? { reachable } : {}) }, phase: { which: "after", growth: 1 } },
       fraction: 0.02,
       form,
@@ -194,6 +257,7 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
       command: "analyze",
       expected: {
         verdict: "leak-suspected",
+        leakKind: "heap",
         causes: [{
           id: "net::Session",
           sizes: [ex.leakSize],
@@ -231,16 +295,74 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
   ] as const) {
     out.push({ id, family: "no-heap", description: what, command: "analyze", expected: { verdict: "cannot-judge", causes: [] }, shared: [file] });
   }
-  // leak kinds of #26: ground truth known, dumps need writers test-utils does not have yet
-  const needs = "needs the HandleData / MemoryInfoList writers of test-utils (branch kinds)";
-  const kinds: [string, string, TruthCause][] = [
-    ["kinds-handle-leak", "a process leaking Event handles (HandleData: 4000 Event handles, 40 of every other type)", { id: "handles:Event", sizes: [], text: ["Event"] }],
-    ["kinds-gdi-leak", "a GUI process leaking GDI bitmaps (GDI object counts far above its peers)", { id: "gdi:Bitmap", sizes: [], text: ["Bitmap"] }],
-    ["kinds-thread-leak", "a process whose worker threads never exit (300 threads with one start address)", { id: "threads:worker", sizes: [], text: ["netcore"] }],
-    ["kinds-virtualalloc-leak", "a process leaking VirtualAlloc'd 1 MiB regions (MemoryInfoList: 400 private committed regions)", { id: "region", sizes: [0x100000] }],
-  ];
-  for (const [id, what, cause] of kinds) {
-    out.push({ id, family: "kinds", description: what, command: "analyze", expected: { verdict: "leak-suspected", causes: [cause] }, skip: needs });
+  // leak kinds of #26: a process that leaks handles, GDI objects, threads or VirtualAlloc'd memory
+  // (no heap memory captured: the kind is judged from the process streams), the same process
+  // without a leak, and a healthy process with full heaps and a busy server's handle table
+  for (const kind of KIND_LEAKS) {
+    const cause = kindCause(kind);
+    out.push({ id: `kinds-${kind}`, family: "kinds", description: KIND_TEXT[kind], command: "analyze", expected: { verdict: "leak-suspected", causes: [cause], leakKind: kind }, kindLeak: kind });
+  }
+  // the same leaks at a smaller scale (still well past what a process holds), and the same
+  // process with a normal load of each kind: no suspect, and cannot-judge (its heaps are not captured)
+  for (const kind of KIND_LEAKS) {
+    const [moderate, normal] = KIND_SCALES[kind];
+    out.push({
+      id: `kinds-${kind}-moderate`,
+      family: "kinds",
+      description: `${KIND_SCALE_TEXT[kind](moderate)}: a smaller leak`,
+      command: "analyze",
+      expected: { verdict: "leak-suspected", causes: [kindCause(kind, moderate)], leakKind: kind },
+      kindLeak: kind,
+      kindCount: moderate,
+    });
+    out.push({
+      id: `kinds-${kind}-normal`,
+      family: "kinds",
+      description: `${KIND_SCALE_TEXT[kind](normal)}: a normal load, not a leak (heaps not captured)`,
+      command: "analyze",
+      expected: { verdict: "cannot-judge", causes: [] },
+      kindLeak: kind,
+      kindCount: normal,
+    });
+  }
+  // the same handle leak in a process whose heaps are captured and healthy: the heap suspects must not outrank it
+  const leakBase = LEAK_BASES[0]!;
+  out.push({
+    id: "kinds-handles-full-heaps",
+    family: "kinds",
+    description: `${SHAPE_TEXT[leakBase.shape]} leaking Event handles (${EVAL_LEAKED_EVENTS} on top of its 110-odd healthy handles), its heaps captured and healthy; ${label(leakBase)}`,
+    command: "analyze",
+    expected: { verdict: "leak-suspected", causes: [{ id: "handles:Event", sizes: [], kind: "handles", key: "handles:Event", count: EVAL_LEAKED_EVENTS + 22 }], leakKind: "handles" },
+    spec: { seed: 5001, blocks, ...leakBase, handles: "leak" },
+  });
+  out.push({
+    id: "kinds-none-noheap",
+    family: "kinds",
+    description: "the same process without a leak (92 handles, 1 thread, no VirtualAlloc'd memory): its heaps are not captured, so the heap part cannot be judged",
+    command: "analyze",
+    expected: { verdict: "cannot-judge", causes: [] },
+    kindLeak: "none",
+  });
+  out.push({
+    id: "kinds-healthy-busy-handles",
+    family: "kinds",
+    description: `a busy server with full heaps and about 3,600 handles (1,500 Events, 600 Files, every type below what such a process holds); ${label(HEALTHY[0]!)}`,
+    command: "analyze",
+    expected: { verdict: "no-leak-evidence", causes: [] },
+    spec: { seed: 5000, blocks, ...HEALTHY[0]!, handles: "busy" },
+  });
+  // trend (#25): 3-6 snapshots of one program; quick: one series of each kind
+  const plans = trendScenarioPlans();
+  const trendPlans = quick ? (["steady-leak", "slow-leak-noisy", "plateau-only", "late-leak"] as const).map((k) => plans.find((p) => p.kind === k && p.count === (k === "late-leak" ? 4 : 3))!) : plans;
+  for (const t of trendPlans) {
+    out.push({
+      id: `trend-${t.kind}-${t.count}`,
+      family: "trend",
+      description: `${t.count} snapshots of one program ${TREND_TEXT[t.kind]}`,
+      command: "trend",
+      expected: { verdict: "no-leak-evidence", causes: [] },
+      trend: t,
+    });
   }
   return out;
 }
@@ -256,6 +378,17 @@ export interface WrittenScenario {
   orphans: { count: number; bytes: number };
   /** Every planted block (address, size, cause), for checks of the walk. */
   planted: { address: number; size: number; cause: string; related: boolean }[];
+  /** Trend family: the series' truth (files are in capture order). */
+  trend?: TrendTruth;
+}
+
+/** What a trend series holds: the leaking size class (none on a plateau-only series), the cache's, the churn's, and the capture times. */
+export interface TrendTruth {
+  kind: TrendScenarioKind;
+  leakSize?: number;
+  plateauSize: number;
+  churnSizes: number[];
+  times: number[];
 }
 
 /** Write a generated scenario's dump(s) as `<prefix>.dmp` (pairs: `.before.dmp`, `.after.dmp`). */
@@ -271,6 +404,29 @@ export function writeEvalScenario(s: EvalScenario, prefix: string): WrittenScena
       leaked: { count: c.count ?? 0, bytes: c.bytes ?? 0 },
       orphans: { count: 0, bytes: 0 },
       planted: [],
+    };
+  }
+  const none = { count: 0, bytes: 0 };
+  if (s.kindLeak) {
+    writeFileSync(`${prefix}.dmp`, buildKindLeakDump(s.kindLeak, s.kindCount !== undefined ? { count: s.kindCount } : {}));
+    const c = s.expected.causes[0];
+    return { files: [`${prefix}.dmp`], expected: s.expected, busy: none, leaked: { count: c?.count ?? 0, bytes: c?.bytes ?? 0 }, orphans: none, planted: [] };
+  }
+  if (s.trend) {
+    const t = trendScenario(s.trend.kind, s.trend.count, s.trend.seed);
+    const files = t.snapshots.map((bytes, i) => {
+      const f = `${prefix}.${i}.dmp`;
+      writeFileSync(f, bytes);
+      return f;
+    });
+    return {
+      files,
+      expected: s.expected,
+      busy: none,
+      leaked: none,
+      orphans: none,
+      planted: [],
+      trend: { kind: t.kind, ...(t.leakSize !== undefined ? { leakSize: t.leakSize } : {}), plateauSize: t.plateauSize, churnSizes: t.churnSizes, times: t.times },
     };
   }
   if (!s.spec) throw new Error(`eval scenario ${s.id} is not generated`);
@@ -293,7 +449,7 @@ export function writeEvalScenario(s: EvalScenario, prefix: string): WrittenScena
   const leakedBytes = p.planted.reduce((x, b) => x + b.size, 0);
   return {
     files,
-    expected: { verdict: s.expected.verdict, causes: s.expected.causes.length > 0 ? s.expected.causes : p.causes.map(truthOf) },
+    expected: { ...s.expected, causes: s.expected.causes.length > 0 ? s.expected.causes : p.causes.map(truthOf) },
     busy: p.busy,
     leaked: { count: p.planted.length, bytes: leakedBytes },
     orphans: p.orphans,
