@@ -104,14 +104,32 @@ const SIGNAL_WORDS: Record<EvidenceSignal, string> = {
   size: "size",
 };
 
+/** The words of a signal for the other kinds of leak: "a C++ type in numbers" is the heap's wording of `count`. */
+const KIND_SIGNAL_WORDS: Partial<Record<LeakKind, Partial<Record<EvidenceSignal, string>>>> = {
+  handles: { count: "handles of one type in numbers", dominance: "handles of one type in numbers", growth: "handles gained between snapshots" },
+  gdi: { count: "GDI objects of one type in numbers", dominance: "GDI objects of one type in numbers", growth: "GDI objects gained between snapshots" },
+  threads: { count: "threads parked at one place", dominance: "threads parked at one place", growth: "threads gained between snapshots" },
+  "virtual-memory": {
+    count: "private memory outside the heaps",
+    dominance: "private memory outside the heaps",
+    growth: "private memory gained between snapshots",
+  },
+  pool: { count: "a pool tag in numbers", dominance: "a pool tag holding most of the pool", growth: "pool growth between snapshots" },
+};
+
 /** What a cause rests on, strongest signal first, in words (for the verdict's reason). */
 export function signalWords(cause: Cause): string[] {
   const best = new Map<EvidenceSignal, number>();
   for (const r of cause.records) best.set(r.signal, Math.max(best.get(r.signal) ?? 0, r.strength));
-  return [...best.entries()]
-    .filter(([sig, v]) => sig !== "size" && v > 0)
-    .sort((a, b) => b[1] - a[1])
-    .map(([sig]) => SIGNAL_WORDS[sig]);
+  const words = KIND_SIGNAL_WORDS[cause.leakKind] ?? {};
+  return [
+    ...new Set(
+      [...best.entries()]
+        .filter(([sig, v]) => sig !== "size" && v > 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([sig]) => words[sig] ?? SIGNAL_WORDS[sig]),
+    ),
+  ];
 }
 
 /** {@link signalWords} of the cause behind a card built by {@link suspectsOf}. */

@@ -69,6 +69,9 @@ describe("which kind of leak in `info` and `analyze`", () => {
       expect(report.process.triage[0]).toMatchObject({ kind, abnormal: true });
       expect(report.analysis.suspects[0].kind).toBe(kind);
       expect(report.analysis.verdict).toBe("leak-suspected");
+      expect(report.analysis.leakKind).toBe(kind);
+      // the reason names the kind's own signal, not a heap's ("a C++ type in numbers")
+      expect(report.analysis.verdictReason).not.toMatch(/C\+\+ type|size class/);
     }
     const heap = JSON.parse((await run(["analyze", write("example.dmp", buildExampleDump()), "--json"])).out);
     expect(heap.process.triage[0]).toMatchObject({ kind: "heap", abnormal: true });
