@@ -32,6 +32,7 @@ import { FORMATS, type FormatName, formatReport } from "@leakscope/format";
 import { type CliIO, colors, processIO, ttyProgress } from "./io.js";
 import { type PoolSort, outstanding, poolKm } from "@leakscope/pool-km";
 import { poolRowsOfRun, poolSection, renderPool } from "./pool.js";
+import { logStackGroups } from "@leakscope/windbg-text";
 import { symbols } from "@leakscope/symbols";
 import { defaultPlugins } from "./plugins.js";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
@@ -257,7 +258,7 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
     .action(async (file, flags) => {
       const top = Number.parseInt(flags.top, 10);
       if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
-      const report = await execute(file, "walk", "stacks", flags, (r, { run }) => ({ ...r, stacks: groupByStack(run, top) }));
+      const report = await execute(file, "walk", "stacks", flags, (r, { run }) => ({ ...r, stacks: logStackGroups(run, groupByStack(run, top), top) }));
       emit(report, flags, renderStacks);
     });
 

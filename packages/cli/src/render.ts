@@ -60,7 +60,7 @@ export function renderHeaps(report: Report): string {
       String(h.busy.count),
       hex(h.busy.bytes),
       String(h.free.count),
-      kib(h.free.bytes),
+      h.free.bytes === 0 && typeof s.freeK === "number" ? String(s.freeK) : kib(h.free.bytes),
       num("ucrs"),
       num("virtualBlocks"),
       s.lfh === true ? "LFH" : "",

@@ -1,7 +1,7 @@
 import { Diagnostics, type DiagnosticsOptions } from "@leakscope/core";
 import { windbgTextCodes } from "./codes.js";
 import { decodeText } from "./decode.js";
-import type { OtherBlock, SessionBlock, TextEncoding, UnknownBlock, WindbgSession } from "./model.js";
+import type { OtherBlock, SessionBlock, SessionFacts, TextEncoding, UnknownBlock, WindbgSession } from "./model.js";
 import { parseHeapAddress, parseHeapEntryTable, parseHeapFilter, parseHeapListing, parseHeapSearch } from "./parsers/heap-entries.js";
 import { parseHeapDetail, parseHeapStat, parseHeapSummary } from "./parsers/heap-summary.js";
 import { parseAddressInfo, parseAddressSummary, parseEvaluate, parseGflag, parseModuleList } from "./parsers/misc.js";
@@ -27,6 +27,8 @@ const PROMPT = /^\s*((?:\d+:)*\d+(?::[a-z0-9]+)?>|(?:\d+:\s*)?l?kd(?::[a-z0-9]+)
 const BARE_COMMAND = /^\s*(![a-z][\w.]*|\.effmach|gflags(?:\.exe)?|umdh(?:\.exe)?|poolmon(?:\.exe)?)(?:\s.*)?$/i;
 const OTHER_COMMANDS =
   /^(g|gh|gn|gu|p|pc|pt|t|tc|tt|bp|bu|bm|bl|bc|bd|be|k|kb|kp|kv|kn|kpn|\.effmach|\.reload|\.symfix|\.sympath|\.sympath\+|\.logopen|\.logclose|\.load|\.loadby|\.ecxr|\.cls|\.cxr|\.frame|\.time|\|\||~|gflags|gflags\.exe|umdh|umdh\.exe|poolmon|poolmon\.exe)$/i;
+
+const AUTHOR_REMARK = /\s+(?:<-{1,}|<={2,}|\u2190|\u21d0)(?:\s.*|[^-=].*)?$/;
 
 interface RawBlock {
   command: string | undefined;
@@ -99,6 +101,63 @@ function dispatch(input: BlockInput, word: string, ctx: Ctx, text: string[]): Se
   }
 }
 
+/** NT version of a Windows build number (the debugger names Windows 10 builds "Windows 8" when it is older than the OS). */
+function versionOfBuild(build: number): { major: number; minor: number } | undefined {
+  if (build >= 10240) return { major: 10, minor: 0 };
+  if (build >= 9600) return { major: 6, minor: 3 };
+  if (build >= 9200) return { major: 6, minor: 2 };
+  if (build >= 7600) return { major: 6, minor: 1 };
+  if (build >= 6000) return { major: 6, minor: 0 };
+  if (build >= 3790) return { major: 5, minor: 2 };
+  if (build >= 2600) return { major: 5, minor: 1 };
+  if (build >= 2195) return { major: 5, minor: 0 };
+  return undefined;
+}
+
+const WINDOWS_LINE = /\bWindows\b[^\n]*?\b(?:Kernel )?Version (\d{4,5})\b(.*)$/i;
+const BUILT_BY = /^\s*Built by:\s*(\d{4,5})\.(\S+)/i;
+const OS_VERSION = /^\s*(?:\/\/\s*)?(?:OS_VERSION:|OS version)\s*(\d+)\.(\d+)(?:\.(\d+))?/i;
+
+/** Target facts stated by any line: version lines (`vertarget`, dump headers), `Built by:`, `OS_VERSION:`, UMDH's header, `.effmach`. */
+export function scanFacts(lines: readonly string[]): SessionFacts {
+  const facts: SessionFacts = {};
+  let m: RegExpExecArray | null;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i] ?? "";
+    if (l.length > 400) continue;
+    const line = i + 1;
+    if ((m = WINDOWS_LINE.exec(l))) {
+      const build = Number(m[1]);
+      const v = versionOfBuild(build);
+      if (v && (facts.os === undefined || facts.os.build === 0)) facts.os = { ...v, build, line, text: l.trim() };
+      const tail = m[2] ?? "";
+      if (/\bx64\b|AMD64/i.test(tail)) facts.arch = "x64";
+      else if (/\bARM64\b/i.test(tail)) facts.arch = "arm64";
+      else if (/\bx86 compatible\b/i.test(tail)) {
+        facts.arch ??= "x86";
+        facts.wow64 = true;
+      } else if (/\bx86\b/i.test(tail)) facts.arch ??= "x86";
+      continue;
+    }
+    if ((m = BUILT_BY.exec(l))) {
+      const build = Number(m[1]);
+      const v = versionOfBuild(build);
+      if (v) {
+        const buildString = `${m[1]}.${m[2]}`;
+        if (facts.os === undefined || facts.os.build === build || facts.os.build === 0) facts.os = { ...v, build, buildString, line, text: l.trim() };
+        if (/amd64fre|amd64chk/i.test(buildString)) facts.arch ??= "x64";
+        else if (/arm64fre/i.test(buildString)) facts.arch ??= "arm64";
+      }
+      continue;
+    }
+    if ((m = OS_VERSION.exec(l))) {
+      const build = m[3] !== undefined ? Number(m[3]) : 0;
+      if (facts.os === undefined || (facts.os.build === 0 && build > 0)) facts.os = { major: Number(m[1]), minor: Number(m[2]), build, line, text: l.trim() };
+    }
+  }
+  return facts;
+}
+
 /**
  * Parse a WinDbg / kd session log, a UMDH log or comparison, a poolmon snapshot or a Markdown
  * note with fenced debugger output into typed blocks. Never throws on bad input: what is not
@@ -146,6 +205,9 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
       report("WINDBG_TEXT_INPUT_LIMIT", i + 1, `line longer than ${maxLineLength} characters was cut`);
       lines[i] = l.slice(0, maxLineLength);
     }
+    // An author's remark after a row (`<--- this one`, `<== leak`) is not output.
+    const remark = AUTHOR_REMARK.exec(lines[i] ?? "");
+    if (remark) lines[i] = (lines[i] ?? "").slice(0, remark.index);
   }
 
   // Markdown: only fenced code is debugger text.
@@ -220,5 +282,5 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
   // Attach the file name to every diagnostic raised by the block parsers.
   const list = diagnostics.list();
   if (options.file !== undefined) for (const d of list) if (d.location) d.location.file = options.file;
-  return { encoding, lineCount: lines.length, markdown, proseLines, blocks, diagnostics: list };
+  return { encoding, lineCount: lines.length, markdown, proseLines, facts: scanFacts(lines), blocks, diagnostics: list };
 }
