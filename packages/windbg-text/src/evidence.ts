@@ -309,6 +309,7 @@ function heapSummaryEvidence(session: WindbgSession, sink: EvidenceSink): boolea
     ? ` It has ${r.virtualBlocks} virtual block(s), ${kb(r.freeK)} free in ${r.listLength} free-list block(s) and ${r.ucrs} uncommitted range(s).`
     : "";
   const next = `Look where the commit is: \`!heap -s -v\` / \`!heap -s -h ${name.slice(2)}\` (virtual blocks: large allocations outside the segments), \`!heap -stat -h ${name.slice(2)} -grp A\` (sizes by allocation), and \`!address -f:Heap\` for the heap's regions; then \`!heap -flt s <size>\` and \`!heap -p -a <address>\` on the largest group.`;
+  let reportedGap = false;
   if (stat && commit >= 4 * 1024 * 1024) {
     const busy = statTableBusy(stat.groups);
     if (busy.busy < commit * 0.25) {
@@ -330,10 +331,10 @@ function heapSummaryEvidence(session: WindbgSession, sink: EvidenceSink): boolea
         nextStep: next,
         source: `${last.command ?? "!heap -s"} at line ${top.line}; ${stat.command} at line ${stat.line}`,
       });
-      return true;
+      reportedGap = true;
     }
   }
-  if (share >= 0.5 && commit >= 64 * 1024 * 1024) {
+  if (!reportedGap && share >= 0.5 && commit >= 64 * 1024 * 1024) {
     sink.add({
       detector: `${DETECTOR}/heap-s`,
       signal: "reported",

@@ -1,0 +1,184 @@
+import { validateReport } from "@leakscope/core";
+import { sharedFile } from "@leakscope/test-utils";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../src/index.js";
+import { capture } from "./helpers.js";
+
+/**
+ * Every shared WinDbg / UMDH / poolused sample and both seeds through `leakscope analyze` (the
+ * default plugins, as a user runs it): the top finding of each, its figure, and the target facts.
+ * A change that moves any file's top finding fails here.
+ */
+
+interface Row {
+  file: string;
+  format: string;
+  arch: string;
+  verdict: "leak-suspected" | "no-leak-evidence" | "cannot-judge";
+  /** The top suspect, or undefined when there is none. */
+  top?: {
+    kind: string;
+    /** Size class, pool tag, heap, call site: whichever names the finding. */
+    size?: number;
+    tag?: string;
+    heap?: string;
+    callSite?: string;
+    /** The figure: bytes held, and bytes grown for growth. */
+    bytes: number;
+    deltaBytes?: number;
+    /** Text the title must hold. */
+    title?: RegExp;
+  };
+}
+
+const W = "data/windbg-samples/";
+const P = "data/poolused-samples/";
+const ROWS: Row[] = [
+  { file: `${W}address-summary-heap-s-stat_x86_win7era_zhblog2015.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x1f64, heap: "0x520000", bytes: 0xe905f58 } },
+  { file: `${W}address-summary_x86_xp_aiocf.txt`, format: "windbg-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "heap", bytes: 0x2f760000, title: /97\.01% of the busy address space/ } },
+  { file: `${W}gflag-heap-a_x64_win10-11_zhaolingxi.txt`, format: "windbg-log", arch: "x64", verdict: "leak-suspected", top: { kind: "size-class", size: 0x73f, heap: "0x2b0a3b90000", bytes: 0x73f } },
+  { file: `${W}heap-a-m-s_x86_win7_aiocf.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x24238, heap: "0xc10000", bytes: 0x24238 } },
+  { file: `${W}heap-a_x86_xp_msdocs.txt`, format: "windbg-log", arch: "x86", verdict: "no-leak-evidence", top: { kind: "size-class", size: 0x1000, heap: "0x250000", bytes: 0x1000 } },
+  { file: `${W}heap-l_x86_xp_msdocs.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "unreferenced", bytes: 0xa48, title: /^21 heap blocks/ } },
+  { file: `${W}heap-p-a_pageheap-freed_x86_wow64_win11-24h2_freeimagecrash.txt`, format: "windbg-log", arch: "x86", verdict: "no-leak-evidence" },
+  { file: `${W}heap-p-a_pageheap_x86_xp_aiocf.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x1f4, heap: "0x151000", callSite: "vfbasics!AVrfpRtlAllocateHeap+0xb1", bytes: 0x1f4 } },
+  { file: `${W}heap-s-a-x_x86_xp-vista_aiocf.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x1f4, heap: "0x120000", bytes: 9 * 0x1f4 } },
+  { file: `${W}heap-s-stat-flt-p-a_x64_win10_vs2015blog.txt`, format: "windbg-log", arch: "x64", verdict: "leak-suspected", top: { kind: "growth", heap: "0x1976aa70000", bytes: 9492 * 1024, deltaBytes: (9492 - 124) * 1024 } },
+  { file: `${W}heap-s-stat-flt_x86_wow64_win10-1709_zhnotes.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x3e8024, heap: "0x33c0000", bytes: 10 * 0x3e8024 } },
+  { file: `${W}heap-s_segmentheap_x64_win10-11_terminal16217.txt`, format: "windbg-log", arch: "x64", verdict: "leak-suspected", top: { kind: "heap", heap: "0x18223470000", bytes: 2020796 * 1024, title: /98% of all heap commit/ } },
+  { file: `${W}heap-stat-flt-p-a_pageheap_x64_win10-11_rublog.txt`, format: "windbg-log", arch: "x64", verdict: "leak-suspected", top: { kind: "size-class", size: 0x2625a00, heap: "0x297e9ed1000", bytes: 0x2625a00 } },
+  { file: `${W}umdh-diff-log_msdocs.txt`, format: "umdh-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "growth", callSite: "MyApp!DisplayMyGraphics+0x1e", bytes: 0xf110, deltaBytes: 0x5320, title: /BackTrace00B53/ } },
+  { file: `${W}umdh-log_x86_wow64_win7_pyumdh.txt`, format: "umdh-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x68, heap: "0x2e60000", bytes: 4 * 0x68 } },
+  { file: `${W}umdh-v_x86_vista-7_aiocf.txt`, format: "umdh-log", arch: "unknown", verdict: "no-leak-evidence", top: { kind: "call-site", callSite: "CppResourceLeaks!LeakHeapMemory+0x3d", bytes: 0x2018, title: /BackTrace73F28/ } },
+  { file: `${P}A_msdocs_default_oldformat.txt`, format: "poolused-log", arch: "unknown", verdict: "no-leak-evidence", top: { kind: "pool-tag", tag: "usbp", bytes: 77152 } },
+  { file: `${P}B_msdocs_flag4_oldformat.txt`, format: "poolused-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "pool-tag", tag: "Abc", bytes: 33930272 } },
+  { file: `${P}C_jellykuo_flag2_livedump.txt`, format: "poolused-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "pool-tag", tag: "amda", bytes: 1938325232 + 9360 + 646239888, title: /2 pool tags allocated in step/ } },
+  { file: `${P}E_notes_flag2_flag4.txt`, format: "poolused-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "pool-tag", tag: "CM31", bytes: 91705344 } },
+  { file: `${P}F_hevd_flag1_tag_verbose.txt`, format: "poolused-log", arch: "unknown", verdict: "no-leak-evidence", top: { kind: "pool-tag", tag: "Hack", bytes: 112 } },
+  { file: `${P}G_blog_verbose_snippet.txt`, format: "poolused-log", arch: "unknown", verdict: "no-leak-evidence", top: { kind: "pool-tag", tag: "ALPC", bytes: 1440624 } },
+  { file: "seeds/000_34eaf19305ece164.txt", format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "heap", heap: "0x28a0000", bytes: 749024 * 1024, title: /28a0000 holds 749,024 KB committed/ } },
+  { file: "seeds/003_b2032f33e9a1bbb6.txt", format: "windbg-log", arch: "x64", verdict: "leak-suspected", top: { kind: "pool-tag", tag: "Proc", bytes: 579970176 + 547714832 + 102486880 + 84748144, title: /one of each per process object/ } },
+];
+
+async function analyze(path: string): Promise<{ code: number; report: any; text: string }> {
+  const c = capture();
+  const code = await runCli(["analyze", path, "--json"], { io: c.io });
+  const t = capture();
+  await runCli(["analyze", path], { io: t.io });
+  return { code, report: JSON.parse(c.out()), text: t.out() };
+}
+
+describe("the top finding of every shared log", () => {
+  it("covers every file of the shared sample folders and both seeds", async () => {
+    const { readdirSync } = await import("node:fs");
+    const dir = sharedFile("data/windbg-samples/README.md");
+    if (!dir.present) return;
+    const listed = new Set(ROWS.map((r) => r.file));
+    for (const sub of ["data/windbg-samples", "data/poolused-samples"]) {
+      const base = sharedFile(sub).path;
+      for (const f of readdirSync(base).filter((n) => n.endsWith(".txt"))) expect(listed, `${sub}/${f}`).toContain(`${sub}/${f}`);
+    }
+  });
+
+  for (const row of ROWS) {
+    const f = sharedFile(row.file);
+    it.skipIf(!f.present)(`${row.file.split("/").pop()}: ${row.top ? `${row.top.kind} ${row.top.tag ?? row.top.callSite ?? row.top.heap ?? ""}` : "nothing"}, ${row.verdict}`, async () => {
+      const { code, report, text } = await analyze(f.path);
+      expect(code).toBe(0);
+      expect(validateReport(report).errors).toEqual([]);
+      expect([report.input.kind, report.input.format, report.target.arch]).toEqual(["text", row.format, row.arch]);
+      expect(report.analysis.verdict).toBe(row.verdict);
+      const top = report.analysis.suspects[0];
+      if (!row.top) {
+        expect(top).toBeUndefined();
+        return;
+      }
+      expect(top).toBeDefined();
+      expect(top.kind).toBe(row.top.kind);
+      expect(top.bytes).toBe(row.top.bytes);
+      if (row.top.size !== undefined) expect(top.size).toBe(row.top.size);
+      if (row.top.tag !== undefined) expect(top.tag).toBe(row.top.tag);
+      if (row.top.heap !== undefined) expect(top.heap).toBe(row.top.heap);
+      if (row.top.callSite !== undefined) expect(top.callSite).toBe(row.top.callSite);
+      if (row.top.deltaBytes !== undefined) expect(top.delta.bytes).toBe(row.top.deltaBytes);
+      if (row.top.title) expect(top.title).toMatch(row.top.title);
+      // The text report leads with the same finding.
+      const first = text.split("\n").find((l) => l.startsWith("#1 "));
+      expect(first).toBe(`#1 ${top.title}  [${top.kind}, score ${top.score.toFixed(2)}]`);
+    });
+  }
+});
+
+describe("what each log's own figures say reaches the answer", () => {
+  const msdocs = sharedFile(`${W}umdh-diff-log_msdocs.txt`);
+  it.skipIf(!msdocs.present)("UMDH comparison: BackTrace00B53 leads with its growth, count, stack and call site; stacks lists it", async () => {
+    const { report, text } = await analyze(msdocs.path);
+    const top = report.analysis.suspects[0];
+    expect(top.score).toBeGreaterThanOrEqual(0.3);
+    expect(top.delta).toEqual({ count: 0x14, bytes: 0x5320 });
+    expect(top.count).toBe(0x3a);
+    expect(top.stack.map((f: { text: string }) => f.text)).toContain("MyApp!DisplayMyGraphics+0x1e");
+    expect(text).toContain("MyApp!DisplayMyGraphics+0x1e");
+    const c = capture();
+    await runCli(["stacks", msdocs.path, "--json"], { io: c.io });
+    const stacks = JSON.parse(c.out()).stacks;
+    expect(stacks.groups).toHaveLength(1);
+    expect(stacks.groups[0]).toMatchObject({ bytes: 0xf110, count: 0x3a, callSite: "MyApp!DisplayMyGraphics+0x1e" });
+  });
+
+  const umdhV = sharedFile(`${W}umdh-v_x86_vista-7_aiocf.txt`);
+  it.skipIf(!umdhV.present)("UMDH -v output carries the record's source file and line", async () => {
+    const { report } = await analyze(umdhV.path);
+    const top = report.analysis.suspects[0];
+    expect(top.callSite).toBe("CppResourceLeaks!LeakHeapMemory+0x3d");
+    const c = capture();
+    await runCli(["stacks", umdhV.path, "--json"], { io: c.io });
+    expect(JSON.parse(c.out()).stacks.groups[0].frames).toHaveLength(18);
+  });
+
+  const seed003 = sharedFile("seeds/003_b2032f33e9a1bbb6.txt");
+  it.skipIf(!seed003.present)("seed 003: one analyze report holds the heap suspect and the pool section with the log's own descriptions", async () => {
+    const { report, text } = await analyze(seed003.path);
+    expect(report.pool.method).toBe("log");
+    const proc = report.pool.rows.find((r: { tag: string }) => r.tag.trim() === "Proc");
+    expect(proc).toMatchObject({ nonPagedAllocs: 156248, nonPagedBytes: 579970176, description: "Process objects", binary: "nt!ps" });
+    expect(report.pool.rows.find((r: { tag: string }) => r.tag.trim() === "AleS")).toMatchObject({ description: "ALE token info", binary: "tcpip.sys" });
+    const top = report.analysis.suspects[0];
+    expect(top.evidence.join(" ")).toMatch(/Proc 156,248.*MiP2 156,230.*AleP 155,814.*AleS 158,070/);
+    expect(top.evidence.join(" ")).toMatch(/leaked process handles or references/);
+    const heap = report.analysis.suspects.find((s: { kind: string; size?: number }) => s.kind === "size-class" && s.size === 0x3fff);
+    expect(heap?.callSite).toBe("ConsoleApplication4!main+0x69");
+    expect(text).toContain("one of each per process object");
+    const pool = capture();
+    await runCli(["pool", seed003.path], { io: pool.io });
+    expect(pool.out()).toContain("Process objects , Binary: nt!ps");
+    expect(pool.out()).not.toContain("UNKNOWN pooltag 'Proc'");
+  });
+
+  const seed000 = sharedFile("seeds/000_34eaf19305ece164.txt");
+  it.skipIf(!seed000.present)("seed 000: heap 028a0000's commit against its -stat groups, with the next commands; the heaps table shows flags and free", async () => {
+    const { report } = await analyze(seed000.path);
+    const top = report.analysis.suspects[0];
+    expect(top.evidence[0]).toMatch(/749,024 KB committed, 9\d% of all heap commit/);
+    expect(top.evidence[0]).toMatch(/accounts for 1\.4 MiB/);
+    expect(top.nextStep).toMatch(/!heap -s -v/);
+    expect(top.nextStep).toMatch(/!address/);
+    const c = capture();
+    await runCli(["heaps", seed000.path], { io: c.io });
+    const line = c.out().split("\n").find((l) => l.trimStart().startsWith("28a0000 "));
+    expect(line).toMatch(/\b1002\b/);
+    expect(line).toMatch(/\b1574\b/);
+  });
+
+  it.skipIf(!seed000.present)("a UMDH-less log with no figures at all: what to run", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "leakscope-findings-"));
+    const p = join(dir, "g.txt");
+    writeFileSync(p, "0:000> g\n0:000> .effmach x86\nEffective machine: x86 compatible (x86)\n");
+    const { code, report } = await analyze(p);
+    expect(code).toBe(0);
+    expect(report.analysis.suspects).toEqual([]);
+  });
+});
