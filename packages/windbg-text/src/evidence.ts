@@ -487,7 +487,9 @@ function describeTag(r: PoolFacts): string {
 }
 
 /** Pool evidence: top tags of the latest snapshot, growth between the first and last, tags that move together. */
-export function poolEvidence(snapshots: readonly PoolSnapshotFacts[], sink: EvidenceSink): boolean {
+export function poolEvidence(all: readonly PoolSnapshotFacts[], sink: EvidenceSink): boolean {
+  // A command typed with no output (a note's `!poolused 2` before the real run) is no snapshot.
+  const snapshots = all.filter((s) => s.rows.length > 0);
   const last = snapshots[snapshots.length - 1];
   if (!last || last.rows.length === 0) return false;
   const total = last.rows.reduce((n, r) => n + r.bytes, 0);

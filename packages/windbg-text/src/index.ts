@@ -19,6 +19,7 @@ export {
   umdhSnapshotTotals,
   logCallSite,
   type PoolFacts,
+  type PoolSnapshotFacts,
   type UmdhRecordFacts,
 } from "./evidence.js";
 export {
