@@ -826,7 +826,7 @@ export const windbgText = definePlugin({
             run.diagnostics.report(NAME, "WINDBG_TEXT_BLOCK_NO_HEAP", windbgTextCodes.WINDBG_TEXT_BLOCK_NO_HEAP.severity, `a block of ${n.what} names no heap; not added`, { file: run.input.path, line: n.line });
           }
           if (model.noHeap.length > 100) {
-            run.diagnostics.report(NAME, "WINDBG_TEXT_BLOCK_NO_HEAP", "info", `${model.noHeap.length - 100} more blocks name no heap`, { file: run.input.path });
+            run.diagnostics.report(NAME, "WINDBG_TEXT_BLOCK_NO_HEAP", "info", `${model.noHeap.length - 100} more blocks name no heap (lines ${model.noHeap[100]!.line}-${model.noHeap[model.noHeap.length - 1]!.line})`, { file: run.input.path, line: model.noHeap[100]!.line });
           }
         });
 
