@@ -242,3 +242,28 @@ describe("bad input: cut and mixed-up logs give what could be read, never exit 3
     expect(bad.map((d: { location: { line: number } }) => d.location.line)).toContain(11);
   });
 });
+
+describe("leakscope diff on two UMDH snapshot logs", () => {
+  const snap = sharedFile(`${W}umdh-log_x86_wow64_win7_pyumdh.txt`);
+  it.skipIf(!snap.present)("the backtrace that gained allocations leads, as UMDH's own comparison would rank it", async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const lines = readFileSync(snap.path, "utf8").split("\n");
+    const at = lines.findIndex((l) => l.startsWith("68 bytes + 18 at 2E9FDA0"));
+    // 30 more allocations of 0x68 bytes by a backtrace whose stack UMDH printed elsewhere, and one freed
+    const added = Array.from({ length: 30 }, (_, k) => `68 bytes + 18 at ${(0x3000000 + k * 0x80).toString(16).toUpperCase()} by BackTrace1AF083B4`);
+    const freed = lines.findIndex((l) => l.startsWith("64 bytes + 1C at 2E9FE20"));
+    const after = [...lines.slice(0, at + 1), ...added, ...lines.slice(at + 1, freed), ...lines.slice(freed + 1)].join("\n");
+    const p = join(mkdtempSync(join(tmpdir(), "leakscope-umdh-")), "after.log");
+    writeFileSync(p, after);
+    const c = capture();
+    expect(await runCli(["diff", snap.path, p, "--json"], { io: c.io })).toBe(0);
+    const d = JSON.parse(c.out());
+    expect(validateReport(d).errors).toEqual([]);
+    const stacks = d.diff.rows.filter((r: { kind: string }) => r.kind === "stack");
+    expect(stacks[0]).toMatchObject({ delta: { count: 30, bytes: 30 * 0x68 } });
+    expect(stacks[0].frames[0].text).toBe("BackTrace1AF083B4");
+    expect(stacks.find((r: { delta: { count: number } }) => r.delta.count < 0)?.delta).toEqual({ count: -1, bytes: -0x64 });
+  });
+});

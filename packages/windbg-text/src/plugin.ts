@@ -224,6 +224,11 @@ function blockBitness(session: WindbgSession): (32 | 64 | undefined)[] {
   });
 }
 
+function backtraceFrame(id: string): StackFrame[] | undefined {
+  const address = /^[0-9a-f]{1,16}$/i.test(id) ? Number.parseInt(id, 16) : Number.NaN;
+  return Number.isSafeInteger(address) ? [{ address, symbol: `BackTrace${id}`, text: `BackTrace${id}` }] : undefined;
+}
+
 function frameTexts(stack: readonly StackFrame[]): FrameText[] {
   return stack.map((f) => {
     const off = f.offset !== undefined && f.offset !== 0 ? `+0x${f.offset.toString(16)}` : "";
@@ -483,8 +488,12 @@ function buildModel(session: WindbgSession): LogModel {
             flags: AllocFlags.BUSY,
             line: a.line,
           };
-          if (stack !== undefined) {
-            rec.stack = stack;
+          // UMDH prints a stack once per backtrace, and not at all when it was dumped elsewhere:
+          // such records keep their backtrace as a one-frame stack (its id is the trace's address
+          // in the trace database), so diffs and stack groups still tell the backtraces apart.
+          const frames = stack !== undefined && stack.length > 0 ? stack : backtraceFrame(a.backtraceId);
+          if (frames !== undefined) {
+            rec.stack = frames;
             rec.stackKey = "bt:" + a.backtraceId;
           }
           addBlock(bitness, a.heap, rec, `UMDH record at line ${a.line}`);

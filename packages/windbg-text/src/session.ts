@@ -237,7 +237,7 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
       continue;
     }
     // A second UMDH snapshot or poolmon screen pasted after the first: a snapshot of its own, never merged into the first.
-    if (current && current.lines.length > 0 && (/^\/\/ UMDH: version /.test(l) || (/^\s*Memory:\s*\d+K\s+Avail:/i.test(l) && current.lines.some((x) => /^\s*Tag\s+Type\s+Allocs/i.test(x))))) {
+    if (current && current.lines.length > 0 && ((/^\/\/ UMDH: version /.test(l) && current.lines.some((x) => / by BackTrace/i.test(x))) || (/^\s*Memory:\s*\d+K\s+Avail:/i.test(l) && current.lines.some((x) => /^\s*Tag\s+Type\s+Allocs/i.test(x))))) {
       current = { command: undefined, prompt: undefined, first: n, lines: [l] };
       raw.push(current);
       continue;
