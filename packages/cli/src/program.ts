@@ -32,7 +32,7 @@ import { FORMATS, type FormatName, formatReport } from "@leakscope/format";
 import { type CliIO, colors, processIO, ttyProgress } from "./io.js";
 import { type PoolSort, outstanding, poolKm } from "@leakscope/pool-km";
 import { poolRowsOfRun, poolSection, renderPool } from "./pool.js";
-import { logStackGroups } from "@leakscope/windbg-text";
+import { logStackGroups, logStatSection } from "@leakscope/windbg-text";
 import { symbols } from "@leakscope/symbols";
 import { defaultPlugins } from "./plugins.js";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
@@ -217,7 +217,7 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
       if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
       const report = await execute(file, "walk", "stat", flags, (r, { run }) => ({
         ...r,
-        stat: statBySize(run.allocations, run.heaps, heap, top),
+        stat: logStatSection(run, heap, top) ?? statBySize(run.allocations, run.heaps, heap, top),
       }), heap);
       emit(report, flags, renderStat);
     });

@@ -267,3 +267,17 @@ describe("leakscope diff on two UMDH snapshot logs", () => {
     expect(stacks.find((r: { delta: { count: number } }) => r.delta.count < 0)?.delta).toEqual({ count: -1, bytes: -0x64 });
   });
 });
+
+describe("stat and heaps use the log's own tables", () => {
+  const seed000 = sharedFile("seeds/000_34eaf19305ece164.txt");
+  it.skipIf(!seed000.present)("stat --heap prints the log's -stat -h table with WinDbg's percentages", async () => {
+    const c = capture();
+    expect(await runCli(["stat", seed000.path, "--heap", "28a0000", "--json"], { io: c.io })).toBe(0);
+    const stat = JSON.parse(c.out()).stat;
+    expect(stat.rows).toHaveLength(20);
+    expect(stat.rows[0]).toEqual({ size: 0x40000, count: 1, total: 0x40000, percent: 18.15 });
+    expect(stat.rows[1]).toEqual({ size: 0x44, count: 0xa95, total: 0x2cf94, percent: 12.75 });
+    expect(stat.busy.bytes).toBeGreaterThan(1.4e6);
+    expect(stat.busy.bytes).toBeLessThan(1.5e6);
+  });
+});

@@ -30,6 +30,7 @@ export {
   sessionTarget,
   logPoolSection,
   logStackGroups,
+  logStatSection,
   type WindbgPoolRow,
   type WindbgPoolData,
   type PoolUsageRowLike,

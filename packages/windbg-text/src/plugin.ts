@@ -16,6 +16,7 @@ import {
   type SizeGroup,
   type StackGroup,
   type StacksSection,
+  type StatSection,
   STAGE_BACKEND,
   STAGE_ENRICH,
   type StackRecord,
@@ -29,7 +30,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { windbgTextCodes } from "./codes.js";
 import { decodeText, isWindbgText } from "./decode.js";
 import type { HeapEntry, PageHeapBlock, SessionBlock, StackFrame, WindbgSession } from "./model.js";
-import { type PoolFacts, type PoolSnapshotFacts, detectLogEvidence, reportFrame, logCallSite, umdhComparison } from "./evidence.js";
+import { type PoolFacts, type PoolSnapshotFacts, detectLogEvidence, statTableBusy, reportFrame, logCallSite, umdhComparison } from "./evidence.js";
 import { parseWindbgLog } from "./session.js";
 
 const NAME = "windbg-text";
@@ -617,6 +618,29 @@ export function logPoolSection(run: Run, top = 20): PoolSection | undefined {
       if (binary) out.binary = binary;
       return out;
     }),
+  };
+}
+
+/**
+ * `leakscope stat` of a log: the log's own `!heap -stat -h` table for `heap` (the latest one, as
+ * printed: sizes, counts, totals and WinDbg's percentages), or the only table of the log when no
+ * heap is asked for. Busy bytes are the total the table's percentages imply (the table lists only
+ * its top groups); the busy count is the sum of the listed groups (a lower bound). Undefined
+ * when the log holds no such table, so callers fall back to the blocks the log lists.
+ */
+export function logStatSection(run: Run, heap: Address | undefined, top = 20): StatSection | undefined {
+  const session = run.target.kind === "text" ? run.target.data.windbg : undefined;
+  if (!session) return undefined;
+  const tables = session.blocks.flatMap((b) => (b.kind === "heapStat" ? b.tables.filter((t) => t.groups.length > 0) : []));
+  const distinct = new Set(tables.map((t) => t.heap));
+  const table = heap !== undefined ? tables.filter((t) => t.heap === heap).pop() : distinct.size === 1 ? tables[tables.length - 1] : undefined;
+  if (!table) return undefined;
+  const busy = statTableBusy(table.groups);
+  return {
+    heap: formatAddress(table.heap),
+    groupBy: "requested-size",
+    busy: { count: table.groups.reduce((n, g) => n + g.count, 0), bytes: busy.busy },
+    rows: table.groups.slice(0, top).map((g) => ({ size: g.size, count: g.count, total: g.total, percent: Math.min(100, Math.max(0, g.percent)) })),
   };
 }
 
