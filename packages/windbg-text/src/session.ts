@@ -231,6 +231,9 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
       continue;
     }
     const c = matchCommand(l);
+    // An empty prompt right after a command (Enter pressed, or a prompt pasted twice): the output
+    // that follows still belongs to that command.
+    if (c && c.command === "" && current?.command !== undefined && current.command !== "" && current.lines.every((x) => x.trim() === "")) continue;
     if (c) {
       current = { command: c.command, prompt: c.prompt, first: n + 1, lines: [] };
       raw.push(current);
