@@ -52,12 +52,12 @@ const ROWS: Row[] = [
   { file: `${W}umdh-v_x86_vista-7_aiocf.txt`, format: "umdh-log", arch: "unknown", verdict: "no-leak-evidence", top: { kind: "call-site", callSite: "CppResourceLeaks!LeakHeapMemory+0x3d", bytes: 0x2018, title: /BackTrace73F28/ } },
   { file: `${P}A_msdocs_default_oldformat.txt`, format: "poolused-log", arch: "unknown", verdict: "no-leak-evidence", top: { kind: "pool-tag", tag: "usbp", bytes: 77152 } },
   { file: `${P}B_msdocs_flag4_oldformat.txt`, format: "poolused-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "pool-tag", tag: "Abc", bytes: 33930272 } },
-  { file: `${P}C_jellykuo_flag2_livedump.txt`, format: "poolused-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "pool-tag", tag: "amda", bytes: 1938325232 + 9360 + 646239888, title: /2 pool tags allocated in step/ } },
+  { file: `${P}C_jellykuo_flag2_livedump.txt`, format: "poolused-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "pool-tag", tag: "amda", bytes: 1938325232 + 9360 + 646239888, title: /^amda\/IoWI: 2 pool tags allocated in step/ } },
   { file: `${P}E_notes_flag2_flag4.txt`, format: "poolused-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "pool-tag", tag: "CM31", bytes: 91705344 } },
   { file: `${P}F_hevd_flag1_tag_verbose.txt`, format: "poolused-log", arch: "unknown", verdict: "no-leak-evidence", top: { kind: "pool-tag", tag: "Hack", bytes: 112 } },
   { file: `${P}G_blog_verbose_snippet.txt`, format: "poolused-log", arch: "unknown", verdict: "no-leak-evidence", top: { kind: "pool-tag", tag: "ALPC", bytes: 1440624 } },
   { file: "seeds/000_34eaf19305ece164.txt", format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "heap", heap: "0x28a0000", bytes: 749024 * 1024, title: /28a0000 holds 749,024 KB committed/ } },
-  { file: "seeds/003_b2032f33e9a1bbb6.txt", format: "windbg-log", arch: "x64", verdict: "leak-suspected", top: { kind: "pool-tag", tag: "Proc", bytes: 579970176 + 547714832 + 102486880 + 84748144, title: /one of each per process object/ } },
+  { file: "seeds/003_b2032f33e9a1bbb6.txt", format: "windbg-log", arch: "x64", verdict: "leak-suspected", top: { kind: "pool-tag", tag: "Proc", bytes: 579970176 + 547714832 + 102486880 + 84748144, title: /^Proc\/MiP2\/AleP\/AleS: 156,248 process objects kept alive/ } },
 ];
 
 async function analyze(path: string): Promise<{ code: number; report: any; text: string }> {
@@ -148,7 +148,9 @@ describe("what each log's own figures say reaches the answer", () => {
     expect(top.evidence.join(" ")).toMatch(/leaked process handles or references/);
     const heap = report.analysis.suspects.find((s: { kind: string; size?: number }) => s.kind === "size-class" && s.size === 0x3fff);
     expect(heap?.callSite).toBe("ConsoleApplication4!main+0x69");
-    expect(text).toContain("one of each per process object");
+    expect(text).toContain("one of each is allocated per process object");
+    expect(text).toMatch(/Pool \(as the log lists it\)/);
+    expect(text).toContain("Process objects , Binary: nt!ps");
     const pool = capture();
     await runCli(["pool", seed003.path], { io: pool.io });
     expect(pool.out()).toContain("Process objects , Binary: nt!ps");

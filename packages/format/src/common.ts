@@ -14,7 +14,8 @@ export function humanBytes(n: number): string {
 /** One-line description of the input. */
 export function inputLine(report: Report): string {
   const t = report.target;
-  const os = t ? `Windows ${t.os.major}.${t.os.minor} build ${t.os.build}` : "";
+  // A log that names no Windows version says nothing rather than "Windows 0.0 build 0".
+  const os = t && t.os.major > 0 ? `Windows ${t.os.major}.${t.os.minor}${t.os.build > 0 ? ` build ${t.os.build}` : ""}` : "";
   const arch = t ? `${t.arch}${t.wow64 ? " (WoW64)" : ""}` : "";
   return [report.input.path, report.input.format, arch, os].filter(Boolean).join(" · ");
 }

@@ -575,11 +575,13 @@ export function poolEvidence(all: readonly PoolSnapshotFacts[], sink: EvidenceSi
       leakKind: "pool",
       tag: anchor.tag.trim(),
       title: known
-        ? `${g.length} pool tags, one of each per ${known.object}: ${known.why.split(":")[0]} (${mib(bytes)})`
-        : `${g.length} pool tags allocated in step (${mib(bytes)}): one object type behind them`,
+        ? `${g.map((r) => r.tag.trim()).join("/")}: ${anchor.allocs.toLocaleString("en-US")} ${known.object}s kept alive (${mib(bytes)} of pool)`
+        : `${g.map((r) => r.tag.trim()).join("/")}: ${g.length} pool tags allocated in step (${mib(bytes)})`,
       text:
-        `Tags ${list} have allocation counts within ${Math.round(((hi - lo) / hi) * 1000) / 10}% of each other: one allocation of each per object` +
-        (known ? `, that is one of each per ${known.object}: ${known.why}.` : ": the objects that own them are kept alive, and one cause explains them all."),
+        `Tags ${list} have allocation counts within ${Math.round(((hi - lo) / hi) * 1000) / 10}% of each other: ` +
+        (known
+          ? `one of each is allocated per ${known.object}, so they are one cause: ${known.why}.`
+          : "one of each is allocated per object of one kind, so they are one cause: those objects are kept alive."),
       nextStep: known
         ? anchor.tag.trim() === "Proc"
           ? "Run `!process 0 0` (many processes that exited but still exist are zombies) and `!object \\ObjectTypes\\Process` for the object count, then find which process holds the handles (`!handle 0 3 <process> Process`, or Process Explorer / handle.exe on the live system): its owner is the leak."
