@@ -232,14 +232,7 @@ function backtraceFrame(id: string): StackFrame[] | undefined {
 
 function frameTexts(stack: readonly StackFrame[]): FrameText[] {
   return stack.map((f) => {
-    const off = f.offset !== undefined && f.offset !== 0 ? `+0x${f.offset.toString(16)}` : "";
-    let name: string;
-    if (f.module !== undefined && f.symbol !== undefined) name = `${f.module}!${f.symbol}${off}`;
-    else if (f.module !== undefined) name = `${f.module}${off}`;
-    else if (f.symbol !== undefined) name = `${f.symbol}${off}`;
-    else if (Number.isFinite(f.address)) name = formatAddress(f.address);
-    else name = f.text;
-    const t: FrameText = { text: name };
+    const t: FrameText = { text: reportFrame(f).text };
     if (f.module !== undefined) t.module = f.module;
     if (f.symbol !== undefined) t.symbol = f.symbol;
     if (f.offset !== undefined) t.offset = f.offset;

@@ -1,4 +1,4 @@
-import { Diagnostics, type DiagnosticsOptions } from "@leakscope/core";
+import { Diagnostics, type DiagnosticsOptions, windowsVersionOfBuild } from "@leakscope/core";
 import { windbgTextCodes } from "./codes.js";
 import { decodeText } from "./decode.js";
 import type { OtherBlock, SessionBlock, SessionFacts, TextEncoding, UnknownBlock, WindbgSession } from "./model.js";
@@ -101,17 +101,10 @@ function dispatch(input: BlockInput, word: string, ctx: Ctx, text: string[]): Se
   }
 }
 
-/** NT version of a Windows build number (the debugger names Windows 10 builds "Windows 8" when it is older than the OS). */
+/** NT version of a Windows build number, undefined when the number is no Windows build. */
 function versionOfBuild(build: number): { major: number; minor: number } | undefined {
-  if (build >= 10240) return { major: 10, minor: 0 };
-  if (build >= 9600) return { major: 6, minor: 3 };
-  if (build >= 9200) return { major: 6, minor: 2 };
-  if (build >= 7600) return { major: 6, minor: 1 };
-  if (build >= 6000) return { major: 6, minor: 0 };
-  if (build >= 3790) return { major: 5, minor: 2 };
-  if (build >= 2600) return { major: 5, minor: 1 };
-  if (build >= 2195) return { major: 5, minor: 0 };
-  return undefined;
+  const v = windowsVersionOfBuild(build);
+  return v.major > 0 ? v : undefined;
 }
 
 const WINDOWS_LINE = /\bWindows\b[^\n]*?\b(?:Kernel )?Version (\d{4,5})\b(.*)$/i;

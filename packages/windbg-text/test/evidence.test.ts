@@ -17,6 +17,19 @@ async function evidenceOf(lines: string[]): Promise<{ records: Evidence[]; cover
   }
 }
 
+const SUMMARY = (commit: number) => [
+  "0:000> !heap -s",
+  "LFH Key                   : 0x5b1c2d3e4f506172",
+  "Termination on corruption : ENABLED",
+  "          Heap     Flags   Reserv  Commit  Virt   Free  List   UCR  Virt  Lock  Fast ",
+  "                            (k)     (k)    (k)     (k) length      blocks cont. heap ",
+  "-------------------------------------------------------------------------------------",
+  `000001a2b3c40000 00000002  ${commit + 4000}  ${commit}  ${commit + 3000}    812   190    12   41     9   LFH`,
+  "000001a2b3a00000 00008000      64      4     64      2     1     1    0      0      ",
+  "000001a2b3e10000 00001002    1080    220   1080     40     6     2    0      0   LFH",
+  "-------------------------------------------------------------------------------------",
+];
+
 const byStrength = (r: Evidence[]): Evidence[] => [...r].sort((a, b) => b.strength - a.strength);
 
 describe("UMDH", () => {
@@ -126,18 +139,6 @@ describe("!heap -l, !heap -s, !address -summary", () => {
     expect(e.strength).toBeGreaterThanOrEqual(0.3);
   });
 
-  const SUMMARY = (commit: number) => [
-    "0:000> !heap -s",
-    "LFH Key                   : 0x5b1c2d3e4f506172",
-    "Termination on corruption : ENABLED",
-    "          Heap     Flags   Reserv  Commit  Virt   Free  List   UCR  Virt  Lock  Fast ",
-    "                            (k)     (k)    (k)     (k) length      blocks cont. heap ",
-    "-------------------------------------------------------------------------------------",
-    `000001a2b3c40000 00000002  ${commit + 4000}  ${commit}  ${commit + 3000}    812   190    12   41     9   LFH`,
-    "000001a2b3a00000 00008000      64      4     64      2     1     1    0      0      ",
-    "000001a2b3e10000 00001002    1080    220   1080     40     6     2    0      0   LFH",
-    "-------------------------------------------------------------------------------------",
-  ];
 
   it("`!heap -s` + `-stat -h` of the heap with the commit: both figures and where to look next", async () => {
     const { records } = await evidenceOf([
@@ -255,12 +256,7 @@ describe("target facts", () => {
       "0:000> vertarget",
       "Windows 10 Version 22631 MP (16 procs) Free x64",
       "Built by: 22621.1.amd64fre.ni_release.220506-1250",
-      "0:000> !heap -s",
-      "          Heap     Flags   Reserv  Commit  Virt   Free  List   UCR  Virt  Lock  Fast ",
-      "                            (k)     (k)    (k)     (k) length      blocks cont. heap ",
-      "-------------------------------------------------------------------------------------",
-      "000001a2b3c40000 00000002    1220    124   1020      3     9     1    0      3   LFH",
-      "-------------------------------------------------------------------------------------",
+      ...SUMMARY(124),
     ]);
     expect(target.os).toMatchObject({ major: 10, minor: 0, build: 22631 });
     expect(target.arch).toBe("x64");
