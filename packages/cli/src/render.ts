@@ -47,6 +47,8 @@ export function renderInfo(report: Report): string {
 export function renderHeaps(report: Report): string {
   const heaps = report.heaps ?? [];
   if (heaps.length === 0) return `No heaps found.\n${diagnosticsFooter(report)}`;
+  // Columns only a `!heap -s` table prints (logs): shown when some heap has them.
+  const logColumns = heaps.some((h) => typeof h.summary.freeListLength === "number" || typeof h.summary.lockContention === "number");
   const rows = heaps.map((h) => {
     const s = h.summary;
     const num = (k: string): string => (typeof s[k] === "number" ? String(s[k]) : "");
@@ -63,7 +65,8 @@ export function renderHeaps(report: Report): string {
       h.free.bytes === 0 && typeof s.freeK === "number" ? String(s.freeK) : kib(h.free.bytes),
       num("ucrs"),
       num("virtualBlocks"),
-      s.lfh === true ? "LFH" : "",
+      ...(logColumns ? [num("virtualK"), num("freeListLength"), typeof s.lockContention === "number" ? s.lockContention.toString(16) : ""] : []),
+      s.lfh === true ? "LFH" : typeof s.fastHeap === "string" ? s.fastHeap : "",
       h.foundBy.join(",") + (h.incomplete ? " (incomplete)" : ""),
     ];
   });
@@ -82,6 +85,7 @@ export function renderHeaps(report: Report): string {
         { header: "Free(K)" },
         { header: "UCR" },
         { header: "Virt" },
+        ...(logColumns ? [{ header: "Virt(K)" }, { header: "List" }, { header: "Lock" }] : []),
         { header: "Fast", align: "left" },
         { header: "Found by", align: "left" },
       ],

@@ -170,6 +170,8 @@ describe("what each log's own figures say reaches the answer", () => {
     const line = c.out().split("\n").find((l) => l.trimStart().startsWith("28a0000 "));
     expect(line).toMatch(/\b1002\b/);
     expect(line).toMatch(/\b1574\b/);
+    // Virt(K), List and Lock (hex, as WinDbg prints it) as the log printed them
+    expect(line!.trim().split(/\s+/).slice(10, 16)).toEqual(["249", "6", "750428", "2353", "565c", "LFH"]);
   });
 
   it.skipIf(!seed000.present)("a UMDH-less log with no figures at all: what to run", async () => {
