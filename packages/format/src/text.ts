@@ -30,7 +30,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
       if (s.typeName) out.push(`    type: ${safeText(s.typeName)}`);
       if (s.stack && s.stack.length > 0) {
         out.push("    stack:");
-        for (const f of s.stack.slice(0, 12)) out.push(`      ${f.address.slice(2).padStart(16, " ")} ${safeText(f.text)}`);
+        for (const f of s.stack.slice(0, 12)) out.push(`      ${(f.address === "0x0" ? "" : f.address.slice(2)).padStart(16, " ")} ${safeText(f.text)}`);
         if (s.stack.length > 12) out.push(`      ... ${s.stack.length - 12} more frames`);
       }
       if (s.samples.length) out.push(`    samples: ${s.samples.join(" ")}`);

@@ -272,6 +272,7 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
     let block: SessionBlock | undefined;
     try {
       block = dispatch(input, word, ctx, r.lines);
+      ctx.flush();
       if (block === undefined)
         report("WINDBG_TEXT_UNKNOWN_COMMAND", Math.max(1, r.first - 1), `no parser for \`${clip(command ?? word)}\`; its output was kept as text`);
     } catch (error) {

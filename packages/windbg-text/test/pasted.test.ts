@@ -121,4 +121,24 @@ describe("pasted text reads like the original", () => {
     const reported = e.find((x) => x.signal === "reported")!;
     expect(reported.bytes).toBe(749024 * 1024);
   });
+
+  it("what could not be read is said once per run of lines, with its line numbers", () => {
+    const s = parseWindbgLog(
+      [
+        "0:000> !heap -stat -h 028a0000",
+        " heap @ 028a0000",
+        "group-by: TOTSIZE max-display: 20",
+        "    40000 1 - 40000  (18.15)",
+        "this line was typed by hand",
+        "and so was this one",
+        "and this",
+        "    44 a95 - 2cf94  (12.75)",
+        "one more stray line",
+      ].join("\n"),
+    );
+    const bad = s.diagnostics.filter((d) => d.code === "WINDBG_TEXT_UNPARSED_LINE");
+    expect(bad.map((d) => d.location?.line)).toEqual([5, 9]);
+    expect(bad[0]!.message).toMatch(/lines 5-7/);
+    expect(blocksOfKind(s, "heapStat")[0]!.tables[0]!.groups).toHaveLength(2);
+  });
 });
