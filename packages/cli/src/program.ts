@@ -32,7 +32,7 @@ import { FORMATS, type FormatName, formatReport } from "@leakscope/format";
 import { type CliIO, colors, processIO, ttyProgress } from "./io.js";
 import { type PoolSort, outstanding, poolKm } from "@leakscope/pool-km";
 import { poolRowsOfRun, poolSection, renderPool } from "./pool.js";
-import { logStackGroups, logStatSection } from "@leakscope/windbg-text";
+import { logDiffGroups, logStackGroups, logStatSection } from "@leakscope/windbg-text";
 import { symbols } from "@leakscope/symbols";
 import { defaultPlugins } from "./plugins.js";
 import { renderBlock, renderBlocks, renderHeaps, renderInfo, renderStacks, renderStat } from "./render.js";
@@ -418,6 +418,15 @@ Exit codes: 0 ok, 1 findings reported (analyze), 2 bad usage or unreadable input
       if (!(top >= 1)) throw new UsageError(`--top "${flags.top}" must be a whole number >= 1`);
       const snapshot = (run: import("@leakscope/core").Run) => {
         const snap = snapshotOfRun(run);
+        // A log's own -stat tables and !heap -s commit are what it says about each heap.
+        const log = logDiffGroups(run);
+        if (log) {
+          for (const h of log.heaps) snap.heaps.set(h.key, { count: h.count, bytes: h.bytes });
+          for (const k of [...snap.classes.keys()]) if (log.heaps.some((h) => k.startsWith(`${h.key}/`))) snap.classes.delete(k);
+          for (const c of log.classes) snap.classes.set(c.key, { heap: c.heap, size: c.size, count: c.count, bytes: c.bytes });
+          snap.other ??= new Map();
+          for (const c of log.commits) snap.other.set(c.key, { kind: "heap", count: 0, bytes: c.bytes });
+        }
         const pool = poolRowsOfRun(run);
         if (pool) {
           snap.other = new Map();

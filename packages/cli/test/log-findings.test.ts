@@ -285,3 +285,26 @@ describe("stat and heaps use the log's own tables", () => {
     expect(stat.busy.bytes).toBeLessThan(1.5e6);
   });
 });
+
+describe("leakscope diff on two WinDbg logs", () => {
+  const seed000 = sharedFile("seeds/000_34eaf19305ece164.txt");
+  it.skipIf(!seed000.present)("compares the logs' own -stat groups and !heap -s commit", async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const later = readFileSync(seed000.path, "utf8")
+      .replace("    44 a95 - 2cf94  (12.75)", "    44 1a95 - 70f94  (30.75)")
+      .replace("028a0000 00001002  750640 749024", "028a0000 00001002  850640 849024");
+    const p = join(mkdtempSync(join(tmpdir(), "leakscope-diff-")), "later.txt");
+    writeFileSync(p, later);
+    const c = capture();
+    expect(await runCli(["diff", seed000.path, p, "--json"], { io: c.io })).toBe(0);
+    const d = JSON.parse(c.out());
+    expect(validateReport(d).errors).toEqual([]);
+    const cls = d.diff.rows.find((r: { kind: string; size?: number }) => r.kind === "size-class" && r.size === 0x44);
+    expect(cls).toMatchObject({ heap: "0x28a0000", before: { count: 0xa95, bytes: 0x2cf94 }, delta: { count: 0x1000, bytes: 0x44000 } });
+    expect(d.diff.rows.find((r: { key: string }) => r.key === "commit 0x28a0000")).toMatchObject({ kind: "heap", delta: { bytes: 100000 * 1024 } });
+    // untouched groups are not growth
+    expect(d.diff.rows.some((r: { size?: number }) => r.size === 0x40000)).toBe(false);
+  });
+});

@@ -31,6 +31,8 @@ export {
   logPoolSection,
   logStackGroups,
   logStatSection,
+  logDiffGroups,
+  type LogDiffGroups,
   type WindbgPoolRow,
   type WindbgPoolData,
   type PoolUsageRowLike,

@@ -637,6 +637,37 @@ export function logStatSection(run: Run, heap: Address | undefined, top = 20): S
   };
 }
 
+/** What `leakscope diff` compares in a log beyond the blocks it lists (keys as analyze's snapshots use them). */
+export interface LogDiffGroups {
+  /** Heaps with a `!heap -stat -h` table: busy blocks and the bytes the table's percentages imply. */
+  heaps: { key: string; count: number; bytes: number }[];
+  /** The table's size groups (they replace the classes of the blocks listed for that heap). */
+  classes: { key: string; heap: string; size: number; count: number; bytes: number }[];
+  /** Commit per heap from the last `!heap -s` (key `commit <heap>`). */
+  commits: { key: string; heap: string; bytes: number }[];
+}
+
+/** The log's own tables as diff groups: the latest `-stat -h` table per heap and the latest `!heap -s` commit. */
+export function logDiffGroups(run: Run): LogDiffGroups | undefined {
+  const model = modelOf(run);
+  const session = run.target.kind === "text" ? run.target.data.windbg : undefined;
+  if (!model || !session) return undefined;
+  const out: LogDiffGroups = { heaps: [], classes: [], commits: [] };
+  const latest = new Map<string, LogModel["statTables"][number]>();
+  for (const t of model.statTables) if (t.groups.length > 0) latest.set(hk(t.bitness, t.heap), t);
+  for (const t of latest.values()) {
+    const key = `${t.bitness}:${formatAddress(t.heap)}`;
+    const busy = statTableBusy(t.groups);
+    out.heaps.push({ key, count: t.groups.reduce((n, g) => n + g.count, 0), bytes: busy.busy });
+    for (const g of t.groups) out.classes.push({ key: `${key}/${g.size}`, heap: formatAddress(t.heap), size: g.size, count: g.count, bytes: g.total });
+  }
+  for (const h of model.heaps.values()) {
+    if (h.committedK === undefined) continue;
+    out.commits.push({ key: `commit ${formatAddress(h.address)}`, heap: formatAddress(h.address), bytes: h.committedK * 1024 });
+  }
+  return out;
+}
+
 /** Pool rows of every snapshot as the evidence detectors see them. */
 function poolFacts(target: Target): PoolSnapshotFacts[] {
   return (target.data.windbgPool?.snapshots ?? []).map((s) => ({
