@@ -492,8 +492,15 @@ export function poolEvidence(all: readonly PoolSnapshotFacts[], sink: EvidenceSi
   const snapshots = all.filter((s) => s.rows.length > 0);
   const last = snapshots[snapshots.length - 1];
   if (!last || last.rows.length === 0) return false;
-  const total = last.rows.reduce((n, r) => n + r.bytes, 0);
-  const groups = poolTagGroups(last.rows);
+  // The current state: the latest table of each kind (`!poolused 2` and `!poolused 4` are two
+  // views of one moment, sorted and cut differently); a tag in both keeps its larger row.
+  const current = new Map<string, PoolFacts>();
+  const latestOfKind = new Map<string, PoolSnapshotFacts>();
+  for (const s of snapshots) latestOfKind.set(s.comparable, s);
+  for (const s of latestOfKind.values()) for (const r of s.rows) if ((current.get(r.tag)?.bytes ?? -1) < r.bytes) current.set(r.tag, r);
+  const rowsNow = [...current.values()];
+  const total = rowsNow.reduce((n, r) => n + r.bytes, 0);
+  const groups = poolTagGroups(rowsNow);
   const groupOf = new Map<string, string>();
   for (const g of groups) {
     const key = `tags:${g.map((r) => r.tag.trim()).join("+")}`;
@@ -535,7 +542,7 @@ export function poolEvidence(all: readonly PoolSnapshotFacts[], sink: EvidenceSi
       });
     }
   }
-  const ranked = [...last.rows].filter((r) => r.bytes > 0 && !grown.has(r.tag)).sort((a, b) => b.bytes - a.bytes);
+  const ranked = rowsNow.filter((r) => r.bytes > 0 && !grown.has(r.tag)).sort((a, b) => b.bytes - a.bytes);
   for (const r of ranked.slice(0, 10)) {
     const tag = r.tag.trim();
     const share = total > 0 ? r.bytes / total : 0;

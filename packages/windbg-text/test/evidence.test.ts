@@ -237,7 +237,8 @@ describe("pool", () => {
     const records: Evidence[] = [];
     const snap = (command: string, rows: PoolFacts[]): PoolSnapshotFacts => ({ command, line: 1, comparable: command, elided: false, rows });
     poolEvidence([snap("!poolused 2", [row("Abcd", 10, 100)]), snap("!poolused 4", [row("CM31", 19797, 91705344)])], { add: (e) => void records.push(e), coverage: () => {} });
-    expect(records.map((r) => r.signal)).toEqual(["reported"]);
+    // two views of one moment: both tables' tags are reported, nothing is growth
+    expect(records.map((r) => [r.signal, r.tag])).toEqual([["reported", "CM31"], ["reported", "Abcd"]]);
   });
 });
 
