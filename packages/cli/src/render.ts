@@ -175,8 +175,11 @@ export function renderStacks(report: Report): string {
   if (s.status !== "present") return `No allocation stacks: ${s.note}\n${diagnosticsFooter(report)}`;
   const out: string[] = [`${s.distinct} distinct stacks; largest first.`, ""];
   for (const g of s.groups) {
-    out.push(`${g.count} allocations, 0x${hex(g.bytes)} bytes, sizes ${g.sizes.map(hex).join(" ")}; e.g. ${g.samples.join(" ")}`);
-    for (const f of g.frames) out.push(`    ${bare(f.address).padStart(16)} ${f.text}`);
+    // UMDH records of a log have no sizes, samples or return addresses: say only what is known.
+    const sizes = g.sizes.length > 0 ? `, sizes ${g.sizes.map(hex).join(" ")}` : "";
+    const samples = g.samples.length > 0 ? `; e.g. ${g.samples.join(" ")}` : "";
+    out.push(`${g.count} allocations, 0x${hex(g.bytes)} bytes${sizes}${samples}`);
+    for (const f of g.frames) out.push(`    ${(f.address === "0x0" ? "" : bare(f.address)).padStart(16)} ${f.text}`);
     out.push("");
   }
   return out.join("\n") + diagnosticsFooter(report);

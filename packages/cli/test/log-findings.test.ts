@@ -124,6 +124,10 @@ describe("what each log's own figures say reaches the answer", () => {
     const stacks = JSON.parse(c.out()).stacks;
     expect(stacks.groups).toHaveLength(1);
     expect(stacks.groups[0]).toMatchObject({ bytes: 0xf110, count: 0x3a, callSite: "MyApp!DisplayMyGraphics+0x1e" });
+    const t = capture();
+    await runCli(["stacks", msdocs.path], { io: t.io });
+    expect(t.out()).toContain("58 allocations, 0xf110 bytes\n");
+    expect(t.out()).toMatch(/^\s+MyApp!DisplayMyGraphics\+0x1e$/m);
   });
 
   const umdhV = sharedFile(`${W}umdh-v_x86_vista-7_aiocf.txt`);
