@@ -116,6 +116,7 @@ describe("what each log's own figures say reaches the answer", () => {
     const top = report.analysis.suspects[0];
     expect(top.score).toBeGreaterThanOrEqual(0.3);
     expect(top.delta).toEqual({ count: 0x14, bytes: 0x5320 });
+    expect(top.size).toBe(0x428); // from the record resolved in the same log: 0x14 allocations of 0x428 bytes
     expect(top.count).toBe(0x3a);
     expect(top.stack.map((f: { text: string }) => f.text)).toContain("MyApp!DisplayMyGraphics+0x1e");
     expect(text).toContain("MyApp!DisplayMyGraphics+0x1e");

@@ -84,6 +84,8 @@ export interface UmdhRecordFacts {
   oldBytes: number;
   count?: number;
   oldCount?: number;
+  /** The one requested size of every allocation of the backtrace, when the log shows it. */
+  size?: number;
   line: number;
 }
 
@@ -103,13 +105,19 @@ function umdhStacks(session: WindbgSession): Map<string, StackFrame[]> {
 }
 
 /** Per-backtrace totals of a raw UMDH snapshot (requested bytes, as UMDH compares them). */
-export function umdhSnapshotTotals(block: UmdhLogBlock): Map<string, { bytes: number; count: number; line: number }> {
-  const out = new Map<string, { bytes: number; count: number; line: number }>();
+export function umdhSnapshotTotals(block: UmdhLogBlock): Map<string, { bytes: number; count: number; size?: number; line: number }> {
+  const out = new Map<string, { bytes: number; count: number; size?: number; mixed?: boolean; line: number }>();
   for (const a of block.allocations) {
+    const req = Number.isFinite(a.requested) ? a.requested : 0;
     let t = out.get(a.backtraceId);
-    if (!t) out.set(a.backtraceId, (t = { bytes: 0, count: 0, line: a.line }));
-    t.bytes += Number.isFinite(a.requested) ? a.requested : 0;
+    if (!t) out.set(a.backtraceId, (t = { bytes: 0, count: 0, size: req, line: a.line }));
+    else if (t.size !== req) t.mixed = true;
+    t.bytes += req;
     t.count++;
+  }
+  for (const t of out.values()) {
+    if (t.mixed) delete t.size;
+    delete t.mixed;
   }
   return out;
 }
@@ -136,6 +144,13 @@ export function umdhComparison(session: WindbgSession): { kind: "diff" | "snapsh
       }
       return f;
     });
+    // `N bytes in M allocations (@ S)` records resolved in the same log give the allocation size.
+    const sizes = new Map<string, number>();
+    for (const b of blocksOfKind(session, "umdhDiff")) for (const r of b.resolved) if (r.at !== undefined && Number.isFinite(r.at) && r.at > 0) sizes.set(r.backtraceId, r.at);
+    for (const r of records) {
+      const size = sizes.get(r.backtraceId);
+      if (size !== undefined) r.size = size;
+    }
     return { kind: "diff", records, againstEmpty: records.every((r) => r.oldBytes === 0), source: `UMDH comparison at line ${last.line}` };
   }
   const logs = blocksOfKind(session, "umdhLog").filter((b) => b.allocations.length > 0);
@@ -147,20 +162,28 @@ export function umdhComparison(session: WindbgSession): { kind: "diff" | "snapsh
     for (const id of ids) {
       const b = before.get(id);
       const a = after.get(id);
-      records.push({ backtraceId: id, bytes: a?.bytes ?? 0, oldBytes: b?.bytes ?? 0, count: a?.count ?? 0, oldCount: b?.count ?? 0, line: (a ?? b)!.line });
+      const r: UmdhRecordFacts = { backtraceId: id, bytes: a?.bytes ?? 0, oldBytes: b?.bytes ?? 0, count: a?.count ?? 0, oldCount: b?.count ?? 0, line: (a ?? b)!.line };
+      const size = a?.size ?? b?.size;
+      if (size !== undefined && (a?.size ?? size) === (b?.size ?? size)) r.size = size;
+      records.push(r);
     }
     return { kind: "snapshot-diff", records, againstEmpty: false, source: `UMDH snapshots at lines ${logs[0]!.line} and ${logs[logs.length - 1]!.line}` };
   }
   if (logs.length === 1) {
-    const records = [...umdhSnapshotTotals(logs[0]!)].map(([id, t]) => ({ backtraceId: id, bytes: t.bytes, oldBytes: 0, count: t.count, line: t.line }));
+    const records = [...umdhSnapshotTotals(logs[0]!)].map(([id, t]) => ({ backtraceId: id, bytes: t.bytes, oldBytes: 0, count: t.count, line: t.line, ...(t.size !== undefined ? { size: t.size } : {}) }));
     return { kind: "snapshot", records, againstEmpty: true, source: `UMDH snapshot at line ${logs[0]!.line}` };
   }
   const resolved = blocksOfKind(session, "umdhDiff").flatMap((b) => b.resolved);
   if (resolved.length > 0) {
-    const records = resolved.map((r) => ({ backtraceId: r.backtraceId, bytes: r.bytes, oldBytes: 0, count: r.count, line: r.line }));
+    const records = resolved.map((r) => ({ backtraceId: r.backtraceId, bytes: r.bytes, oldBytes: 0, count: r.count, line: r.line, ...(r.at !== undefined && Number.isFinite(r.at) && r.at > 0 ? { size: r.at } : {}) }));
     return { kind: "snapshot", records, againstEmpty: true, source: `UMDH records at line ${resolved[0]!.line}` };
   }
   return { kind: "none", records: [], againstEmpty: true, source: "" };
+}
+
+/** `stack:BackTrace<id>`, plus `class:*:<size>` when every allocation of the backtrace has one size. */
+function umdhKeys(r: UmdhRecordFacts): string[] {
+  return [`stack:BackTrace${r.backtraceId}`, ...(r.size !== undefined ? [`class:*:0x${r.size.toString(16)}`] : [])];
 }
 
 function umdhEvidence(session: WindbgSession, sink: EvidenceSink): boolean {
@@ -181,7 +204,8 @@ function umdhEvidence(session: WindbgSession, sink: EvidenceSink): boolean {
       const e: Evidence = {
         detector: `${DETECTOR}/umdh`,
         signal: "growth",
-        keys: [`stack:BackTrace${r.backtraceId}`],
+        keys: umdhKeys(r),
+        ...(r.size !== undefined ? { size: r.size } : {}),
         // The largest growth leads (>= 0.35); records with a small share of the growth stay below 0.3.
         strength: clamp(0.2 + 0.6 * share + 0.15 * (delta / max)),
         count: r.count ?? 0,
@@ -211,7 +235,8 @@ function umdhEvidence(session: WindbgSession, sink: EvidenceSink): boolean {
     sink.add({
       detector: `${DETECTOR}/umdh`,
       signal: "concentration",
-      keys: [`stack:BackTrace${r.backtraceId}`],
+      keys: umdhKeys(r),
+      ...(r.size !== undefined ? { size: r.size } : {}),
       // One snapshot shows what is alive, not what grows: at most "worth a look" when one stack
       // holds most of the traced bytes in many allocations.
       strength: clamp(0.25 * share + ((r.count ?? 0) >= 100 ? 0.15 : 0) + (r.bytes >= 16 * 1024 * 1024 ? 0.1 : 0), 0, 0.55),

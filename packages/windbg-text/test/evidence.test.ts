@@ -111,7 +111,7 @@ describe("UMDH", () => {
     expect(two.records.find((r) => r.backtraceId === "B2")).toMatchObject({ bytes: 0x600, oldBytes: 0x200, count: 3, oldCount: 1 });
     const { records } = await evidenceOf([...before, "", ...after]);
     const top = byStrength(records)[0]!;
-    expect(top).toMatchObject({ keys: ["stack:BackTraceB2"], signal: "growth", delta: { count: 2, bytes: 0x400 } });
+    expect(top).toMatchObject({ keys: ["stack:BackTraceB2", "class:*:0x200"], size: 0x200, signal: "growth", delta: { count: 2, bytes: 0x400 } });
     const single = await evidenceOf(after);
     const umdh = single.records.filter((r) => r.detector === "windbg-text/umdh");
     expect(umdh.map((r) => r.signal)).toEqual(["concentration", "concentration"]);
