@@ -156,6 +156,11 @@ describe("what each log's own figures say reaches the answer", () => {
     expect(text).toContain("one of each is allocated per process object");
     expect(text).toMatch(/Pool \(as the log lists it\)/);
     expect(text).toContain("Process objects , Binary: nt!ps");
+    for (const format of ["markdown", "html"]) {
+      const f = capture();
+      await runCli(["analyze", seed003.path, "--format", format], { io: f.io });
+      expect(f.out(), format).toMatch(/Process objects , Binary: nt\\?!ps/);
+    }
     const pool = capture();
     await runCli(["pool", seed003.path], { io: pool.io });
     expect(pool.out()).toContain("Process objects , Binary: nt!ps");

@@ -118,6 +118,14 @@ export function formatHtml(report: Report): string {
       );
     }
   }
+  const pool = report.analysis ? report.pool : undefined;
+  if (pool && pool.rows.length > 0) {
+    parts.push(
+      `<section id="pool"><h2>Pool</h2><table><thead><tr><th>tag</th><th>non-paged allocs</th><th>non-paged bytes</th><th>paged allocs</th><th>paged bytes</th><th>description</th></tr></thead><tbody>${pool.rows
+        .map((r) => `<tr><td><code>${esc(r.tag)}</code></td><td class="n">${esc(r.nonPagedAllocs)}</td><td class="n">${esc(r.nonPagedBytes)}</td><td class="n">${esc(r.pagedAllocs)}</td><td class="n">${esc(r.pagedBytes)}</td><td>${esc([r.description, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(" , "))}</td></tr>`)
+        .join("")}</tbody></table>${pool.notes.map((n) => `<p>${esc(n)}</p>`).join("")}</section>`,
+    );
+  }
   const d = report.diff;
   if (d) {
     parts.push(
