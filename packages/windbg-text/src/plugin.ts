@@ -851,7 +851,19 @@ export const windbgText = definePlugin({
         engine.hooks.evidence.tapPromise(NAME, async (sink, run) => {
           const t = run.target;
           if (t.kind !== "text" || !t.data.windbg) return;
-          detectLogEvidence(t.data.windbg, poolFacts(t), sink);
+          // Hostile text can print figures that are no numbers: a record never carries NaN or a negative size.
+          const finite = (x: number): number => (Number.isFinite(x) && x > 0 ? x : 0);
+          detectLogEvidence(t.data.windbg, poolFacts(t), {
+            add: (e) => {
+              if (!Number.isFinite(e.strength)) return;
+              e.bytes = finite(e.bytes);
+              e.count = finite(e.count);
+              if (e.delta) e.delta = { count: Number.isFinite(e.delta.count) ? e.delta.count : 0, bytes: Number.isFinite(e.delta.bytes) ? e.delta.bytes : 0 };
+              if (e.size !== undefined && !(Number.isFinite(e.size) && e.size >= 0)) delete e.size;
+              sink.add(e);
+            },
+            coverage: (c) => sink.coverage(c),
+          });
         });
 
         // A log with pool output gets its pool section in every analyze report, next to the heap part.

@@ -279,3 +279,45 @@ describe("all detectors over one session", () => {
     }
   });
 });
+
+describe("hostile input", () => {
+  it("lines of every kind in any order: the detectors never throw, and every record's figures are numbers", async () => {
+    const fc = (await import("fast-check")).default;
+    const pieces = [
+      "+ 5320 ( f110 - 9df0) 3a allocs BackTrace00B53",
+      "+ zzzz ( f110 - 9df0) 3a allocs BackTrace00B53",
+      "- ffffffffffffffff ( 0 - ffffffffffffffff) 1 allocs BackTrace1",
+      "00005320 bytes in 0x14 allocations (@ 0x00000428) by: BackTrace00B53",
+      "Total increase == 5320",
+      "0:000> !heap -s",
+      "028a0000 00001002  750640 749024 750428   1574  2353   249    6   565c   LFH",
+      "028a0000 00001002  99999999999999999 749024",
+      "0:000> !heap -stat -h 028a0000",
+      " heap @ 028a0000",
+      "    40000 1 - 40000  (18.15)",
+      "    44 a95 - 2cf94  (999.75)",
+      "0:000> !heap -l",
+      "29050 potential unreachable blocks were detected.",
+      "0: kd> !poolused 2",
+      " Proc    156248    579970176          0            0\tProcess objects , Binary: nt!ps",
+      " MiP2    156230    102486880          0            0\tUNKNOWN pooltag 'MiP2', please update pooltag.txt",
+      "0:000> !address -summary",
+      "Heap                                    912          7a3d5000 (   1.910 Gb)  86.21%   1.52%",
+      "// UMDH: version 10.0.22621.1: Logtime 2025-03-02 10:15 - Machine=BUILD7 - PID=4242",
+      "64 bytes + 1C at 2E9FA20 by BackTrace18D0A0D0",
+      "\t776CDD82",
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(fc.constantFrom(...pieces), fc.string({ maxLength: 40 })), { maxLength: 40 }), async (lines) => {
+        const { records, coverage } = await evidenceOf(["0:000> g", ...lines]);
+        expect(typeof coverage.hasFigures).toBe("boolean");
+        for (const r of records) {
+          for (const x of [r.strength, r.bytes, r.count, r.delta?.bytes ?? 0, r.delta?.count ?? 0]) expect(Number.isFinite(x)).toBe(true);
+          expect(r.strength).toBeGreaterThanOrEqual(0);
+          expect(r.strength).toBeLessThanOrEqual(1);
+        }
+      }),
+      { numRuns: 60, seed: 20 },
+    );
+  });
+});
