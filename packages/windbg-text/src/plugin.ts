@@ -590,9 +590,10 @@ interface PooltagLookup {
  */
 export function logPoolSection(run: Run, top = 20): PoolSection | undefined {
   const t = run.target;
-  const snaps = t.data.windbgPool?.snapshots ?? [];
+  // A command typed with no output is no snapshot.
+  const snaps = (t.data.windbgPool?.snapshots ?? []).filter((x) => x.rows.length > 0);
   const last = snaps[snaps.length - 1];
-  if (!last || last.rows.length === 0) return undefined;
+  if (!last) return undefined;
   const db = run.engine.api<PooltagLookup>("pool-km")?.pooltag();
   const rows = [...last.rows].sort((a, b) => b.nonPagedBytes - a.nonPagedBytes || b.pagedBytes - a.pagedBytes || a.tag.localeCompare(b.tag)).slice(0, top);
   const notes = [`Rows of ${last.command} at line ${last.line}${snaps.length > 1 ? ` (the last of ${snaps.length} snapshots in the log)` : ""}; descriptions and owners as the log printed them.`];
