@@ -318,3 +318,12 @@ describe("leakscope diff on two WinDbg logs", () => {
     expect(d.diff.rows.some((r: { size?: number }) => r.size === 0x40000)).toBe(false);
   });
 });
+
+describe("a paged-pool table", () => {
+  const b = sharedFile(`${P}B_msdocs_flag4_oldformat.txt`);
+  it.skipIf(!b.present)("`!poolused 4` is shown by paged bytes in the analyze report", async () => {
+    const { report } = await analyze(b.path);
+    expect(report.pool.sort).toBe("paged");
+    expect(report.pool.rows.map((r: { tag: string }) => r.tag.trim()).slice(0, 2)).toEqual(["Abc", "Tron"]);
+  });
+});

@@ -595,12 +595,16 @@ export function logPoolSection(run: Run, top = 20): PoolSection | undefined {
   const last = snaps[snaps.length - 1];
   if (!last) return undefined;
   const db = run.engine.api<PooltagLookup>("pool-km")?.pooltag();
-  const rows = [...last.rows].sort((a, b) => b.nonPagedBytes - a.nonPagedBytes || b.pagedBytes - a.pagedBytes || a.tag.localeCompare(b.tag)).slice(0, top);
+  // Sorted by the pool the table is about (a `!poolused 4` table lists paged pool).
+  const paged = last.rows.reduce((n, r) => n + r.pagedBytes, 0) > last.rows.reduce((n, r) => n + r.nonPagedBytes, 0);
+  const rows = [...last.rows]
+    .sort((a, b) => (paged ? b.pagedBytes - a.pagedBytes || b.nonPagedBytes - a.nonPagedBytes : b.nonPagedBytes - a.nonPagedBytes || b.pagedBytes - a.pagedBytes) || a.tag.localeCompare(b.tag))
+    .slice(0, top);
   const notes = [`Rows of ${last.command} at line ${last.line}${snaps.length > 1 ? ` (the last of ${snaps.length} snapshots in the log)` : ""}; descriptions and owners as the log printed them.`];
   return {
     source: t.format,
     method: "log",
-    sort: "nonpaged",
+    sort: paged ? "paged" : "nonpaged",
     notes,
     rows: rows.map((r) => {
       const out: PoolSection["rows"][number] = { tag: r.tag, nonPagedAllocs: Math.max(0, r.nonPagedAllocs), nonPagedBytes: r.nonPagedBytes, pagedAllocs: Math.max(0, r.pagedAllocs), pagedBytes: r.pagedBytes };
