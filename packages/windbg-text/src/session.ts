@@ -211,6 +211,7 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
   let proseLines = 0;
   let inFence = !markdown;
   let current: RawBlock | undefined;
+  const seen = { umdhRecord: false, poolmonTable: false, output: false };
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i] ?? "";
     const n = i + 1;
@@ -226,16 +227,23 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
     const c = matchCommand(l);
     // An empty prompt right after a command (Enter pressed, or a prompt pasted twice): the output
     // that follows still belongs to that command.
-    if (c && c.command === "" && current?.command !== undefined && current.command !== "" && current.lines.every((x) => x.trim() === "")) continue;
+    if (c && c.command === "" && current?.command !== undefined && current.command !== "" && !seen.output) continue;
     if (c) {
       current = { command: c.command, prompt: c.prompt, first: n + 1, lines: [] };
+      seen.umdhRecord = false;
+      seen.poolmonTable = false;
+      seen.output = false;
       raw.push(current);
       continue;
     }
     // A second UMDH snapshot or poolmon screen pasted after the first: a snapshot of its own, never merged into the first.
-    if (current && current.lines.length > 0 && ((/^\/\/ UMDH: version /.test(l) && current.lines.some((x) => / by BackTrace/i.test(x))) || (/^\s*Memory:\s*\d+K\s+Avail:/i.test(l) && current.lines.some((x) => /^\s*Tag\s+Type\s+Allocs/i.test(x))))) {
+    // (What the current block holds is tracked as lines arrive: no rescans, linear on hostile input.)
+    if (current && ((seen.umdhRecord && /^\/\/ UMDH: version /.test(l)) || (seen.poolmonTable && /^\s*Memory:\s*\d+K\s+Avail:/i.test(l)))) {
       current = { command: undefined, prompt: undefined, first: n, lines: [l] };
       raw.push(current);
+      seen.umdhRecord = false;
+      seen.poolmonTable = false;
+      seen.output = true;
       continue;
     }
     if (markdown && /^#+\s/.test(l)) {
@@ -245,8 +253,14 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
     if (!current) {
       current = { command: undefined, prompt: undefined, first: n, lines: [] };
       raw.push(current);
+      seen.umdhRecord = false;
+      seen.poolmonTable = false;
+      seen.output = false;
     }
     current.lines.push(l);
+    if (!seen.output && l.trim() !== "") seen.output = true;
+    if (!seen.umdhRecord && / by BackTrace/i.test(l)) seen.umdhRecord = true;
+    if (!seen.poolmonTable && /^\s*Tag\s+Type\s+Allocs/i.test(l)) seen.poolmonTable = true;
   }
 
   const blocks: SessionBlock[] = [];

@@ -142,3 +142,14 @@ describe("pasted text reads like the original", () => {
     expect(blocksOfKind(s, "heapStat")[0]!.tables[0]!.groups).toHaveLength(2);
   });
 });
+
+describe("hostile repetition stays linear", () => {
+  it("80,000 lines of UMDH headers, empty prompts and poolmon headers parse in a few seconds at most", () => {
+    const lines: string[] = ["0:000> !heap -s"];
+    for (let k = 0; k < 20_000; k++) lines.push("", "0:000>", "// UMDH: version 10.0: Logtime x - Machine=y - PID=1", " Memory:16645420K Avail:10324568K  PageFlts:  1275");
+    const t0 = performance.now();
+    const s = parseWindbgLog(lines.join("\n"));
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(s.lineCount).toBe(80_001);
+  });
+});
