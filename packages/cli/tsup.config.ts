@@ -11,7 +11,7 @@ export default defineConfig([
     clean: true,
   },
   {
-    entry: ["src/bin.ts"],
+    entry: { bin: "src/bin.ts", "batch-worker": "src/batch/worker.ts" },
     format: ["esm"],
     target: "node20",
     platform: "node",

@@ -5,3 +5,4 @@ export { RttiResolver, demangleTypeName, type RttiType } from "./rtti.js";
 export { previewBlock, type BlockPreview } from "./preview.js";
 export { findUnreferenced, REACHABILITY_METHOD, type ReachabilityResult } from "./reachability.js";
 export { sizeClasses, histogram, type SizeClass, type SizeClassTable } from "./size-classes.js";
+export { trendOfSnapshots, addTypesToSnapshot, classifySeries, linearFit, TREND_MIN_GROWTH_BYTES, TREND_MIN_GROWTH_SHARE, type TrendInput, type TrendOptions } from "./trend.js";

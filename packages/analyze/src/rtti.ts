@@ -1,4 +1,5 @@
 import type { Address, AddressSpace, ModuleInfo } from "@leakscope/core";
+import { demangleMsvcType } from "./demangle.js";
 
 /** A C++ class recovered from a vtable, without symbols. */
 export interface RttiType {
@@ -11,16 +12,12 @@ export interface RttiType {
 }
 
 /**
- * Turn an MSVC type-descriptor name (`.?AVInner@Outer@@`) into `class Outer::Inner`.
- * Template and other complex names are kept decorated after the class keyword.
+ * Turn an MSVC type-descriptor name (`.?AVInner@Outer@@`) into `class Outer::Inner`, templates
+ * included (`class std::vector<int,class std::allocator<int> >`); a name that does not parse is
+ * kept decorated.
  */
 export function demangleTypeName(decorated: string): string {
-  const m = /^\.\?A([VUTW])(.*)@@$/.exec(decorated);
-  if (!m) return decorated;
-  const keyword = m[1] === "U" ? "struct" : m[1] === "T" ? "union" : m[1] === "W" ? "enum" : "class";
-  const body = m[2]!;
-  if (body.startsWith("?$") || /[?$]/.test(body)) return `${keyword} ${body}`;
-  return `${keyword} ${body.split("@").reverse().join("::")}`;
+  return demangleMsvcType(decorated) ?? decorated;
 }
 
 interface ModuleRange {

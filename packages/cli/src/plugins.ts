@@ -5,6 +5,7 @@ import { heapLfh } from "@leakscope/heap-lfh";
 import { heapSegment } from "@leakscope/heap-segment";
 import { stackTraces } from "@leakscope/stacks";
 import { poolKm } from "@leakscope/pool-km";
+import { processKinds } from "@leakscope/process";
 import { symbols } from "@leakscope/symbols";
 import { windbgText } from "@leakscope/windbg-text";
 
@@ -13,5 +14,5 @@ import { windbgText } from "@leakscope/windbg-text";
  * The CLI is the only package that wires plugins together.
  */
 export function defaultPlugins(): LeakscopePlugin[] {
-  return [minidumpInput(), poolKm(), windbgText(), heapNt(), heapLfh(), heapSegment(), pageHeap(), stackTraces(), symbols()];
+  return [minidumpInput(), poolKm(), windbgText(), heapNt(), heapLfh(), heapSegment(), pageHeap(), stackTraces(), symbols(), processKinds()];
 }

@@ -11,6 +11,7 @@ import {
   systemTagHint,
 } from "@leakscope/pool-km";
 import { poolRowsOf } from "@leakscope/windbg-text";
+import { dec, hex } from "./text.js";
 
 export type PoolRowOut = PoolSection["rows"][number];
 
@@ -93,19 +94,19 @@ function ownersInDump(run: Run, tags: string[]) {
   return space ? findTagOwnersInDump(space, run.target.modules, tags) : [];
 }
 
-/** `!poolused`-like text. */
+/** `!poolused`-like text (counts in decimal, bytes in hex, as every leakscope table). */
 export function renderPool(section: PoolSection): string {
   const lines = [
     ` Sorting by ${section.sort === "paged" ? "Paged" : section.sort === "tag" ? "Tag" : section.sort === "allocs" ? "Allocations" : "NonPaged"} Pool Consumed (${section.method})`,
     "",
-    "               NonPaged                  Paged",
-    " Tag     Allocs         Used     Allocs         Used",
+    "                NonPaged                    Paged",
+    " Tag   Allocs (dec)  Used (hex)   Allocs (dec)  Used (hex)",
     "",
   ];
   for (const r of section.rows) {
     const desc = [r.description, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(" , ");
     lines.push(
-      ` ${r.tag.padEnd(4)} ${String(r.nonPagedAllocs).padStart(9)} ${String(r.nonPagedBytes).padStart(12)} ${String(r.pagedAllocs).padStart(10)} ${String(r.pagedBytes).padStart(12)}\t${desc || `UNKNOWN pooltag '${r.tag}'`}`,
+      ` ${r.tag.padEnd(4)} ${dec(r.nonPagedAllocs).padStart(14)} ${hex(r.nonPagedBytes).padStart(11)} ${dec(r.pagedAllocs).padStart(14)} ${hex(r.pagedBytes).padStart(11)}\t${desc || `UNKNOWN pooltag '${r.tag}'`}`,
     );
     if (r.owners?.length) lines.push(`        owners: ${r.owners.join(", ")}`);
     if (r.hint) lines.push(`        next: ${r.hint}`);

@@ -1,5 +1,6 @@
 import type { Report } from "@leakscope/core";
-import { bare, bytesHuman, hex, kib, table } from "./text.js";
+import { addr, bytesHuman, dec, hex, table } from "./text.js";
+import { renderProcess } from "./process.js";
 
 function diagnosticsFooter(report: Report): string {
   const d = report.diagnostics;
@@ -21,23 +22,23 @@ export function renderInfo(report: Report): string {
     `Kind:     ${t.kind} (${t.format})`,
     `Arch:     ${t.arch}${t.wow64 ? " (WoW64: 32-bit process in a 64-bit dump)" : ""}`,
     `OS:       ${os}${t.os.buildString ? ` (${t.os.buildString})` : ""}`,
-    `Memory:   ${t.memory.ranges} ranges, ${bytesHuman(t.memory.bytes)}`,
-    `Modules:  ${t.moduleCount}   Threads: ${t.threadCount}   Unloaded modules: ${t.unloadedModuleCount}`,
+    `Memory:   ${dec(t.memory.ranges)} ranges, ${hex(t.memory.bytes)} bytes (${bytesHuman(t.memory.bytes)})`,
+    `Modules:  ${dec(t.moduleCount)}   Threads: ${dec(t.threadCount)}   Unloaded modules: ${dec(t.unloadedModuleCount)}`,
   ];
   for (const v of t.views) {
     out.push(`View:     ${v.bitness}-bit ${v.role}${v.peb ? `, PEB ${v.peb}` : ""}${v.tebs.length ? `, TEB ${v.tebs.slice(0, 4).join(" ")}${v.tebs.length > 4 ? " ..." : ""}` : ""}`);
   }
-  let text = `${out.join("\n")}\n`;
+  let text = `${renderProcess(report, { detail: true })}${out.join("\n")}\n`;
   if (t.modules && t.modules.length > 0) {
     text += `\nModules:\n${table(
-      [{ header: "Base" }, { header: "Size" }, { header: "Bits" }, { header: "Version", align: "left" }, { header: "Path", align: "left" }],
-      t.modules.map((m) => [bare(m.base), hex(m.size), String(m.bitness), m.version ?? "", m.path]),
+      [{ header: "Base" }, { header: "Size (hex)" }, { header: "Bits" }, { header: "Version", align: "left" }, { header: "Path", align: "left" }],
+      t.modules.map((m) => [addr(m.base), hex(m.size), String(m.bitness), m.version ?? "", m.path]),
     )}`;
   }
   if (t.threads && t.threads.length > 0) {
     text += `\nThreads:\n${table(
-      [{ header: "Id" }, { header: "TEB" }, { header: "Stack" }, { header: "IP", align: "left" }],
-      t.threads.map((th) => [hex(th.id), bare(th.teb), `${bare(th.stack.address)}+${hex(th.stack.size)}`, th.ip ? bare(th.ip) : ""]),
+      [{ header: "Id (hex)" }, { header: "TEB" }, { header: "Stack (base+size, hex)" }, { header: "IP", align: "left" }],
+      t.threads.map((th) => [hex(th.id), addr(th.teb), `${addr(th.stack.address)}+${hex(th.stack.size)}`, th.ip ? addr(th.ip) : ""]),
     )}`;
   }
   return text + diagnosticsFooter(report);
@@ -51,21 +52,24 @@ export function renderHeaps(report: Report): string {
   const logColumns = heaps.some((h) => typeof h.summary.freeListLength === "number" || typeof h.summary.lockContention === "number");
   const rows = heaps.map((h) => {
     const s = h.summary;
-    const num = (k: string): string => (typeof s[k] === "number" ? String(s[k]) : "");
+    const num = (k: string): string => (typeof s[k] === "number" ? dec(s[k] as number) : "");
     return [
-      bare(h.address),
+      addr(h.address),
       String(h.bitness),
       h.kind,
-      h.flags ? bare(h.flags) : "",
-      kib(h.reserved),
-      kib(h.committed),
-      String(h.busy.count),
+      h.flags ? addr(h.flags) : "",
+      hex(h.reserved),
+      hex(h.committed),
+      dec(h.busy.count),
       hex(h.busy.bytes),
-      String(h.free.count),
-      h.free.bytes === 0 && typeof s.freeK === "number" ? String(s.freeK) : kib(h.free.bytes),
+      dec(h.free.count),
+      // A log's `!heap -s` prints the free KB of heaps whose free blocks it does not list.
+      h.free.bytes === 0 && typeof s.freeK === "number" ? hex(s.freeK * 1024) : hex(h.free.bytes),
       num("ucrs"),
       num("virtualBlocks"),
-      ...(logColumns ? [num("virtualK"), num("freeListLength"), typeof s.lockContention === "number" ? s.lockContention.toString(16) : ""] : []),
+      ...(logColumns
+        ? [typeof s.virtualK === "number" ? hex(s.virtualK * 1024) : "", num("freeListLength"), typeof s.lockContention === "number" ? hex(s.lockContention) : ""]
+        : []),
       s.lfh === true ? "LFH" : typeof s.fastHeap === "string" ? s.fastHeap : "",
       h.foundBy.join(",") + (h.incomplete ? " (incomplete)" : ""),
     ];
@@ -77,21 +81,21 @@ export function renderHeaps(report: Report): string {
         { header: "Bits" },
         { header: "Kind", align: "left" },
         { header: "Flags" },
-        { header: "Reserv(K)" },
-        { header: "Commit(K)" },
-        { header: "Busy" },
-        { header: "BusyBytes" },
-        { header: "Free" },
-        { header: "Free(K)" },
-        { header: "UCR" },
-        { header: "Virt" },
-        ...(logColumns ? [{ header: "Virt(K)" }, { header: "List" }, { header: "Lock" }] : []),
+        { header: "Reserved (hex)" },
+        { header: "Committed (hex)" },
+        { header: "Busy (dec)" },
+        { header: "Busy bytes (hex)" },
+        { header: "Free (dec)" },
+        { header: "Free bytes (hex)" },
+        { header: "UCRs (dec)" },
+        { header: "Virtual (dec)" },
+        ...(logColumns ? [{ header: "Virtual bytes (hex)" }, { header: "List (dec)" }, { header: "Lock (hex)" }] : []),
         { header: "Fast", align: "left" },
         { header: "Found by", align: "left" },
       ],
       rows,
     ) +
-    "Busy = live user allocations (LFH blocks counted, their host blocks not); BusyBytes = requested bytes, hex.\n" +
+    "Busy = live user allocations (LFH blocks counted, their host blocks not); busy bytes are requested bytes.\n" +
     diagnosticsFooter(report)
   );
 }
@@ -100,9 +104,9 @@ export function renderBlocks(report: Report): string {
   const b = report.blocks;
   if (!b) return diagnosticsFooter(report);
   const rows = b.rows.map((r) => [
-    bare(r.heap),
-    bare(r.entry),
-    bare(r.user),
+    addr(r.heap),
+    addr(r.entry),
+    addr(r.user),
     hex(r.blockSize),
     hex(r.requestedSize),
     r.state,
@@ -114,14 +118,14 @@ export function renderBlocks(report: Report): string {
         { header: "Heap" },
         { header: "Entry" },
         { header: "UserPtr" },
-        { header: "Size" },
-        { header: "UserSize" },
+        { header: "Size (hex)" },
+        { header: "UserSize (hex)" },
         { header: "State", align: "left" },
         { header: "Kind", align: "left" },
       ],
       rows,
     ) +
-    `${b.total} block(s)${b.truncated ? `, first ${b.rows.length} shown (--limit)` : ""}. Sizes in bytes, hex; UserSize is the requested size.\n` +
+    `${dec(b.total)} block(s)${b.truncated ? `, first ${dec(b.rows.length)} shown (--limit)` : ""}. UserSize is the requested size.\n` +
     diagnosticsFooter(report)
   );
 }
@@ -129,9 +133,16 @@ export function renderBlocks(report: Report): string {
 export function renderStat(report: Report): string {
   const s = report.stat;
   if (!s) return diagnosticsFooter(report);
-  const head = ` heap @ ${s.heap ?? "all heaps"}\ngroup-by: requested size, top ${s.rows.length}; ${s.busy.count} busy blocks, 0x${hex(s.busy.bytes)} bytes\n`;
-  const lines = s.rows.map((r) => `    ${hex(r.size).padStart(8)} ${hex(r.count).padStart(8)} - ${hex(r.total).padStart(8)}  (${r.percent.toFixed(2)})`);
-  return `${head}    ${"size".padStart(8)} ${"#blocks".padStart(8)}   ${"total".padStart(8)}  ( %) (percent of total busy bytes)\n${lines.join("\n")}\n${diagnosticsFooter(report)}`;
+  const head = ` heap @ ${s.heap ?? "all heaps"}\ngroup-by: requested size, top ${dec(s.rows.length)}; ${dec(s.busy.count)} busy blocks, ${hex(s.busy.bytes)} bytes\n`;
+  return (
+    head +
+    table(
+      [{ header: "size (hex)" }, { header: "blocks (dec)" }, { header: "total bytes (hex)" }, { header: "% of busy bytes" }],
+      s.rows.map((r) => [hex(r.size), dec(r.count), hex(r.total), r.percent.toFixed(2)]),
+      "    ",
+    ) +
+    diagnosticsFooter(report)
+  );
 }
 
 export function renderBlock(report: Report): string {
@@ -140,9 +151,9 @@ export function renderBlock(report: Report): string {
   if (!b.found || !b.block) return `No heap block contains ${b.query}.\n${diagnosticsFooter(report)}`;
   const rowsOf = (r: NonNullable<typeof b.block>, label: string): string[] => [
     label,
-    bare(r.entry),
-    bare(r.user),
-    bare(r.heap),
+    addr(r.entry),
+    addr(r.user),
+    addr(r.heap),
     hex(r.blockSize),
     hex(r.requestedSize),
     r.state + (r.flags.length ? ` ${r.flags.join(",")}` : ""),
@@ -155,14 +166,14 @@ export function renderBlock(report: Report): string {
       { header: "Entry" },
       { header: "User" },
       { header: "Heap" },
-      { header: "Size" },
-      { header: "UserSize" },
+      { header: "Size (hex)" },
+      { header: "UserSize (hex)" },
       { header: "State", align: "left" },
     ],
     rows,
   );
   if (b.stack && b.stack.length > 0) {
-    text += `\nAllocation stack:\n${b.stack.map((f) => `    ${bare(f.address)} ${f.text}`).join("\n")}\n`;
+    text += `\nAllocation stack:\n${b.stack.map((f) => `    ${addr(f.address)} ${f.text}`).join("\n")}\n`;
   } else if (b.stackNote) {
     text += `\n${b.stackNote}\n`;
   }
@@ -173,13 +184,13 @@ export function renderStacks(report: Report): string {
   const s = report.stacks;
   if (!s) return diagnosticsFooter(report);
   if (s.status !== "present") return `No allocation stacks: ${s.note}\n${diagnosticsFooter(report)}`;
-  const out: string[] = [`${s.distinct} distinct stacks; largest first.`, ""];
+  const out: string[] = [`${dec(s.distinct)} distinct stacks; largest first.`, ""];
   for (const g of s.groups) {
     // UMDH records of a log have no sizes, samples or return addresses: say only what is known.
     const sizes = g.sizes.length > 0 ? `, sizes ${g.sizes.map(hex).join(" ")}` : "";
     const samples = g.samples.length > 0 ? `; e.g. ${g.samples.join(" ")}` : "";
-    out.push(`${g.count} allocations, 0x${hex(g.bytes)} bytes${sizes}${samples}`);
-    for (const f of g.frames) out.push(`    ${(f.address === "0x0" ? "" : bare(f.address)).padStart(16)} ${f.text}`);
+    out.push(`${dec(g.count)} allocations, ${hex(g.bytes)} bytes${sizes}${samples}`);
+    for (const f of g.frames) out.push(`    ${(f.address === "0x0" ? "" : addr(f.address)).padStart(18)} ${f.text}`);
     out.push("");
   }
   return out.join("\n") + diagnosticsFooter(report);

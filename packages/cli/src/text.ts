@@ -20,18 +20,22 @@ export function table(columns: readonly Column[], rows: readonly (readonly strin
   return `${lines.join("\n")}\n`;
 }
 
-/** Hex without prefix, like WinDbg's columns. */
+/**
+ * One number style in every output: sizes and addresses in hex with `0x`, counts in decimal with
+ * thousands separators; column headers say which (`(hex)`, `(dec)`).
+ */
 export function hex(n: number): string {
-  return Math.round(n).toString(16);
+  return n < 0 ? `-0x${Math.round(-n).toString(16)}` : `0x${Math.round(n).toString(16)}`;
 }
 
-/** Strip `0x` from a report address. */
-export function bare(address: string): string {
-  return address.startsWith("0x") ? address.slice(2) : address;
+/** A count: decimal with thousands separators. */
+export function dec(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
 }
 
-export function kib(bytes: number): string {
-  return String(Math.round(bytes / 1024));
+/** A report address (already `0x…` text) as printed: kept with its prefix. */
+export function addr(address: string): string {
+  return address.startsWith("0x") || address.startsWith("-0x") ? address : `0x${address}`;
 }
 
 export function bytesHuman(n: number): string {

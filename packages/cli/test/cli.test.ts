@@ -34,7 +34,8 @@ describe("leakscope CLI", () => {
     const flt = JSON.parse((await run(["blocks", dump, "--range", "0n16383-0n17408", "--busy", "--json"])).out);
     expect(flt.blocks.total).toBe(5);
     const text = (await run(["stat", dump])).out;
-    expect(text).toMatch(/3fff\s+5 -\s+13ffb/);
+    expect(text).toMatch(/0x3fff\s+5\s+0x13ffb/);
+    expect(text).toMatch(/size \(hex\)\s+blocks \(dec\)\s+total bytes \(hex\)/);
     const heaps = (await run(["heaps", dump])).out;
     expect(heaps).toContain("200000");
     const block = JSON.parse((await run(["block", dump, "0x210020", "--json"])).out);

@@ -60,7 +60,8 @@ describe("leakscope pool", () => {
     expect(rows[1]).toMatchObject({ tag: "AleS", nonPagedAllocs: 80, owners: ["wfpcallout.sys"] });
     expect(rows[1].binary).toBe("tcpip.sys");
     const text = (await run(["pool", dump, "--pooltag", pooltag.path])).out;
-    expect(text).toMatch(/ Proc +300 +806400 +0 +0\tProcess objects/);
+    expect(text).toMatch(/ Proc +300 +0xc4e00 +0 +0x0\tProcess objects/);
+    expect(text).toContain("Allocs (dec)  Used (hex)");
     const paged = JSON.parse((await run(["pool", dump, "--sort", "paged", "--json", "--no-owners"])).out);
     expect(paged.pool.rows[0].tag).toBe("CM31");
   });

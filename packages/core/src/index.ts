@@ -28,6 +28,7 @@ export * from "./engine/engine.js";
 // Report
 export * from "./report/schema.js";
 export * from "./report/validate.js";
+export * from "./report/batch.js";
 export * from "./report/build.js";
 export * from "./report/queries.js";
 export * from "./minidump/index.js";

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { VERSION, declaredCodes, reportJsonSchema, validateReport } from "../src/index.js";
+import { VERSION, batchLineJsonSchema, declaredCodes, reportJsonSchema, validateReport } from "../src/index.js";
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const schemaFile = join(pkgDir, "schema", "report.schema.json");
@@ -12,6 +12,13 @@ describe("report schema file", () => {
     const expected = `${JSON.stringify(reportJsonSchema(), null, 2)}\n`;
     if (process.env.UPDATE_SCHEMA === "1") writeFileSync(schemaFile, expected);
     expect(readFileSync(schemaFile, "utf8")).toBe(expected);
+  });
+
+  it("batch-line.schema.json is generated from the TypeBox definition too", () => {
+    const file = join(pkgDir, "schema", "batch-line.schema.json");
+    const expected = `${JSON.stringify(batchLineJsonSchema(), null, 2)}\n`;
+    if (process.env.UPDATE_SCHEMA === "1") writeFileSync(file, expected);
+    expect(readFileSync(file, "utf8")).toBe(expected);
   });
 
   it("rejects reports that break the contract", () => {

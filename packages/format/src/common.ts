@@ -1,6 +1,16 @@
 import type { Report } from "@leakscope/core";
 
-export const hex = (n: number): string => `0x${Math.round(n).toString(16)}`;
+/** Sizes and addresses: hex with `0x`, a minus sign in front when negative (`-0xe100`). */
+export const hex = (n: number): string => (n < 0 ? `-0x${Math.round(-n).toString(16)}` : `0x${Math.round(n).toString(16)}`);
+
+/** A growth in bytes: hex with its sign always shown (`+0x120`, `-0xe100`, `0x0`). */
+export const signedHex = (n: number): string => (n > 0 ? `+${hex(n)}` : hex(n));
+
+/** Counts: decimal with thousands separators (`12,345`). */
+export const count = (n: number): string => Math.round(n).toLocaleString("en-US");
+
+/** A growth in a count: decimal with separators and its sign always shown (`+240`, `-1,024`). */
+export const signedCount = (n: number): string => (n > 0 ? `+${count(n)}` : count(n));
 
 export function humanBytes(n: number): string {
   const a = Math.abs(n);
@@ -24,4 +34,26 @@ export function inputLine(report: Report): string {
 export function safeText(s: string): string {
   // biome-ignore lint: control characters are the point
   return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?");
+}
+
+type ReportDiagnostic = Report["diagnostics"][number];
+
+/**
+ * The diagnostics in groups: for a diff, one group per input (`before: path`, `after: path`,
+ * matched by the file each diagnostic names), then any others; otherwise one untitled group.
+ */
+export function diagnosticGroups(report: Report): { title: string; items: ReportDiagnostic[] }[] {
+  const d = report.diff;
+  if (!d) return report.diagnostics.length ? [{ title: "", items: report.diagnostics }] : [];
+  const groups = [
+    { title: `before (${d.before.path})`, path: d.before.path, items: [] as ReportDiagnostic[] },
+    { title: `after (${d.after.path})`, path: d.after.path, items: [] as ReportDiagnostic[] },
+    { title: "the comparison", path: undefined, items: [] as ReportDiagnostic[] },
+  ];
+  for (const x of report.diagnostics) {
+    const file = x.location?.file;
+    const which = file === d.before.path ? 0 : file === d.after.path ? 1 : 2;
+    groups[which]!.items.push(x);
+  }
+  return groups.filter((g) => g.items.length > 0).map(({ title, items }) => ({ title, items }));
 }

@@ -1,5 +1,7 @@
 import { type Report, callSiteOf } from "@leakscope/core";
-import { hex, humanBytes, inputLine } from "./common.js";
+import { hex, humanBytes, inputLine, signedCount, signedHex } from "./common.js";
+import { stackLine } from "./frames.js";
+import { trendHtml } from "./trend.js";
 
 /** Escape for HTML text and attribute values. Every dump-derived string goes through it. */
 export function esc(s: string | number | undefined): string {
@@ -126,6 +128,7 @@ export function formatHtml(report: Report): string {
         .join("")}</tbody></table>${pool.notes.map((n) => `<p>${esc(n)}</p>`).join("")}</section>`,
     );
   }
+  if (report.trend) parts.push(trendHtml(report.trend, esc));
   const d = report.diff;
   if (d) {
     parts.push(
@@ -139,8 +142,8 @@ export function formatHtml(report: Report): string {
           })),
           humanBytes,
         ) +
-        `<table><thead><tr><th>kind</th><th>what</th><th>Δ count</th><th>Δ bytes</th></tr></thead><tbody>${d.rows
-          .map((r) => `<tr><td>${esc(r.kind)}</td><td><code>${esc(r.kind === "stack" ? (r.frames ?? []).map((f) => f.text).join(" ← ") : r.key)}</code></td><td class="n">${esc(r.delta.count)}</td><td class="n">${esc(hex(r.delta.bytes))}</td></tr>`)
+        `<table><thead><tr><th>kind</th><th>what</th><th>Δ count (decimal)</th><th>Δ bytes (hex)</th></tr></thead><tbody>${d.rows
+          .map((r) => `<tr><td>${esc(r.kind)}</td><td><code>${esc(r.kind === "stack" ? stackLine(r.frames ?? []) : r.key)}</code></td><td class="n">${esc(signedCount(r.delta.count))}</td><td class="n">${esc(signedHex(r.delta.bytes))}</td></tr>`)
           .join("")}</tbody></table></section>`,
     );
   }

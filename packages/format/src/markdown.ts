@@ -1,5 +1,7 @@
 import type { Report } from "@leakscope/core";
-import { hex, humanBytes, inputLine } from "./common.js";
+import { count, diagnosticGroups, hex, humanBytes, inputLine, signedCount, signedHex } from "./common.js";
+import { stackLine } from "./frames.js";
+import { trendMarkdown } from "./trend.js";
 
 /** Escape text for a Markdown table cell or paragraph (dump strings are untrusted). */
 export function mdEscape(s: string): string {
@@ -10,12 +12,12 @@ export function formatMarkdown(report: Report): string {
   const out: string[] = [`# leakscope ${report.command}`, "", mdEscape(inputLine(report)), ""];
   const a = report.analysis;
   if (a) {
-    out.push(`Busy: **${a.summary.busy.count}** blocks, **${humanBytes(a.summary.busy.bytes)}**; stacks: ${a.summary.traces}.`, "");
-    out.push("## Suspects", "", "| # | kind | suspect | count | bytes | % | type | call site |", "|---|---|---|---|---|---|---|---|");
+    out.push(`Busy: **${count(a.summary.busy.count)}** blocks, **${hex(a.summary.busy.bytes)}** bytes (${humanBytes(a.summary.busy.bytes)}); stacks: ${a.summary.traces}.`, "");
+    out.push("## Suspects", "", "| # | kind | suspect | count (dec) | bytes (hex) | % | type | call site |", "|---|---|---|---|---|---|---|---|");
     for (const s of a.suspects) {
       const site = s.callSite ?? "";
       out.push(
-        `| ${s.rank} | ${s.kind} | ${mdEscape(s.title)} | ${s.count} | ${hex(s.bytes)} | ${s.percent} | ${mdEscape(s.typeName ?? "")} | ${mdEscape(site)} |`,
+        `| ${s.rank} | ${s.kind} | ${mdEscape(s.title)} | ${count(s.count)} | ${hex(s.bytes)} | ${s.percent} | ${mdEscape(s.typeName ?? "")} | ${mdEscape(site)} |`,
       );
     }
     for (const s of a.suspects) {
@@ -28,8 +30,8 @@ export function formatMarkdown(report: Report): string {
       }
       out.push("", `**Next step:** ${mdEscape(s.nextStep)}`);
     }
-    out.push("", "## Size classes", "", "| heap | size | count | bytes | % of heap |", "|---|---|---|---|---|");
-    for (const c of a.sizeClasses.slice(0, 20)) out.push(`| ${c.heap} | ${hex(c.size)} | ${c.count} | ${hex(c.bytes)} | ${c.percent} |`);
+    out.push("", "## Size classes", "", "| heap | size (hex) | count (dec) | bytes (hex) | % of heap |", "|---|---|---|---|---|");
+    for (const c of a.sizeClasses.slice(0, 20)) out.push(`| ${c.heap} | ${hex(c.size)} | ${count(c.count)} | ${hex(c.bytes)} | ${c.percent} |`);
   }
   const pool = report.analysis ? report.pool : undefined;
   if (pool && pool.rows.length > 0) {
@@ -42,15 +44,23 @@ export function formatMarkdown(report: Report): string {
   }
   const d = report.diff;
   if (d) {
-    out.push("## Growth", "", "| kind | what | Δ count | Δ bytes |", "|---|---|---|---|");
+    const bytes = d.total.after.bytes - d.total.before.bytes;
+    out.push(`Growth from ${mdEscape(d.before.path)} to ${mdEscape(d.after.path)}: **${signedHex(bytes)}** bytes, **${signedCount(d.total.after.count - d.total.before.count)}** blocks.`, "");
+    out.push("## Growth", "", "| kind | what | Δ count (decimal) | Δ bytes (hex) |", "|---|---|---|---|");
     for (const r of d.rows) {
-      const what = r.kind === "size-class" ? `size ${hex(r.size ?? 0)} in heap ${r.heap}` : r.kind === "stack" ? (r.frames ?? []).map((f) => f.text).slice(0, 3).join(" ← ") : r.key;
-      out.push(`| ${r.kind} | ${mdEscape(what)} | ${r.delta.count} | ${hex(r.delta.bytes)} |`);
+      const what = r.kind === "size-class" ? `size ${hex(r.size ?? 0)} in heap ${r.heap}` : r.kind === "stack" ? stackLine(r.frames ?? []) : r.key;
+      out.push(`| ${r.kind} | ${mdEscape(what)} | ${signedCount(r.delta.count)} | ${signedHex(r.delta.bytes)} |`);
     }
   }
-  if (report.diagnostics.length) {
+  if (report.trend) out.push("", ...trendMarkdown(report.trend, mdEscape));
+  const groups = diagnosticGroups(report);
+  if (groups.length) {
     out.push("", "## Diagnostics", "");
-    for (const x of report.diagnostics) out.push(`- **${x.code}** (${x.severity}): ${mdEscape(x.message)}`);
+    for (const g of groups) {
+      if (g.title) out.push(`### ${mdEscape(g.title)}`, "");
+      for (const x of g.items) out.push(`- **${x.code}** (${x.severity}): ${mdEscape(x.message)}`);
+      if (g.title) out.push("");
+    }
   }
   return `${out.join("\n")}\n`;
 }

@@ -1,5 +1,7 @@
 import type { Report } from "@leakscope/core";
-import { hex, humanBytes, inputLine, safeText } from "./common.js";
+import { count, diagnosticGroups, hex, humanBytes, inputLine, safeText, signedCount, signedHex } from "./common.js";
+import { stackLine } from "./frames.js";
+import { trendText } from "./trend.js";
 
 export interface TextOptions {
   /** ANSI colour (only on a TTY without NO_COLOR; the CLI decides). */
@@ -19,7 +21,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
   const a = report.analysis;
   if (a) {
     out.push(
-      `Busy: ${a.summary.busy.count} blocks, ${humanBytes(a.summary.busy.bytes)} in ${a.summary.heaps} heap(s); free: ${humanBytes(a.summary.free.bytes)}.`,
+      `Busy: ${count(a.summary.busy.count)} blocks, ${hex(a.summary.busy.bytes)} bytes (${humanBytes(a.summary.busy.bytes)}) in ${count(a.summary.heaps)} heap(s); free: ${hex(a.summary.free.bytes)} bytes (${humanBytes(a.summary.free.bytes)}).`,
     );
     out.push(`Stacks: ${a.summary.traces}${a.summary.traces === "present" ? "" : ` — ${safeText(a.summary.tracesNote)}`}`);
     out.push("");
@@ -42,8 +44,8 @@ export function formatText(report: Report, options: TextOptions = {}): string {
     }
     if (a.reachability) {
       out.push(
-        `Reachability: ${a.reachability.unreferenced.count} busy blocks (${humanBytes(a.reachability.unreferenced.bytes)}) not referenced from roots; ` +
-          `${humanBytes(a.reachability.scannedBytes)} scanned.`,
+        `Reachability: ${count(a.reachability.unreferenced.count)} busy blocks (${hex(a.reachability.unreferenced.bytes)} bytes) not referenced from roots; ` +
+          `${hex(a.reachability.scannedBytes)} bytes scanned.`,
       );
     }
   }
@@ -62,24 +64,31 @@ export function formatText(report: Report, options: TextOptions = {}): string {
   }
   const d = report.diff;
   if (d) {
-    const delta = d.total.after.bytes - d.total.before.bytes;
-    out.push(`Growth from ${safeText(d.before.path)} to ${safeText(d.after.path)}: ${delta >= 0 ? "+" : ""}${humanBytes(delta)} (${d.total.after.count - d.total.before.count >= 0 ? "+" : ""}${d.total.after.count - d.total.before.count} blocks)`);
+    const bytes = d.total.after.bytes - d.total.before.bytes;
+    const blocks = d.total.after.count - d.total.before.count;
+    out.push(`Growth from ${safeText(d.before.path)} to ${safeText(d.after.path)}: ${signedHex(bytes)} bytes (${humanBytes(bytes)}), ${signedCount(blocks)} blocks`);
     out.push("");
-    out.push(`  ${"+bytes".padStart(12)} ${"+count".padStart(8)}  kind        what`);
+    out.push(`  ${"Δ bytes (hex)".padStart(14)} ${"Δ count".padStart(9)}  ${"kind".padEnd(10)}  what (stacks: ▶ first caller, allocator frames folded)`);
     for (const r of d.rows.slice(0, options.top ?? 20)) {
       const what =
         r.kind === "size-class"
           ? `size ${hex(r.size ?? 0)} in heap ${r.heap}`
           : r.kind === "stack"
-            ? safeText((r.frames ?? []).map((f) => f.text).slice(0, 3).join(" <- "))
+            ? safeText(stackLine(r.frames ?? []))
             : safeText(r.key);
-      out.push(`  ${hex(r.delta.bytes).padStart(12)} ${String(r.delta.count).padStart(8)}  ${r.kind.padEnd(10)}  ${what}`);
+      out.push(`  ${signedHex(r.delta.bytes).padStart(14)} ${signedCount(r.delta.count).padStart(9)}  ${r.kind.padEnd(10)}  ${what}`);
     }
   }
-  if (report.diagnostics.length > 0) {
+  if (report.trend) out.push(...trendText(report.trend, options.top ?? 10));
+  const groups = diagnosticGroups(report);
+  if (groups.length > 0) {
     out.push("");
-    out.push(dim(`${report.diagnostics.length} diagnostic(s); --json lists them all:`));
-    for (const x of report.diagnostics.slice(0, 8)) out.push(dim(`  ${x.severity} ${x.code}: ${safeText(x.message)}`));
+    out.push(dim(`${count(report.diagnostics.length)} diagnostic(s); --json lists them all:`));
+    for (const g of groups) {
+      if (g.title) out.push(dim(` ${safeText(g.title)}:`));
+      for (const x of g.items.slice(0, 8)) out.push(dim(`  ${x.severity} ${x.code}: ${safeText(x.message)}`));
+      if (g.items.length > 8) out.push(dim(`  … ${count(g.items.length - 8)} more`));
+    }
   }
   return `${out.join("\n")}\n`;
 }

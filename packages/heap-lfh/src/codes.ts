@@ -20,6 +20,11 @@ export const lfhCodes = defineCodes("heap-lfh", {
     description:
       "The LFH SubSegmentZones list has a null, misaligned or unreadable link, a cycle, or too many zones; the zones read before the break are kept.",
   },
+  LFH_LAYOUT_PROBED: {
+    severity: "info",
+    description:
+      "The heap's first LFH zone contradicts the _LFH_BLOCK_ZONE form of the dump's OS build (FreePointer/Limit on Windows 8 RTM 9200, NextIndex from 8.1) and fits the other form, which was used; the message names the build and the form taken.",
+  },
   LFH_ZONE_BAD: {
     severity: "warning",
     description: "An LFH zone's subsegment count (FreePointer/Limit or NextIndex) is implausible; the zone is skipped.",

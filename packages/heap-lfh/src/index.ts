@@ -5,7 +5,7 @@ import { LfhWalker } from "./walk.js";
 
 export * from "./state.js";
 export { lfhCodes, type LfhCode } from "./codes.js";
-export { type LfhFamily, type LfhLayout, USERDATA_SIGNATURE, familyForNtLayout, lfhLayout } from "./layouts.js";
+export { type LfhFamily, type LfhLayout, USERDATA_SIGNATURE, familyForNtLayout, lfhLayout, lfhOffsets } from "./layouts.js";
 export { type LfhBucketStats, formatLfhBuckets, keyHex, lfhBucketStats } from "./stats.js";
 
 /** Options of the `heap-lfh` plugin. */

@@ -3,12 +3,17 @@
  * §5.1). `win7` is Windows 7 SP1; `win8` covers Windows 8, 8.1, 10 and 11 (the Win8 redesign:
  * zones counted by NextIndex, user-data headers with EncodedOffsets and a busy bitmap).
  *
+ * `win8-rtm` is Windows 8 RTM (9200): the Win8 layout, but its `_LFH_BLOCK_ZONE` still holds
+ * FreePointer/Limit ([SS] AndreyBazhan/SymStore Include/ntdll.dll/ntdll.dll-6.2.9200.16384-{x64,x86}.h;
+ * NextIndex appears in 6.3.9600.16384; shared/docs/layout-evidence.md D6). Which form a heap
+ * uses is proven from its first zone (see the walker).
+ *
  * Verified on a real dump: Win7 x86 (WoW64). Win7 x64 offsets match a public PDB-derived Win7 SP1
  * x64 structure profile (_LFH_HEAP.SubSegmentZones 0x28, zone header 0x20, _HEAP_SUBSEGMENT 0x30
  * with BlockSize 0x18, user-data Signature 0x18); the Win8+ x64 user-data header matches the
  * public Win10 x64 headers. Win8/8.1 and Win11 are assumed equal to Win10 (no dump yet).
  */
-export type LfhFamily = "win7" | "win8";
+export type LfhFamily = "win7" | "win8-rtm" | "win8";
 
 export interface LfhLayout {
   family: LfhFamily;
@@ -90,13 +95,16 @@ export function lfhLayout(family: LfhFamily, bitness: 32 | 64): LfhLayout {
       udBitmapData: -1,
     };
   } else {
+    const rtm = family === "win8-rtm";
     l = {
       ...base,
+      // [SS] 9200 .. 22000 x86/x64 _LFH_HEAP {RTL_SRWLOCK Lock; LIST_ENTRY SubSegmentZones; PVOID Heap}
       lfhZones: x64 ? 0x08 : 0x04,
+      // [SS] 9200: {LIST_ENTRY ListEntry; PVOID FreePointer; PVOID Limit}; 9600 .. 22000: {LIST_ENTRY ListEntry; LONG NextIndex} (array 0x10 / 0x20 in both)
       zoneArray: x64 ? 0x20 : 0x10,
-      zoneFreePointer: -1,
-      zoneLimit: -1,
-      zoneNextIndex: x64 ? 0x10 : 0x08,
+      zoneFreePointer: rtm ? (x64 ? 0x10 : 0x08) : -1,
+      zoneLimit: rtm ? (x64 ? 0x18 : 0x0c) : -1,
+      zoneNextIndex: rtm ? -1 : x64 ? 0x10 : 0x08,
       ssUserBlocks: x64 ? 0x08 : 0x04,
       ssAggregate: x64 ? 0x20 : 0x10,
       ssBlockSize: x64 ? 0x24 : 0x14,
@@ -117,7 +125,28 @@ export function lfhLayout(family: LfhFamily, bitness: 32 | 64): LfhLayout {
   return l;
 }
 
-/** The LFH family for heap-nt's `_HEAP` layout name (`win7` or anything newer). */
-export function familyForNtLayout(ntLayout: string): LfhFamily {
-  return ntLayout === "win7" ? "win7" : "win8";
+/** The LFH family for heap-nt's `_HEAP` layout name and the OS build (9200: `win8-rtm`). */
+export function familyForNtLayout(ntLayout: string, build = 0): LfhFamily {
+  if (ntLayout === "win7") return "win7";
+  return build >= 9200 && build < 9600 ? "win8-rtm" : "win8";
+}
+
+/** `_LFH_BLOCK_ZONE.NextIndex` (Win8.1+) or `.FreePointer`/`.Limit` (Win7, Win8 RTM), for `leakscope layouts`. */
+export function lfhOffsets(build: number, bitness: 32 | 64): Record<string, number> {
+  const L = lfhLayout(build > 0 && build < 9200 ? "win7" : familyForNtLayout("win8", build), bitness);
+  const out: Record<string, number> = {
+    "_LFH_HEAP.SubSegmentZones": L.lfhZones,
+    "_LFH_HEAP.Heap": L.lfhZones + 2 * L.ptr + (L.family === "win7" ? L.ptr : 0),
+  };
+  if (L.zoneNextIndex >= 0) out["_LFH_BLOCK_ZONE.NextIndex"] = L.zoneNextIndex;
+  else {
+    out["_LFH_BLOCK_ZONE.FreePointer"] = L.zoneFreePointer;
+    out["_LFH_BLOCK_ZONE.Limit"] = L.zoneLimit;
+  }
+  out["_HEAP_SUBSEGMENT.UserBlocks"] = L.ssUserBlocks;
+  out["_HEAP_SUBSEGMENT.BlockSize"] = L.ssBlockSize;
+  out["_HEAP_SUBSEGMENT.BlockCount"] = L.ssBlockCount;
+  out["_HEAP_USERDATA_HEADER.Signature"] = L.udSignature;
+  if (L.udEncodedOffsets >= 0) out["_HEAP_USERDATA_HEADER.EncodedOffsets"] = L.udEncodedOffsets;
+  return out;
 }

@@ -74,7 +74,7 @@ export class LfhWalker {
    */
   hostFound(heap: HeapRecord, run: Run, index: number): void {
     const nt = heap.data.nt;
-    if (!nt || nt.frontEndHeapType !== 2) return;
+    if (!nt || nt.frontEndHeapType !== 2 || nt.frontEnd === "unproven") return;
     if (this.streamHeap !== heap) this.begin(heap, run, nt);
     const { space, L } = this;
     const a = run.allocations;
@@ -97,7 +97,7 @@ export class LfhWalker {
     this.heap = heap;
     this.nt = nt;
     this.space = heap.view.space;
-    const family: LfhFamily = familyForNtLayout(nt.layout);
+    const family: LfhFamily = familyForNtLayout(nt.layout, run.target.os.build);
     this.L = lfhLayout(family, heap.bitness);
     this.key = null;
     this.slots = 0;
@@ -136,7 +136,8 @@ export class LfhWalker {
       );
       return;
     }
-    if (nt.frontEndHeapType !== 2) return;
+    // a front end no layout proves (heap-nt reported NT_HEAP_LAYOUT_NONE) is not walked
+    if (nt.frontEndHeapType !== 2 || nt.frontEnd === "unproven") return;
     // subsegments walked while heap-nt walked this heap are kept
     if (this.streamHeap !== heap) this.begin(heap, run, nt);
     this.streamHeap = undefined;
@@ -221,6 +222,7 @@ export class LfhWalker {
         return;
       }
       seen.add(link);
+      if (n === 0) this.proveZoneForm(link);
       n++;
       this.state.zones++;
       this.zone(link);
@@ -233,11 +235,46 @@ export class LfhWalker {
     }
   }
 
+  /** Slot count of zone `z` in the FreePointer/Limit form, -1 if the zone contradicts it. */
+  private zoneSlotsByPointers(z: Address, L: LfhLayout): number {
+    const fp = this.space.ptr(z + (L.ptr === 8 ? 0x10 : 0x08));
+    const limit = this.space.ptr(z + (L.ptr === 8 ? 0x18 : 0x0c));
+    const first = z + L.zoneArray;
+    if (!(fp === fp && limit === limit) || fp < first || fp > limit || (fp - first) % L.ssSize !== 0) return -1;
+    return (fp - first) / L.ssSize <= MAX_ZONE_SLOTS ? (fp - first) / L.ssSize : -1;
+  }
+
+  /**
+   * Win8+: which `_LFH_BLOCK_ZONE` form the heap uses, proven from its first zone (9200 holds
+   * FreePointer/Limit, 9600+ NextIndex; layout-evidence.md D6). When the build's form is
+   * contradicted and the other fits, the other is used and LFH_LAYOUT_PROBED names it.
+   */
+  private proveZoneForm(z: Address): void {
+    const L = this.L;
+    if (L.family === "win7") return;
+    const idx = this.space.u32(z + (L.ptr === 8 ? 0x10 : 0x08));
+    if (idx < 0) return;
+    const byPointers = this.zoneSlotsByPointers(z, L);
+    const indexFits = idx <= MAX_ZONE_SLOTS && byPointers < 0;
+    const pointersFit = byPointers >= 0;
+    const ownFits = L.zoneNextIndex >= 0 ? indexFits : pointersFit;
+    if (ownFits) return;
+    const other: LfhFamily | undefined = L.zoneNextIndex >= 0 ? (pointersFit ? "win8-rtm" : undefined) : indexFits ? "win8" : undefined;
+    if (other === undefined) return;
+    this.report(
+      "LFH_LAYOUT_PROBED",
+      `build ${this.run.target.os.build} implies the ${L.family} _LFH_BLOCK_ZONE (${L.zoneNextIndex >= 0 ? "NextIndex" : "FreePointer/Limit"}) but zone ${formatAddress(z)} fits the ${other} form (${other === "win8" ? "NextIndex" : "FreePointer/Limit"}); using ${other}`,
+      z,
+    );
+    this.L = lfhLayout(other, this.heap.bitness);
+    this.state.family = other;
+  }
+
   private zone(z: Address): void {
     const { space, L } = this;
     const first = z + L.zoneArray;
     let count: number;
-    if (L.family === "win7") {
+    if (L.zoneNextIndex < 0) {
       const fp = space.ptr(z + L.zoneFreePointer);
       const limit = space.ptr(z + L.zoneLimit);
       if (fp !== fp || limit !== limit) {
@@ -509,7 +546,7 @@ export class LfhWalker {
     const heapIndex = this.heap.index;
     const g = L.granule;
     const entry = L.entry;
-    const win8 = L.family === "win8";
+    const win8 = L.family !== "win7";
     const checkHeaders = this.options.checkHeaders && key !== null;
     const P = u32(this.heap.address);
     const ssLow = u32(ss);

@@ -81,6 +81,10 @@ export function lfhProcess(
     hole?: (lfh: WrittenLfhHeap) => { address: number; size: number };
     /** Damage the bytes before the target is built. */
     patch?: (poke: Poke, lfh: WrittenLfhHeap) => void;
+    /** Write the NT heap and the LFH for this build (default: the version's). */
+    build?: number;
+    /** The build the target claims (default: the written one), for mislabelled-dump tests. */
+    label?: number;
   } = {}
 ): LfhProcess {
   const base = bitness === 64 ? 0x1_2340_0000 : 0x0070_0000;
@@ -95,6 +99,7 @@ export function lfhProcess(
     ...(options.key !== undefined ? { key: options.key } : {}),
     ...(options.emptySlots !== undefined ? { emptySlots: options.emptySlots } : {}),
     ...(options.perZone !== undefined ? { perZone: options.perZone } : {}),
+    ...(options.build !== undefined ? { build: options.build } : {}),
   };
   const blocks: NtBlockSpec[] = [{ size: 24 }, { size: 100, free: true }];
   subsegments.forEach((_, i) => {
@@ -109,6 +114,7 @@ export function lfhProcess(
     frontEndHeapType: 2,
     frontEndHeap: lfhAddress,
     segments: [{ blocks }],
+    ...(options.build !== undefined ? { build: options.build } : {}),
   });
   const hosts = nt.expected.filter((e) => e.kind === "host").map((e) => e.userAddress);
   const lfh = writeLfhHeap({ ...spec, subsegments: subsegments.map((s, i) => ({ ...s, userBlocks: hosts[i]! })) });
@@ -120,7 +126,7 @@ export function lfhProcess(
   const wow = options.wow64 === true && bitness === 32;
   const target = memoryTarget({
     arch: bitness === 64 || wow ? "x64" : "x86",
-    os: { major: 10, minor: 0, build: NT_LAYOUT_BUILD[LFH_NT_LAYOUT[version]] },
+    os: { major: 10, minor: 0, build: options.label ?? options.build ?? NT_LAYOUT_BUILD[LFH_NT_LAYOUT[version]] },
     memory,
     views: wow ? [{ bitness: 64 }, { bitness: 32, peb: peb.address, role: "wow64" }] : [{ bitness, peb: peb.address }],
   });
@@ -213,4 +219,16 @@ function cut(memory: LfhPiece[], hole: { address: number; size: number }): LfhPi
     if (end < pEnd) out.push({ address: end, bytes: p.bytes.subarray(end - p.address) });
   }
   return out;
+}
+
+/** The heap figures a correct walk of `p` gives: backend user blocks plus LFH busy blocks (hosts not counted). */
+export function expectedHeapFigures(p: LfhProcess): { busy: { count: number; bytes: number }; lfhBusy: number; lfhFree: number } {
+  const want = expectedLfhBlocks(p.lfh);
+  const users = p.nt.expected.filter((e) => e.kind === "user");
+  const busy = want.filter((b) => b.busy);
+  return {
+    busy: { count: users.length + busy.length, bytes: users.reduce((s, e) => s + e.requestedSize, 0) + busy.reduce((s, b) => s + b.requestedSize, 0) },
+    lfhBusy: busy.length,
+    lfhFree: want.length - busy.length,
+  };
 }

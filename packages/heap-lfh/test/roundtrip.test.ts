@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AllocFlags, isUserAllocation } from "@leakscope/core";
 import { LFH_WRITER_VERSIONS } from "@leakscope/test-utils";
 import { lfhBucketStats } from "../src/index.js";
-import { actualLfhBlocks, expectedLfhBlocks, lfhProcess, walkLfhProcess } from "./helpers.js";
+import { actualLfhBlocks, expectedHeapFigures, expectedLfhBlocks, lfhProcess, walkLfhProcess } from "./helpers.js";
 
 describe("synthetic LFH round trips (NT writer + LFH writer -> heap-nt + heap-lfh)", () => {
   for (const version of LFH_WRITER_VERSIONS) {
@@ -29,14 +29,9 @@ describe("synthetic LFH round trips (NT writer + LFH writer -> heap-nt + heap-lf
         expect(lfh.zones).toBe(p.lfh.zones.length);
         expect(lfh.zones).toBeGreaterThan(1);
         // heap busy = backend user blocks + LFH busy blocks; hosts not counted
-        const backendUsers = p.nt.expected.filter((e) => e.kind === "user");
-        const busy = want.filter((b) => b.busy);
-        expect(heap.stats.busy).toEqual({
-          count: backendUsers.length + busy.length,
-          bytes: backendUsers.reduce((s, e) => s + e.requestedSize, 0) + busy.reduce((s, b) => s + b.requestedSize, 0),
-        });
-        expect(heap.summary.lfhBusy).toBe(busy.length);
-        expect(heap.summary.lfhFree).toBe(want.length - busy.length);
+        const f = expectedHeapFigures(p);
+        expect(heap.stats.busy).toEqual(f.busy);
+        expect({ lfhBusy: heap.summary.lfhBusy, lfhFree: heap.summary.lfhFree }).toEqual({ lfhBusy: f.lfhBusy, lfhFree: f.lfhFree });
         expect(heap.summary.lfhKey).toBe(`0x${p.lfh.key.toString(16).padStart(8, "0")}`);
         // per-bucket statistics agree with the written subsegments
         const stats = lfhBucketStats(heap)!;

@@ -31,11 +31,21 @@ export const ntCodes = defineCodes("heap-nt", {
   },
   NT_HEAP_LAYOUT_UNKNOWN: {
     severity: "info",
-    description: "The OS build is not in the layout table; the _HEAP layout was probed from the structure. Check the figures against WinDbg.",
+    description: "The OS build is not in the layout table; the _HEAP layout whose front end the heap's bytes prove was used. Check the figures against WinDbg.",
   },
   NT_HEAP_LAYOUT_PROBE_MISMATCH: {
     severity: "warning",
-    description: "The _HEAP structure disagrees with the layout expected for the dump's OS build; the probed layout was used.",
+    description: "Retired (no longer raised): a _HEAP that contradicts its build's layout is now reported as HEAP_LAYOUT_PROBED or NT_HEAP_LAYOUT_NONE.",
+  },
+  HEAP_LAYOUT_PROBED: {
+    severity: "info",
+    description:
+      "The _HEAP layout of the dump's OS build is contradicted by the heap's own bytes (or the build has no table); another build's layout fits them (FrontEndHeap points to an _LFH_HEAP that points back) and was used. The message names the build and the layout taken.",
+  },
+  NT_HEAP_LAYOUT_NONE: {
+    severity: "warning",
+    description:
+      "No known _HEAP layout fits the heap's front end (FrontEndHeapType and an _LFH_HEAP pointing back): the backend is walked, LFH blocks are not, and the heap is marked incomplete. Report the build (the message names it) so its layout can be added.",
   },
   NT_HEAP_ENTRY_CHECKSUM: {
     severity: "warning",

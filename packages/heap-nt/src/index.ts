@@ -6,7 +6,7 @@ import { type HeapNtApi, NtHeapWalker } from "./walk.js";
 
 export * from "./state.js";
 export { ntCodes } from "./codes.js";
-export { NT_LAYOUT_NAMES, type NtHeapLayout, type NtLayoutName, layoutForBuild, ntLayout } from "./layouts.js";
+export { NT_LAYOUT_NAMES, type NtHeapLayout, type NtLayoutName, layoutForBuild, ntLayout, ntOffsets } from "./layouts.js";
 export { classifyHeap } from "./discover.js";
 export type { HeapNtApi, HostBlockListener } from "./walk.js";
 export { closeNtWorkers } from "./parallel.js";

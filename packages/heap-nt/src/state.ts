@@ -6,7 +6,7 @@ import type { Address } from "@leakscope/core";
  * read by later stages. Offsets are resolved for the heap's build family and bitness.
  */
 export interface NtHeapState {
-  /** Layout family the walker chose (e.g. `win7`, `win8`, `win10-1507`, `win10-1709`, `win11-24h2`). */
+  /** Layout the walker chose (`win7`, `win8` (9200-10586), `win10-1607` (14393-17134), `win10-1809` (17763-22631), `win11-24h2`). */
   layout: string;
   /** True when the layout was probed from the structure rather than taken from the build table. */
   probed: boolean;
@@ -22,6 +22,12 @@ export interface NtHeapState {
   /** `_HEAP.FrontEndHeapType` (2 = LFH) and `FrontEndHeap` pointer (NaN when absent). */
   frontEndHeapType: number;
   frontEndHeap: Address;
+  /**
+   * What the heap's bytes prove of the front end with the chosen layout: `lfh` (type 2, and the
+   * `_LFH_HEAP` points back, or it is not captured), `none` (type 0), `unproven` (no layout fits:
+   * NT_HEAP_LAYOUT_NONE; the LFH is not walked).
+   */
+  frontEnd?: "lfh" | "none" | "unproven";
   /** Segment base addresses walked. */
   segments: Address[];
   /**

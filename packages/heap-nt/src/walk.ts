@@ -21,6 +21,7 @@ import {
   HEAP_CAPTURE_STACK_BACKTRACES,
   HEAP_SIGNATURE,
   type NtHeapLayout,
+  NT_LAYOUT_NAMES,
   type NtLayoutName,
   SEGMENT_SIGNATURE,
   layoutForBuild,
@@ -46,45 +47,97 @@ const INTERNAL: number = AllocFlags.INTERNAL;
 
 export interface LayoutChoice {
   layout: NtHeapLayout;
+  /** True when the layout is not the build's own table (or the build has none). */
   probed: boolean;
+  /**
+   * What the heap's bytes say of the front end with this layout: `lfh` FrontEndHeapType 2 and
+   * an `_LFH_HEAP` whose Heap field points back; `none` type 0 and no front end; `unproven` no
+   * layout fits (the backend is walked, the front end is not trusted).
+   */
+  frontEnd: "lfh" | "none" | "unproven";
 }
 
-/** Pick the layout for a heap: the build table, checked against the structure (probe on doubt). */
+/** Front-end verdict of `layout` for the heap at `base` (see {@link LayoutChoice.frontEnd}). */
+export function frontEndProof(space: AddressSpace, base: Address, layout: NtHeapLayout): "lfh" | "none" | "contradicted" | "no-back-pointer" | "unreadable" {
+  const type = space.u8(base + layout.frontEndHeapType);
+  const feh = space.ptr(base + layout.frontEndHeap);
+  if (type < 0 || !(feh === feh)) return "unreadable";
+  if (type === 0 && feh === 0) return "none";
+  if (type !== 2 || feh === 0 || feh % layout.ptr !== 0) return "contradicted";
+  const back = space.ptr(feh + layout.lfhHeapBackPointer);
+  if (!(back === back)) return "unreadable";
+  return back === base ? "lfh" : "no-back-pointer";
+}
+
+/** The layouts whose `_HEAP.Signature` offset holds the heap signature, for one bitness. */
+function signatureFits(space: AddressSpace, base: Address, bitness: 32 | 64): NtLayoutName[] {
+  return NT_LAYOUT_NAMES.filter((n) => space.u32(base + ntLayout(n, bitness).signature) === HEAP_SIGNATURE);
+}
+
+/**
+ * Pick the layout for a heap by proof: the build's own table when the heap's bytes agree with it
+ * (Signature where it puts it; FrontEndHeapType 0 with no front end, or 2 with an `_LFH_HEAP`
+ * pointing back), else the other tables in turn (HEAP_LAYOUT_PROBED names the one taken). When
+ * no table fits the front end, the backend (whose offsets the signature proves) is still walked,
+ * the front end is not, and the heap is marked incomplete (NT_HEAP_LAYOUT_NONE).
+ */
 export function chooseLayout(run: Run, space: AddressSpace, base: Address, bitness: 32 | 64): LayoutChoice {
   const build = run.target.os.build;
   const table = layoutForBuild(build);
-  const sig7 = space.u32(base + (bitness === 64 ? 0xa0 : 0x64)) === HEAP_SIGNATURE;
-  const sig8 = space.u32(base + (bitness === 64 ? 0x98 : 0x60)) === HEAP_SIGNATURE;
-  if (table !== undefined) {
-    const fits = table === "win7" ? sig7 : sig8;
-    if (fits || (!sig7 && !sig8)) return { layout: ntLayout(table, bitness), probed: false };
-    const probed: NtLayoutName = sig7 ? "win7" : build >= 26100 ? "win11-24h2" : build >= 16299 ? "win10-1709" : "win8";
-    run.diagnostics.report(
-      SOURCE,
-      "NT_HEAP_LAYOUT_PROBE_MISMATCH",
-      ntCodes.NT_HEAP_LAYOUT_PROBE_MISMATCH.severity,
-      `heap ${formatAddress(base)}: build ${build} implies the ${table} _HEAP layout but the heap signature sits where ${probed} has it; using ${probed}`,
-      at(base),
-    );
-    return { layout: ntLayout(probed, bitness), probed: true };
+  const fits = signatureFits(space, base, bitness);
+  const own = table !== undefined && (fits.includes(table) || fits.length === 0) ? table : undefined;
+  const ownProof = own === undefined ? "contradicted" : frontEndProof(space, base, ntLayout(own, bitness));
+  if (own !== undefined && ownProof === "lfh") return { layout: ntLayout(own, bitness), probed: false, frontEnd: "lfh" };
+  // The front end is not in the dump: nothing contradicts the build's table; the walk reports
+  // what is missing when it meets it (hosts are still recognised by their user-data signature).
+  if (own !== undefined && ownProof === "unreadable") {
+    const L = ntLayout(own, bitness);
+    return { layout: L, probed: false, frontEnd: space.u8(base + L.frontEndHeapType) === 2 ? "lfh" : "none" };
   }
-  let name: NtLayoutName;
-  if (sig7 && !sig8) name = "win7";
-  else if (build >= 26100) name = "win11-24h2";
-  else if (build >= 22000) name = "win11";
-  else if (build >= 16299) name = "win10-1709";
-  else if (build >= 10240) name = "win10-1507";
-  else if (sig8) name = "win8";
-  else name = "win7";
-  if (name !== "win7" && !sig8 && sig7) name = "win7";
+  // The others, nearest build first; a proven LFH beats an empty front end (a heap without LFH
+  // reads zeros at most offsets, so "none" proves little).
+  const others = fits.filter((n) => n !== own).sort((x, y) => Math.abs(NT_LAYOUT_NAMES.indexOf(x) - NT_LAYOUT_NAMES.indexOf(table ?? x)) - Math.abs(NT_LAYOUT_NAMES.indexOf(y) - NT_LAYOUT_NAMES.indexOf(table ?? y)));
+  let none: NtLayoutName | undefined;
+  for (const n of others) {
+    const proof = frontEndProof(space, base, ntLayout(n, bitness));
+    if (proof === "lfh") return probedChoice(run, base, build, table, n, bitness, "lfh");
+    if (proof === "none") none ??= n;
+  }
+  if (own !== undefined && ownProof === "none") return { layout: ntLayout(own, bitness), probed: false, frontEnd: "none" };
+  // An empty front end elsewhere does not outweigh the build's own table naming an LFH (type 2
+  // and a pointer) whose Heap field does not point back: that is a damaged or unknown front end.
+  if (none !== undefined && ownProof !== "no-back-pointer") return probedChoice(run, base, build, table, none, bitness, "none");
+  // Nothing proves the front end: walk the backend with the nearest table whose signature fits.
+  const fallback = own ?? others[0] ?? fits[0] ?? table ?? "win10-1809";
   run.diagnostics.report(
     SOURCE,
-    "NT_HEAP_LAYOUT_UNKNOWN",
-    ntCodes.NT_HEAP_LAYOUT_UNKNOWN.severity,
-    `heap ${formatAddress(base)}: OS build ${build} is not in the NT heap layout table; probed the structure and chose ${name}`,
+    "NT_HEAP_LAYOUT_NONE",
+    ntCodes.NT_HEAP_LAYOUT_NONE.severity,
+    `heap ${formatAddress(base)}: no _HEAP layout known for build ${build} fits its front end (_HEAP.FrontEndHeap/FrontEndHeapType with an _LFH_HEAP pointing back); its backend is walked, its LFH blocks are not`,
     at(base),
   );
-  return { layout: ntLayout(name, bitness), probed: true };
+  return { layout: ntLayout(fallback, bitness), probed: fallback !== table, frontEnd: "unproven" };
+}
+
+function probedChoice(run: Run, base: Address, build: number, table: NtLayoutName | undefined, taken: NtLayoutName, bitness: 32 | 64, frontEnd: "lfh" | "none"): LayoutChoice {
+  if (table === undefined) {
+    run.diagnostics.report(
+      SOURCE,
+      "NT_HEAP_LAYOUT_UNKNOWN",
+      ntCodes.NT_HEAP_LAYOUT_UNKNOWN.severity,
+      `heap ${formatAddress(base)}: OS build ${build} is not in the NT heap layout table; its bytes fit the ${taken} layout, which was used`,
+      at(base),
+    );
+    return { layout: ntLayout(taken, bitness), probed: true, frontEnd };
+  }
+  run.diagnostics.report(
+    SOURCE,
+    "HEAP_LAYOUT_PROBED",
+    ntCodes.HEAP_LAYOUT_PROBED.severity,
+    `heap ${formatAddress(base)}: build ${build} implies the ${table} _HEAP layout, which its bytes contradict; the ${taken} layout fits (${frontEnd === "lfh" ? "FrontEndHeap points to an _LFH_HEAP that points back" : "no front end"}) and was used`,
+    at(base),
+  );
+  return { layout: ntLayout(taken, bitness), probed: true, frontEnd };
 }
 
 /** Growable Float64Array, reused across heaps (amortised growth, nothing per element). */
@@ -349,7 +402,8 @@ export class NtHeapWalker {
       heap.incomplete = true;
       return;
     }
-    const { layout, probed } = chooseLayout(run, space, base, bitness);
+    const { layout, probed, frontEnd } = chooseLayout(run, space, base, bitness);
+    if (frontEnd === "unproven") heap.incomplete = true;
     const L = layout;
     this.L = L;
     const efm = space.u32(base + L.encodeFlagMask);
@@ -364,7 +418,7 @@ export class NtHeapWalker {
     const fehType = space.u8(base + L.frontEndHeapType);
     const feh = space.ptr(base + L.frontEndHeap);
     this.frontEndHeap = feh === 0 ? Number.NaN : feh;
-    this.lfh = fehType === 2;
+    this.lfh = frontEnd === "lfh";
     const state: NtHeapState = {
       layout: L.name,
       probed,
@@ -375,6 +429,7 @@ export class NtHeapWalker {
       forceFlags: forceFlags < 0 ? 0 : forceFlags,
       frontEndHeapType: fehType < 0 ? 0 : fehType,
       frontEndHeap: this.frontEndHeap,
+      frontEnd,
       segments: [],
       hostBlocks: [],
       ustEnabled: this.ust,
@@ -528,6 +583,7 @@ export class NtHeapWalker {
       for (let k = 0; k < own; k++) {
         this.run.checkAborted();
         walks.push(this.walkPrepared(prepared[k]!, desc));
+        this.run.walked(segmentSpan(prepared, k, k + 1));
       }
       // the lanes are contiguous: each task starts where the previous one ended
       for (const t of tasks) {
@@ -537,6 +593,7 @@ export class NtHeapWalker {
         if (outcome.ok) {
           for (const w of this.mergeTask(outcome.value as NtSegmentTaskResult)) walks.push(w);
           this.state.walkedInWorkers += t.to - t.from;
+          this.run.walked(segmentSpan(prepared, t.from, t.to));
           continue;
         }
         this.report(
@@ -545,9 +602,13 @@ export class NtHeapWalker {
           prepared[t.from]!.seg,
         );
         for (let k = t.from; k < t.to; k++) walks.push(this.walkPrepared(prepared[k]!, desc));
+        this.run.walked(segmentSpan(prepared, t.from, t.to));
       }
       const done = tasks.length > 0 ? tasks[tasks.length - 1]!.to : own;
-      for (let k = done; k < prepared.length; k++) walks.push(this.walkPrepared(prepared[k]!, desc));
+      for (let k = done; k < prepared.length; k++) {
+        walks.push(this.walkPrepared(prepared[k]!, desc));
+        this.run.walked(segmentSpan(prepared, k, k + 1));
+      }
     } finally {
       // an aborted run leaves results nobody will take
       for (let i = waited; i < tasks.length; i++) tasks[i]!.worker.forget(tasks[i]!.ticket);
@@ -582,7 +643,7 @@ export class NtHeapWalker {
   walkTask(task: NtSegmentTask, space: AddressSpace, beat: () => void): NtSegmentTaskResult {
     const allocations = new AllocationSet();
     const recorder = new DiagnosticRecorder(() => allocations.count);
-    this.run = { allocations, diagnostics: recorder, checkAborted() {} } as unknown as Run;
+    this.run = { allocations, diagnostics: recorder, checkAborted() {}, walked() {} } as unknown as Run;
     this.heap = { index: task.heapIndex, address: task.heapAddress, incomplete: false } as unknown as HeapRecord;
     this.space = space;
     this.L = task.layout;
@@ -1229,4 +1290,14 @@ export class NtHeapWalker {
       );
     }
   }
+}
+
+/** Bytes spanned by prepared segments [from, to): what the progress counts as walked. */
+function segmentSpan(prepared: readonly PreparedSegment[], from: number, to: number): number {
+  let bytes = 0;
+  for (let k = from; k < to; k++) {
+    const p = prepared[k]!;
+    if (p.last > p.first) bytes += p.last - p.first;
+  }
+  return bytes;
 }

@@ -162,7 +162,7 @@ describe("layouts", () => {
     const a = writeNtHeap({ layout: "win7", bitness: 32, base: 0x50_0000, segments: [small] });
     const target = memoryTarget({ arch: "x86", os: { major: 10, minor: 0, build: NT_LAYOUT_BUILD["win10-1709"] }, memory: a.pieces, views: [{ bitness: 32 }] });
     const run = await runOnTarget(target, [heapNt()]);
-    expect(run.allDiagnostics().map((d) => d.code)).toEqual(["NT_HEAP_LAYOUT_PROBE_MISMATCH"]);
+    expect(run.allDiagnostics().map((d) => d.code)).toEqual(["HEAP_LAYOUT_PROBED"]);
     expect(run.heaps[0]!.data.nt!.layout).toBe("win7");
     expect(actualBlocks(run, a.address, 32)).toEqual(sortExpected(a.expected));
   });

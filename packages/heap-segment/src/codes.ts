@@ -32,12 +32,12 @@ export const segmentCodes = defineCodes("heap-segment", {
   SEGMENT_LAYOUT_PROBED: {
     severity: "info",
     description:
-      "No verified offset table fits this build, so SegContexts were found by structural probing (UnitShift 12/16 and the Heap back-pointer); figures are right when the probe is, check them against WinDbg if in doubt.",
+      "The heap's bytes contradict its build's segment-heap table (or the build has none) and another build's table fits them: both SegContexts point back at the heap, the first VS subsegments pass their signature check and the first LFH subsegments' owner or bucket is consistent. The message names the build and the layout used.",
   },
   SEGMENT_LAYOUT_UNKNOWN: {
     severity: "error",
     description:
-      "Neither the offset tables nor structural probing found the segment heap's SegContexts (unsupported build such as 1507-1703, or a damaged header); the heap is not walked.",
+      "No segment-heap table fits the heap (SegContexts back-pointers, VS subsegment signature, LFH subsegment owner): an unsupported build such as 1507-1703, a build without a public listing, or a damaged header. The message names the build and, per table, the structure that contradicted it; the heap is not walked and is marked incomplete.",
   },
   SEGMENT_LIST_BROKEN: {
     severity: "warning",

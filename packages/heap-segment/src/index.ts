@@ -12,6 +12,7 @@ export {
   type SegmentHeapLayout,
   lfhBucketBlockSize,
   segmentLayoutForBuild,
+  segmentOffsets,
 } from "./layouts.js";
 
 /** Options of the `heap-segment` plugin. */

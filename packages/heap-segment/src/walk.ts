@@ -4,6 +4,7 @@ import {
   SEGMENT_HEAP_SIGNATURE,
   type SegmentHeapLayout,
   VS_SUBSEGMENT_CHECK,
+  isLfhBucketBlockSize,
   lfhBucketBlockSize,
   probeCandidates,
   segmentLayoutForBuild,
@@ -18,13 +19,16 @@ const MAX_SEGMENTS = 4096;
 const MAX_VS_SUBSEGMENTS = 1 << 16;
 const MAX_LARGE = 1 << 18;
 const MAX_LFH_KEY_SAMPLES = 64;
+/** Subsegments of each kind a layout's proof looks at, and page segments it peeks. */
+const PROOF_SAMPLES = 8;
+const PROOF_SEGMENTS = 16;
 const MAX_TRACE_SCAN = 4096;
 const CONST_LO = 0xa2e64ead;
 const CONST_HI_64 = 0xa2e64ead;
 
 /** What the walker learned about one segment heap (`heap.data.segment`). */
 export interface SegmentHeapState {
-  /** Offset table used: `1809`, `2004`, or `<table>+0x..` when found by probing. */
+  /** Offset table used (`1709`, `1803`, `rs5-insider`, `2004`, `win11`, `newest`); `probed` when it is not the build's own. */
   layout: string;
   probed: boolean;
   /** Recovered HeapKey as hex, or null. */
@@ -49,6 +53,8 @@ declare module "@leakscope/core" {
 }
 
 const lo32 = (a: number) => a >>> 0;
+/** Block sizes of the 128 segment-LFH buckets. */
+const BUCKET_SIZES: readonly number[] = Array.from({ length: 128 }, (_, i) => lfhBucketBlockSize(i + 1));
 const hi32 = (a: number) => Math.floor(a / TWO32) >>> 0;
 const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
 
@@ -62,6 +68,9 @@ interface Resolved {
   large: Address;
 }
 
+/** Why a candidate layout was rejected (for the diagnostic when none fits). */
+type Rejection = "SegContexts" | "_HEAP_VS_SUBSEGMENT" | "_HEAP_LFH_SUBSEGMENT";
+
 /** One segment heap walk; the walker object is reused across heaps (no state between them). */
 class HeapWalk {
   readonly space: AddressSpace;
@@ -71,6 +80,8 @@ class HeapWalk {
   readonly base: Address;
   keyLo = 0;
   keyHi = 0;
+  /** The layout the heap's bytes proved (set by walkAll before any subsegment is read). */
+  L!: SegmentHeapLayout;
   lfhKey = 0;
   lfhShiftVariant = 0;
   lfhKeyKnown = false;
@@ -133,40 +144,94 @@ class HeapWalk {
     );
   }
 
-  resolveLayout(build: number): Resolved | undefined {
+  /**
+   * The layout whose offsets the heap's own bytes agree with: the build's table first, then the
+   * others. A candidate must have both SegContexts pointing back at the heap, and, among the
+   * first subsegments of its page segments, a VS subsegment passing its signature check (when
+   * there are VS subsegments) and an LFH subsegment whose owner or bucket is consistent (when
+   * there are LFH subsegments). `rejected` collects why each failed.
+   */
+  resolveLayout(build: number, rejected: Map<string, Rejection>): Resolved | undefined {
     const s = this.space;
-    const table = segmentLayoutForBuild(build, this.heap.bitness);
-    if (table && this.ctxValid(table, this.base + table.heap.segContexts)) {
+    const own = segmentLayoutForBuild(build, this.heap.bitness);
+    for (const cand of probeCandidates(build, this.heap.bitness)) {
+      const ctx = this.base + cand.heap.segContexts;
+      if (!this.ctxValid(cand, ctx)) {
+        rejected.set(cand.name, "SegContexts");
+        continue;
+      }
+      const why = this.subsegmentsContradict(cand, ctx);
+      if (why !== undefined) {
+        rejected.set(cand.name, why);
+        continue;
+      }
+      const vs = s.ptr(ctx + cand.ctx.vsContext);
+      const lfh = s.ptr(ctx + cand.ctx.lfhContext);
       return {
-        layout: table,
-        name: table.name,
-        probed: false,
-        segContexts: this.base + table.heap.segContexts,
-        vsContext: this.base + table.heap.vsContext,
-        lfhContext: this.base + table.heap.lfhContext,
-        large: this.base + table.heap.largeAllocMetadata,
+        layout: cand,
+        name: cand.name,
+        probed: cand !== own,
+        segContexts: ctx,
+        vsContext: vs === vs && vs !== 0 ? vs : this.base + cand.heap.vsContext,
+        lfhContext: lfh === lfh && lfh !== 0 ? lfh : this.base + cand.heap.lfhContext,
+        // LargeAllocMetadata has its own place in each table; it does not move with SegContexts (D3)
+        large: this.base + cand.heap.largeAllocMetadata,
       };
     }
-    for (const cand of probeCandidates(build, this.heap.bitness)) {
-      for (let o = 0x18; o <= 0x400; o += this.ps) {
-        const ctx = this.base + o;
-        if (!this.ctxValid(cand, ctx)) continue;
-        const shift = o - cand.heap.segContexts;
-        const vs = s.ptr(ctx + cand.ctx.vsContext);
-        const lfh = s.ptr(ctx + cand.ctx.lfhContext);
-        const name = `${cand.name}${shift >= 0 ? "+" : "-"}0x${Math.abs(shift).toString(16)}`;
-        return {
-          layout: cand,
-          name,
-          probed: true,
-          segContexts: ctx,
-          vsContext: vs === vs ? vs : this.base + cand.heap.vsContext + shift,
-          lfhContext: lfh === lfh ? lfh : this.base + cand.heap.lfhContext + shift,
-          large: this.base + cand.heap.largeAllocMetadata + shift,
-        };
+    return undefined;
+  }
+
+  /**
+   * Which subsegment structure of layout `L` the heap's first subsegments contradict, if any:
+   * none of the first VS subsegments passes `(Signature ^ Size ^ 0x2BED) & 0x7FFF == 0`, or none
+   * of the first LFH subsegments is consistent (see {@link lfhConsistent}).
+   */
+  subsegmentsContradict(L: SegmentHeapLayout, ctx0: Address): Rejection | undefined {
+    const s = this.space;
+    const vs: { a: Address; bytes: number }[] = [];
+    const lfh: { a: Address; bytes: number }[] = [];
+    for (const ctx of [ctx0, ctx0 + L.heap.segContextSize]) {
+      const unitShift = s.u8(ctx + L.ctx.unitShift);
+      if (!(unitShift >= 12 && unitShift <= 20)) continue;
+      let fdi = s.u8(ctx + L.ctx.firstDescriptorIndex);
+      if (!(fdi >= 1 && fdi <= 16)) fdi = this.x64 ? 2 : 1;
+      const head = ctx + L.ctx.segmentListHead;
+      let cur = s.peekPtr(head);
+      for (let i = 0; i < PROOF_SEGMENTS && cur === cur && cur !== head && cur !== 0 && cur % 0x100000 === 0; i++) {
+        this.eachRangeQuiet(cur, unitShift, fdi, (addr, bytes, flags) => {
+          if (flags === 0x0f && vs.length < PROOF_SAMPLES) vs.push({ a: addr, bytes });
+          else if (flags === 0x0b && lfh.length < PROOF_SAMPLES) lfh.push({ a: addr, bytes });
+        });
+        cur = s.peekPtr(cur);
       }
     }
+    if (vs.length > 0 && !vs.some((v) => this.vsSignatureFits(L, v.a, v.bytes))) return "_HEAP_VS_SUBSEGMENT";
+    if (lfh.length > 0 && !lfh.some((l) => this.lfhConsistent(L, l.a, l.bytes))) return "_HEAP_LFH_SUBSEGMENT";
     return undefined;
+  }
+
+  vsSignatureFits(L: SegmentHeapLayout, V: Address, bytes: number): boolean {
+    const size = this.space.u16(V + L.vs.size);
+    const sig = this.space.u16(V + L.vs.signature);
+    return size > 0 && sig >= 0 && ((sig ^ size ^ VS_SUBSEGMENT_CHECK) & 0x7fff) === 0 && size * this.unit <= bytes;
+  }
+
+  /**
+   * An LFH subsegment agrees with layout `L`: BlockCount > 0, FreeCount <= BlockCount, and its
+   * blocks fit behind the bitmap with the block size of its owner's bucket (layouts with an Owner
+   * pointer) or of some bucket (the newest layout, whose owner is a reference, not a pointer).
+   */
+  lfhConsistent(L: SegmentHeapLayout, a: Address, bytes: number): boolean {
+    const s = this.space;
+    const bc = s.u16(a + L.lfh.blockCount);
+    const fc = s.u16(a + L.lfh.freeCount);
+    if (!(bc > 0) || fc < 0 || fc > bc) return false;
+    const minFirst = L.lfh.blockBitmap + this.bitmapBytes(bc);
+    if (L.lfh.owner >= 0) {
+      const bs = this.ownerBlockSizeOf(L, a);
+      return bs > 0 && minFirst + bc * bs <= bytes;
+    }
+    return minFirst + bc * 16 <= bytes;
   }
 
   // ---- page segments --------------------------------------------------------------------------
@@ -256,7 +321,7 @@ class HeapWalk {
   /** True when the first chunk of VS subsegment V decodes sensibly with the key. */
   keyFitsVs(V: Address, keyLo: number, keyHi: number): boolean {
     const s = this.space;
-    const sizeUnits = s.u16(V + (this.x64 ? 0x20 : 0x14));
+    const sizeUnits = s.u16(V + this.L.vs.size);
     if (sizeUnits <= 0) return false;
     const c = V + this.vsFirstChunk();
     const d = this.scratch;
@@ -273,8 +338,8 @@ class HeapWalk {
   walkVs(V: Address, bytes: number): void {
     const s = this.space;
     const unit = this.unit;
-    const sizeUnits = s.u16(V + (this.x64 ? 0x20 : 0x14));
-    const sig = s.u16(V + (this.x64 ? 0x22 : 0x16));
+    const sizeUnits = s.u16(V + this.L.vs.size);
+    const sig = s.u16(V + this.L.vs.signature);
     if (sizeUnits < 0 || sig < 0) {
       this.report("SEGMENT_HEAP_NOT_CAPTURED", `VS subsegment ${formatAddress(V)} is not in the dump`, V);
       return;
@@ -464,14 +529,20 @@ class HeapWalk {
   }
 
   lfhHeader(): number {
-    return this.x64 ? 0x30 : 0x20;
+    return this.L.lfh.blockBitmap;
+  }
+
+  /** Bucket block size from subsegment `a`'s owner under layout `L`, 0 if unreadable, invalid or not a pointer. */
+  ownerBlockSizeOf(L: SegmentHeapLayout, a: Address): number {
+    if (L.lfh.owner < 0) return 0;
+    const owner = this.space.ptr(a + L.lfh.owner);
+    if (!(owner === owner) || owner === 0 || owner % this.ps !== 0) return 0;
+    return lfhBucketBlockSize(this.space.u8(owner + 1));
   }
 
   /** Bucket block size from the subsegment's owner, 0 if unreadable or invalid. */
   ownerBlockSize(L: Address): number {
-    const owner = this.space.ptr(L + (this.x64 ? 0x10 : 0x08));
-    if (!(owner === owner) || owner === 0) return 0;
-    return lfhBucketBlockSize(this.space.u8(owner + 1));
+    return this.ownerBlockSizeOf(this.L, L);
   }
 
   /** Recover LfhKey from subsegment samples (heap-internals §10.2, trap 2). */
@@ -480,24 +551,30 @@ class HeapWalk {
     const align = this.x64 ? 16 : 8;
     let best: { key: number; count: number; variant: number } | undefined;
     const order = build >= 26100 ? [1, 0] : [0, 1];
+    const lo = this.L.lfh;
     for (const variant of order) {
       const votes = new Map<number, number>();
       for (const { L, bytes } of samples) {
-        const bs = this.ownerBlockSize(L);
-        const bc = s.u16(L + (this.x64 ? 0x22 : 0x12));
-        const enc = s.u32(L + (this.x64 ? 0x28 : 0x18));
-        if (bs === 0 || bc <= 0 || enc < 0) continue;
+        const bc = s.u16(L + lo.blockCount);
+        const enc = s.u32(L + lo.blockOffsets);
+        if (bc <= 0 || enc < 0) continue;
         const shift = this.lfhShift(L, variant);
-        const low = (enc ^ shift ^ bs) & 0xffff;
         const minF = alignUp(this.lfhHeader() + this.bitmapBytes(bc), align);
-        const maxF = bytes - bc * bs;
         const mine = new Set<number>();
-        for (let f = minF; f <= maxF && f < minF + 0x10000; f += align) {
-          const high = ((enc >>> 16) ^ (shift >>> 16) ^ f) & 0xffff;
-          const key = ((high << 16) | low) >>> 0;
-          if (mine.has(key)) continue;
-          mine.add(key);
-          votes.set(key, (votes.get(key) ?? 0) + 1);
+        // the owner's bucket gives the block size; the newest layout has no owner pointer, so
+        // every bucket size whose blocks fit is a candidate (the true key is the one all share)
+        const owned = this.ownerBlockSize(L);
+        const sizes = lo.owner >= 0 ? (owned > 0 ? [owned] : []) : BUCKET_SIZES.filter((bs) => minF + bc * bs <= bytes);
+        for (const bs of sizes) {
+          const low = (enc ^ shift ^ bs) & 0xffff;
+          const maxF = Math.min(bytes - bc * bs, lo.owner >= 0 ? minF + 0xffff : minF + 0x100);
+          for (let f = minF; f <= maxF; f += align) {
+            const high = ((enc >>> 16) ^ (shift >>> 16) ^ f) & 0xffff;
+            const key = ((high << 16) | low) >>> 0;
+            if (mine.has(key)) continue;
+            mine.add(key);
+            votes.set(key, (votes.get(key) ?? 0) + 1);
+          }
         }
       }
       for (const [key, count] of votes) {
@@ -513,18 +590,20 @@ class HeapWalk {
 
   walkLfh(L: Address, bytes: number): void {
     const s = this.space;
-    const bs = this.ownerBlockSize(L);
-    const bc = s.u16(L + (this.x64 ? 0x22 : 0x12));
-    const enc = s.u32(L + (this.x64 ? 0x28 : 0x18));
+    const lo = this.L.lfh;
+    const bc = s.u16(L + lo.blockCount);
+    const enc = s.u32(L + lo.blockOffsets);
     if (bc < 0 || enc < 0) {
       this.report("SEGMENT_HEAP_NOT_CAPTURED", `LFH subsegment ${formatAddress(L)} is not in the dump`, L);
       return;
     }
+    const decoded = (enc ^ this.lfhKey ^ this.lfhShift(L, this.lfhShiftVariant)) >>> 0;
+    // the owner's bucket size; the newest layout has no owner pointer: the decoded size, when it is a bucket's
+    const bs = lo.owner >= 0 ? this.ownerBlockSize(L) : isLfhBucketBlockSize(decoded & 0xffff) ? decoded & 0xffff : 0;
     if (bs === 0) {
-      this.report("SEGMENT_LFH_SUBSEGMENT_BAD", `LFH subsegment ${formatAddress(L)} has no valid bucket owner`, L + (this.x64 ? 0x10 : 0x08));
+      this.report("SEGMENT_LFH_SUBSEGMENT_BAD", `LFH subsegment ${formatAddress(L)} has no valid bucket ${lo.owner >= 0 ? "owner" : "size"}`, L + (lo.owner >= 0 ? lo.owner : lo.blockOffsets));
       return;
     }
-    const decoded = (enc ^ this.lfhKey ^ this.lfhShift(L, this.lfhShiftVariant)) >>> 0;
     const dbs = decoded & 0xffff;
     const first = decoded >>> 16;
     if (dbs !== bs || first < this.lfhHeader() + this.bitmapBytes(bc) || first + bc * bs > bytes) {
@@ -730,16 +809,28 @@ class HeapWalk {
       heap.incomplete = true;
       return;
     }
-    const r = this.resolveLayout(build);
+    const rejected = new Map<string, Rejection>();
+    const r = this.resolveLayout(build, rejected);
     if (!r) {
-      const gap = s.firstMissing(B, this.x64 ? 0x800 : 0x580);
+      const gap = s.firstMissing(B, this.x64 ? 0xa00 : 0x580);
       if (gap !== undefined) this.report("SEGMENT_HEAP_NOT_CAPTURED", `the heap header is captured only up to ${formatAddress(gap)}`, gap);
-      else this.report("SEGMENT_LAYOUT_UNKNOWN", `no SegContexts found for build ${build}`, B);
+      else {
+        const why = [...rejected].map(([name, what]) => `${name}: ${what}`).join(", ");
+        this.report("SEGMENT_LAYOUT_UNKNOWN", `no segment-heap layout fits build ${build} (${why || "no table for this bitness"}); the heap is not walked`, B);
+      }
       heap.incomplete = true;
       heap.summary = { captured: gap === undefined, layout: null };
       return;
     }
-    if (r.probed) this.report("SEGMENT_LAYOUT_PROBED", `SegContexts found at +0x${(r.segContexts - B).toString(16)} by probing (layout ${r.name}, build ${build})`, r.segContexts);
+    if (r.probed) {
+      const own = segmentLayoutForBuild(build, heap.bitness);
+      this.report(
+        "SEGMENT_LAYOUT_PROBED",
+        `build ${build} ${own ? `implies the ${own.name} layout, which the heap contradicts (${rejected.get(own.name) ?? "?"})` : "has no segment-heap table"}; its bytes fit the ${r.name} layout (SegContexts at +0x${(r.segContexts - B).toString(16)}), which was used`,
+        r.segContexts,
+      );
+    }
+    this.L = r.layout;
     this.state.layout = r.name;
     this.state.probed = r.probed;
     const L = r.layout;
@@ -832,7 +923,13 @@ class HeapWalk {
     // the walk proper
     const vsSeen = new Set<Address>();
     const vsLinks = new Map<Address, [Address, Address]>();
+    let reported = this.committedBytes;
     for (const g of good) {
+      // progress: the page segment walked before this one
+      if (this.committedBytes > reported) {
+        this.run.walked(this.committedBytes - reported);
+        reported = this.committedBytes;
+      }
       this.committedBytes += g.fdi * 2 ** g.unitShift;
       this.eachRange(g.seg, g.unitShift, g.fdi, (addr, bytes, flags, d) => {
         this.host = -1;
@@ -869,10 +966,13 @@ class HeapWalk {
       });
     }
     this.host = -1;
-    const vsList = this.vsListOf(r.vsContext, vsLinks);
-    this.state.vsListLength = vsList.length;
-    if (vsList.length !== vsSeen.size || vsList.some((v) => !vsSeen.has(v))) {
-      this.report("SEGMENT_VS_LIST_MISMATCH", `VsContext lists ${vsList.length} subsegment(s), the range descriptors ${vsSeen.size}`, r.vsContext);
+    // the newest layout's VS context has no SubsegmentList: nothing to cross-check
+    if (this.L.vs.subsegmentList >= 0) {
+      const vsList = this.vsListOf(r.vsContext, vsLinks);
+      this.state.vsListLength = vsList.length;
+      if (vsList.length !== vsSeen.size || vsList.some((v) => !vsSeen.has(v))) {
+        this.report("SEGMENT_VS_LIST_MISMATCH", `VsContext lists ${vsList.length} subsegment(s), the range descriptors ${vsSeen.size}`, r.vsContext);
+      }
     }
 
     this.walkLarge(r.large);
@@ -934,7 +1034,7 @@ class HeapWalk {
    * walk read for the subsegments it visited; other entries are peeked like the page-segment links.
    */
   vsListOf(vsContext: Address, known: ReadonlyMap<Address, readonly [Address, Address]> = new Map()): Address[] {
-    const head = vsContext + (this.x64 ? 0x20 : 0x10);
+    const head = vsContext + this.L.vs.subsegmentList;
     const out: Address[] = [];
     const seen = new Set<number>();
     const link = (entry: Address, off: number): Address => {

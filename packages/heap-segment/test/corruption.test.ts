@@ -90,7 +90,7 @@ describe("corruption: codes are raised and the rest is kept", () => {
       const l0 = s.heap.lfhSubsegments[0]!;
       poke(s.pieces, l0 + (bitness === 64 ? 0x28 : 0x18), peek32(s.pieces, l0 + (bitness === 64 ? 0x28 : 0x18)) ^ 0x30, 4);
       const run = await s.go();
-      expect(codesOf(run)).toEqual(["SEGMENT_LAYOUT_PROBED", "SEGMENT_LFH_SUBSEGMENT_BAD"]);
+      expect(codesOf(run)).toEqual(bitness === 64 ? ["SEGMENT_LFH_SUBSEGMENT_BAD"] : ["SEGMENT_LAYOUT_PROBED", "SEGMENT_LFH_SUBSEGMENT_BAD"]);
       const host = s.heap.expected.find((e) => e.kind === "host" && e.blockAddress === l0)!;
       const inL0 = (e: ExpectedSegmentBlock) => e.kind === "lfh" && inRange(e, l0, host.blockSize);
       const want = s.heap.expected.filter((e) => !inL0(e));
@@ -112,13 +112,26 @@ describe("corruption: codes are raised and the rest is kept", () => {
     expect(run.allocations.count).toBe(0);
   });
 
-  it("LFH subsegments with no valid bucket owner: LfhKey is not recovered, the other allocators are walked", async () => {
+  it("no LFH subsegment has a valid bucket owner: every table is contradicted, named, the heap is not walked", async () => {
     const s = setup("22H2", 64);
     for (const l of s.heap.lfhSubsegments) poke(s.pieces, l + 0x10, 0, 8);
     const run = await s.go();
-    expect(codesOf(run)).toEqual(["SEGMENT_LFH_KEY_UNRECOVERED"]);
-    expect(run.heaps[0]!.data.segment!.lfhKey).toBeNull();
-    const want = s.heap.expected.filter((e) => e.kind !== "lfh");
+    expect(codesOf(run)).toEqual(["SEGMENT_LAYOUT_UNKNOWN"]);
+    const d = run.allDiagnostics().find((x) => x.code === "SEGMENT_LAYOUT_UNKNOWN")!;
+    expect(d.message).toContain("22621");
+    expect(d.message).toContain("win11: _HEAP_LFH_SUBSEGMENT");
+    expect(run.heaps[0]!.incomplete).toBe(true);
+    expect(actualBlocks(run, s.base, 64)).toEqual([]);
+  });
+
+  it("one LFH subsegment without a valid owner: the layout is still proven by the others, that subsegment is skipped", async () => {
+    const s = setup("22H2", 64);
+    const l0 = s.heap.lfhSubsegments[0]!;
+    poke(s.pieces, l0 + 0x10, 0, 8);
+    const run = await s.go();
+    expect(codesOf(run)).toEqual(["SEGMENT_LFH_SUBSEGMENT_BAD"]);
+    const host = s.heap.expected.find((e) => e.kind === "host" && e.blockAddress === l0)!;
+    const want = s.heap.expected.filter((e) => !(e.kind === "lfh" && inRange(e, l0, host.blockSize)));
     expect(actualBlocks(run, s.base, 64)).toEqual(sortExpected(want));
   });
 
@@ -273,11 +286,20 @@ describe("discovery and layouts", () => {
     expect(found.heaps.map((h) => h.address)).toEqual([0x182_2ff1_3000]);
   });
 
-  it("a 1709 build uses the 1809 table without probing", async () => {
-    const heap = writeSegmentHeap({ layout: "1809", bitness: 64, base: B64, allocations: richAllocations(64) });
+  it("a 1709 build uses the 1709 table without probing (D5)", async () => {
+    const heap = writeSegmentHeap({ layout: "1709", bitness: 64, base: B64, allocations: richAllocations(64) });
     const run = await runOnTarget(syntheticTarget(16299, heap.pieces, [{ bitness: 64 }]), [heapSegment()]);
     expect(run.allDiagnostics()).toEqual([]);
-    expect(run.heaps[0]!.data.segment!.layout).toBe("1809");
+    expect(run.heaps[0]!.data.segment!.layout).toBe("1709");
+    expect(actualBlocks(run, B64, 64)).toEqual(sortExpected(heap.expected));
+  });
+
+  it("the RS5 insider table, labelled 17763 (whose own table is 2004): taken by proof and named", async () => {
+    const heap = writeSegmentHeap({ layout: "rs5-insider", bitness: 64, base: B64, allocations: richAllocations(64) });
+    const run = await runOnTarget(syntheticTarget(17763, heap.pieces, [{ bitness: 64 }]), [heapSegment()]);
+    expect(run.allDiagnostics().map((d) => d.code)).toEqual(["SEGMENT_LAYOUT_PROBED"]);
+    expect(run.allDiagnostics()[0]!.message).toContain("rs5-insider");
+    expect(run.heaps[0]!.data.segment!.layout).toBe("rs5-insider");
     expect(actualBlocks(run, B64, 64)).toEqual(sortExpected(heap.expected));
   });
 });

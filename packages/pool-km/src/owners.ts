@@ -198,7 +198,44 @@ export const SYSTEM_TAG_HINTS: Readonly<Record<string, string>> = {
   AleE: "WFP ALE endpoint contexts: endpoints kept by a callout driver or leaked sockets; check WFP callout drivers and the process with growing socket counts.",
 };
 
-/** A next-step hint for a tag, when it is a well-known system tag. */
+/**
+ * Pool tags of kernel objects whose growth usually comes from handles a user-mode process opens
+ * and never closes, with the object type `!handle` and the dump's HandleData name them by
+ * (an object type's pool tag is the first four characters of its name).
+ */
+export const USER_HANDLE_TAGS: Readonly<Record<string, string>> = {
+  Even: "Event",
+  File: "File",
+  Proc: "Process",
+  Thre: "Thread",
+  Toke: "Token",
+  "Key ": "Key",
+  Sema: "Semaphore",
+  Muta: "Mutant",
+  Sect: "Section",
+  Time: "Timer",
+  IoCo: "IoCompletion",
+  "Job ": "Job",
+  TpWo: "TpWorkerFactory",
+  Wait: "WaitCompletionPacket",
+  EtwR: "EtwRegistration",
+  Desk: "Desktop",
+  Wind: "WindowStation",
+};
+
+/** The user-mode handle type whose leak usually grows a tag (`Even` -> `Event`), if any. */
+export function userHandleTypeOfTag(tag: string): string | undefined {
+  return USER_HANDLE_TAGS[tag.padEnd(4, " ").slice(0, 4)];
+}
+
+/**
+ * A next-step hint for a tag, when it is a well-known system tag. Tags of objects that user-mode
+ * handles keep alive also say how to find the process that holds them.
+ */
 export function systemTagHint(tag: string): string | undefined {
-  return SYSTEM_TAG_HINTS[tag.padEnd(4, " ").slice(0, 4)];
+  const key = tag.padEnd(4, " ").slice(0, 4);
+  const type = USER_HANDLE_TAGS[key];
+  const base = SYSTEM_TAG_HINTS[key] ?? (type ? `${type} objects: their growth usually means leaked ${type} handles.` : undefined);
+  if (!type) return base;
+  return `${base} Usually leaked user-mode ${type} handles: find the process with the highest handle count (Task Manager's Handles column, or HandleCount in \`!process 0 1\`), take a dump of it (procdump -ma) and run \`leakscope analyze\` on it: its handles by type show the ${type} handles and their names.`;
 }

@@ -407,27 +407,63 @@ export function readPoolUsage(dump: KernelDump, options: PoolUsageOptions = {}):
   return result;
 }
 
+/** `_POOL_TRACKER_BIG_PAGES` field offsets and entry size. */
+export interface BigPagesLayout {
+  Va: number;
+  Key: number;
+  /** The `Pattern:8, PoolType:12, SlushSize:12` dword. */
+  PoolType: number;
+  NumberOfBytes: number;
+  size: number;
+  /** Bytes of Va and NumberOfBytes (pointer-sized). */
+  ptr: 4 | 8;
+}
+
 /**
- * Sum PoolBigPageTable by tag. Entries are `{Va, Key u32, flags u32 (PoolType in bits 8..19),
- * NumberOfBytes}`, 0x18 bytes (0x20 from build 22000); an entry is free when `Va & 1`.
+ * `_POOL_TRACKER_BIG_PAGES` per build and pointer size ([SS] GitHub AndreyBazhan/SymStore
+ * Include/ntoskrnl.exe/ntoskrnl.exe-<version>-<arch>.h):
+ * x64 `{PVOID Va; ULONG Key; ULONG Pattern:8, PoolType:12, SlushSize:12; SIZE_T NumberOfBytes}`
+ * 0x18 (15063, 19041), + `ProcessBilled` 0x20 from 22000 (22000.194); x86 the same fields with
+ * 4-byte Va and NumberOfBytes, 0x10 (16299.15, 19041.928; layout-evidence.md D8).
+ */
+export function bigPagesLayout(build: number, pointerSize: 4 | 8): BigPagesLayout {
+  if (pointerSize === 4) return { Va: 0, Key: 4, PoolType: 8, NumberOfBytes: 12, size: 0x10, ptr: 4 };
+  return { Va: 0, Key: 8, PoolType: 12, NumberOfBytes: 16, size: build >= 22000 ? 0x20 : 0x18, ptr: 8 };
+}
+
+/** The pool offsets leakscope uses for a build (`leakscope layouts`), keyed `Struct.Field` as the PDB spells them. */
+export function poolOffsets(build: number, pointerSize: 4 | 8): Record<string, number> {
+  const b = bigPagesLayout(build, pointerSize);
+  return {
+    "_POOL_TRACKER_BIG_PAGES.Va": b.Va,
+    "_POOL_TRACKER_BIG_PAGES.Key": b.Key,
+    "_POOL_TRACKER_BIG_PAGES.NumberOfBytes": b.NumberOfBytes,
+    "_POOL_TRACKER_BIG_PAGES.size": b.size,
+  };
+}
+
+/**
+ * Sum PoolBigPageTable by tag (entries laid out by {@link bigPagesLayout}); an entry is free when
+ * `Va & 1`.
  */
 export function readBigPool(space: AddressSpace, table: Address, size: number, build: number, diagnostics?: Diagnostics): BigPoolSummary[] {
-  const stride = build >= 22000 ? 0x20 : 0x18;
+  const L = bigPagesLayout(build, space.pointerSize === 4 ? 4 : 8);
+  const stride = L.size;
   const out: BigPoolSummary[] = [];
   const index = new Map<number, number>();
   for (let i = 0; i < size; i++) {
     const at = table + i * stride;
-    const vaLo = space.u32(at);
+    const vaLo = space.u32(at + L.Va);
     if (vaLo < 0) {
       diagnostics?.report(SOURCE, "POOL_TABLE_UNREADABLE", "warning", `the big-page table stops being readable at entry ${i}`, { address: formatAddress(at) });
       break;
     }
     if (vaLo & 1) continue;
-    const va = space.ptr64(at);
+    const va = L.ptr === 8 ? space.ptr64(at + L.Va) : vaLo;
     if (va === 0) continue;
-    const key = keyAt(space, at + 8);
-    const flags = space.u32(at + 12);
-    const bytes = space.u64(at + 16);
+    const key = keyAt(space, at + L.Key);
+    const flags = space.u32(at + L.PoolType);
+    const bytes = L.ptr === 8 ? space.u64(at + L.NumberOfBytes) : space.u32(at + L.NumberOfBytes);
     if (key <= 0 || flags < 0 || !(bytes >= 0)) continue;
     let j = index.get(key);
     if (j === undefined) {

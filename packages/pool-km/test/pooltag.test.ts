@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import { Diagnostics } from "@leakscope/core";
 import { sharedFile } from "@leakscope/test-utils";
 import { describe, expect, it } from "vitest";
-import { defaultPoolTagPaths, findPoolTagFile, loadPoolTagFile, parsePoolTagText, systemTagHint } from "../src/index.js";
+import { defaultPoolTagPaths, findPoolTagFile, loadPoolTagFile, parsePoolTagText, systemTagHint, userHandleTypeOfTag } from "../src/index.js";
 
 const pooltag = sharedFile("data/pooltag/pooltag.txt");
 
@@ -60,5 +60,15 @@ describe("pooltag.txt from Debugging Tools (shared test copy)", () => {
     expect(systemTagHint("Proc")).toMatch(/ObDereferenceObject/);
     expect(systemTagHint("Key")).toMatch(/RegCloseKey/);
     expect(systemTagHint("AmlC")).toBeUndefined();
+  });
+
+  it("says which tags usually grow from leaked user-mode handles, and how to find the process", () => {
+    expect(userHandleTypeOfTag("Even")).toBe("Event");
+    expect(userHandleTypeOfTag("Key")).toBe("Key");
+    expect(userHandleTypeOfTag("Sect")).toBe("Section");
+    expect(userHandleTypeOfTag("AleS")).toBeUndefined();
+    expect(systemTagHint("Even")).toMatch(/leaked user-mode Event handles.*leakscope analyze/);
+    expect(systemTagHint("Sect")).toMatch(/^Section objects: .*user-mode Section handles/);
+    expect(systemTagHint("AleS")).not.toMatch(/user-mode/);
   });
 });

@@ -11,3 +11,4 @@ export * from "./example.js";
 export * from "./pe/index.js";
 export * from "./browser.js";
 export * from "./rows.js";
+export * from "./trend-scenarios.js";

@@ -37,6 +37,8 @@ export interface ProcessDumpSpec {
   modules?: ProcessModuleSpec[];
   /** Main image of the process. */
   mainImage?: { path: string; base: number; size: number };
+  /** Minidump header time stamp (seconds since 1970): when the dump was written. */
+  timestamp?: number;
 }
 
 export interface ProcessDump {
@@ -61,7 +63,7 @@ function fillPeb(pebBytes: Uint8Array, bitness: 32 | 64, address: number, heaps:
 /** Lay out the process; call `builder.build()` or `builder.writeTo(path)` to get the dump. */
 export function buildProcessDump(spec: ProcessDumpSpec): ProcessDump {
   const build = NT_LAYOUT_BUILD[spec.layout];
-  const builder = new MinidumpBuilder({ flags: 0x1826 });
+  const builder = new MinidumpBuilder({ flags: 0x1826, ...(spec.timestamp !== undefined ? { timestamp: spec.timestamp } : {}) });
   const flag = spec.globalFlag ?? 0;
   let heaps: WrittenNtHeap[];
   let nativeHeaps: WrittenNtHeap[] = [];

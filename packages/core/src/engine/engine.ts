@@ -158,9 +158,14 @@ export class Engine {
   private async walkAll(run: Run): Promise<void> {
     const filter = run.request.heapFilter;
     const heaps = run.heaps.filter((h) => (filter ? filter(h) : true));
-    run.progress.start("walking heaps", heaps.length);
-    let done = 0;
+    // Progress by bytes walked over all heaps: the total is the heap memory discovery claimed
+    // (every heap's committed segments), unknown when only some heaps are walked.
+    const claimed = run.claimedMemory();
+    let total = 0;
+    for (let i = 0; i < claimed.starts.length; i++) total += claimed.ends[i]! - claimed.starts[i]!;
+    run.progress.start("walking heaps", filter || !(total > 0) ? undefined : total, "bytes");
     for (const heap of heaps) {
+      const before = run.bytesWalked;
       run.checkAborted();
       try {
         await this.hooks.walkHeap.promise(heap, run);
@@ -175,7 +180,9 @@ export class Engine {
           { address: formatAddress(heap.address) },
         );
       }
-      run.progress.update(++done);
+      // a walker that reported less than its heap's committed bytes is credited the rest
+      const rest = heap.stats.committed - (run.bytesWalked - before);
+      if (rest > 0) run.walked(rest);
     }
     run.progress.end();
     await this.hooks.heapsWalked.promise(run);

@@ -22,8 +22,8 @@ export type RunDepth = "open" | "discover" | "walk" | "analyze";
 
 /** Progress for long work. The CLI shows it on a TTY; library users may ignore it. */
 export interface ProgressReporter {
-  /** A phase starts; `total` when known (blocks, bytes). */
-  start(label: string, total?: number): void;
+  /** A phase starts; `total` when known, in `unit` (items when absent, or bytes). */
+  start(label: string, total?: number, unit?: "bytes"): void;
   /** `done` so far in the current phase. */
   update(done: number): void;
   end(): void;
@@ -78,6 +78,8 @@ export class Run {
   /** claimMemory pairs (start, end), and their sorted, merged form. */
   private readonly claims: number[] = [];
   private claimed: AddressRanges | undefined;
+  /** Bytes of heap memory walked so far ({@link walked}). */
+  private walkedBytes = 0;
 
   constructor(engine: Engine, request: RunRequest, input: InputProbe) {
     this.engine = engine;
@@ -118,6 +120,23 @@ export class Run {
   claimedMemory(): AddressRanges {
     this.claimed ??= mergeRanges(this.claims);
     return this.claimed;
+  }
+
+  /**
+   * A walker reports that it walked `bytes` more bytes of heap memory: call it per segment or
+   * page segment, never per block. The engine's "walking heaps" progress counts these bytes over
+   * all heaps, so a dump whose leak sits in one big heap still shows its progress; a walker that
+   * reports nothing is credited its heap's committed bytes when the heap is done.
+   */
+  walked(bytes: number): void {
+    if (!(bytes > 0)) return;
+    this.walkedBytes += bytes;
+    this.progress.update(this.walkedBytes);
+  }
+
+  /** Bytes reported by {@link walked} so far. */
+  get bytesWalked(): number {
+    return this.walkedBytes;
   }
 
   /** Register a heap; a heap already known at the same address and bitness gains `foundBy`. */

@@ -3,4 +3,5 @@ export * from "./constants.js";
 export * from "./context.js";
 export * from "./types.js";
 export { parseMinidump } from "./reader.js";
+export * from "./process-streams.js";
 export * from "./target.js";

@@ -18,6 +18,7 @@ import {
   minidumpStreamTypeName,
 } from "./constants.js";
 import { parseContext } from "./context.js";
+import { readProcessVmCounters, readSystemMemoryInfo } from "./process-streams.js";
 import type {
   MinidumpException,
   MinidumpFile,
@@ -827,6 +828,16 @@ export function parseMinidump(source: ByteSource, diagnostics: Diagnostics): Min
       case MinidumpStreamType.HandleData: {
         const h = p.handleData(s);
         if (h) file.handleData = h;
+        break;
+      }
+      case MinidumpStreamType.ProcessVmCounters: {
+        const c = readProcessVmCounters(source, s, diagnostics);
+        if (c) file.processVmCounters = c;
+        break;
+      }
+      case MinidumpStreamType.SystemMemoryInfo: {
+        const m = readSystemMemoryInfo(source, s, diagnostics);
+        if (m) file.systemMemoryInfo = m;
         break;
       }
       case MinidumpStreamType.CommentA:

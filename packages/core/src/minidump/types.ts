@@ -1,6 +1,7 @@
 import type { Address } from "../address.js";
 import type { FileRange } from "../memory/address-space.js";
 import type { Arch, CodeViewInfo, ThreadContext } from "../model/target.js";
+import type { MinidumpProcessVmCounters, MinidumpSystemMemoryInfo } from "./process-streams.js";
 
 /** The 32-byte MINIDUMP_HEADER. */
 export interface MinidumpHeader {
@@ -196,4 +197,8 @@ export interface MinidumpFile {
   exception?: MinidumpException;
   handleData?: MinidumpHandleData;
   comments: { type: "CommentA" | "CommentW"; text: string }[];
+  /** ProcessVmCounters: private bytes, commit, working set (see process-streams.ts). */
+  processVmCounters?: MinidumpProcessVmCounters;
+  /** SystemMemoryInfo: page size, commit and physical memory of the machine. */
+  systemMemoryInfo?: MinidumpSystemMemoryInfo;
 }

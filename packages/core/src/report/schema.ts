@@ -412,6 +412,165 @@ export const AnalysisSectionSchema = Type.Object(
   { additionalProperties: false },
 );
 
+// ---- process: which kind of leak (issue 26; @leakscope/process) -------------------------------
+const ProcessUsageRow = Type.Object(
+  {
+    /** `!address -summary` row: Heap, Image, MappedFile, Stack, TEB, PEB, Other, Free, <unknown>; or a type, state or protection. */
+    name: Type.String(),
+    regions: Count,
+    bytes: Bytes,
+    committed: Bytes,
+    /** Percent of the busy (non-free) bytes; of all bytes for the state table. */
+    percent: Type.Number({ minimum: 0, maximum: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+/** Memory, handles, GDI objects and threads of a user-mode process, and which of them holds an abnormal share. */
+export const ProcessSectionSchema = Type.Object(
+  {
+    composition: Type.Object(
+      {
+        /** `memory-info-list` (every region) or `memory-ranges` (only the captured ranges: less exact). */
+        source: Type.Union([Type.Literal("memory-info-list"), Type.Literal("memory-ranges")]),
+        regions: Count,
+        committed: Bytes,
+        reserved: Bytes,
+        /** Committed bytes by region type (MEM_IMAGE, MEM_MAPPED, MEM_PRIVATE). */
+        committedByType: Type.Object({ image: Bytes, mapped: Bytes, private: Bytes }, { additionalProperties: false }),
+        usage: Type.Array(ProcessUsageRow),
+        type: Type.Array(ProcessUsageRow),
+        state: Type.Array(ProcessUsageRow),
+        protect: Type.Array(ProcessUsageRow),
+        heaps: Type.Array(
+          Type.Object(
+            {
+              heap: Hex,
+              label: Type.Optional(Type.String()),
+              /** Allocations (allocation bases) attributed to the heap. */
+              allocations: Count,
+              committed: Bytes,
+              reserved: Bytes,
+              /** Requested bytes of busy blocks, free block bytes and the rest of the committed bytes (headers, bookkeeping), when walked. */
+              busy: Type.Optional(Bytes),
+              free: Type.Optional(Bytes),
+              overhead: Type.Optional(Bytes),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        /** Private allocations (VirtualAlloc) that belong to no heap, stack, TEB or PEB, grouped by size, largest total first. */
+        privateGroups: Type.Array(
+          Type.Object(
+            {
+              size: Bytes,
+              count: Count,
+              committed: Bytes,
+              reserved: Bytes,
+              /** Allocation bases (the first few). */
+              samples: Type.Array(Hex),
+              /** Captured memory holding a pointer to one of them: `module+0x...`, `stack of thread 0x...`. */
+              referrers: Type.Array(Type.String()),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        vmCounters: Type.Optional(Type.Record(Type.String(), Bytes)),
+        systemMemory: Type.Optional(Type.Record(Type.String(), Bytes)),
+        notes: Type.Array(Type.String()),
+      },
+      { additionalProperties: false },
+    ),
+    handles: Type.Object(
+      {
+        /** `HandleData` (the dump's stream), `!handle` (WinDbg text) or `none`. */
+        source: Type.String(),
+        total: Count,
+        byType: Type.Array(
+          Type.Object(
+            {
+              type: Type.String(),
+              count: Count,
+              handleCount: Count,
+              pointerCount: Count,
+              /** What a process usually holds at most; set when this type is far above it. */
+              typical: Type.Optional(Count),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        /** The most repeated object names. */
+        names: Type.Array(Type.Object({ type: Type.String(), name: Type.String(), count: Count }, { additionalProperties: false })),
+        notes: Type.Array(Type.String()),
+      },
+      { additionalProperties: false },
+    ),
+    gdi: Type.Object(
+      {
+        status: Type.Union([Type.Literal("present"), Type.Literal("not-captured"), Type.Literal("not-gui"), Type.Literal("unknown")]),
+        table: Type.Optional(Hex),
+        processId: Type.Optional(Count),
+        total: Count,
+        quota: Count,
+        byType: Type.Array(Type.Object({ type: Type.String(), count: Count }, { additionalProperties: false })),
+        note: Type.String(),
+      },
+      { additionalProperties: false },
+    ),
+    threads: Type.Object(
+      {
+        count: Count,
+        /** Threads grouped by start address and top frame, largest group first. */
+        groups: Type.Array(
+          Type.Object(
+            {
+              start: Type.String(),
+              top: Type.String(),
+              count: Count,
+              ids: Type.Array(Count),
+              /** Creation times of the group's first and last thread (ISO 8601, from ThreadInfoList). */
+              created: Type.Optional(Type.Object({ first: Type.String(), last: Type.String() }, { additionalProperties: false })),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        notes: Type.Array(Type.String()),
+      },
+      { additionalProperties: false },
+    ),
+    /** Which kind of leak: one row per kind, abnormal ones first. */
+    triage: Type.Array(
+      Type.Object(
+        {
+          kind: Type.Union([Type.Literal("heap"), Type.Literal("virtual-memory"), Type.Literal("handles"), Type.Literal("gdi"), Type.Literal("threads")]),
+          abnormal: Type.Boolean(),
+          /** One sentence with the figures. */
+          text: Type.String(),
+          /** The evidence key (`handles:Event`, `region:0x...`). */
+          key: Type.Optional(Type.String()),
+          nextStep: Type.String(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** `diff`: one process figure of two snapshots (committed bytes by kind, handles by type, GDI objects by type, threads by start). */
+export const ProcessGrowthRowSchema = Type.Object(
+  {
+    /** `memory:private`, `memory:heaps`, `memory:outside-heaps`, `handles:Event`, `gdi:Bitmap`, `threads:<start>`, `threads:total`... */
+    key: Type.String(),
+    kind: Type.Union([Type.Literal("memory"), Type.Literal("handles"), Type.Literal("gdi"), Type.Literal("threads")]),
+    /** Bytes for `memory`, counts for the others. */
+    before: Type.Number({ minimum: 0 }),
+    after: Type.Number({ minimum: 0 }),
+    delta: Type.Number(),
+  },
+  { additionalProperties: false },
+);
+
 export const GrowthRowSchema = Type.Object(
   {
     key: Type.String(),
@@ -433,6 +592,78 @@ export const DiffSectionSchema = Type.Object(
     after: Type.Object({ path: Type.String(), kind: Type.String(), format: Type.String() }, { additionalProperties: false }),
     total: Type.Object({ before: CountBytesSchema, after: CountBytesSchema }, { additionalProperties: false }),
     rows: Type.Array(GrowthRowSchema),
+    /** Process figures that changed (user-mode dumps; `@leakscope/process`), largest relative growth first. */
+    process: Type.Optional(Type.Array(ProcessGrowthRowSchema)),
+  },
+  { additionalProperties: false },
+);
+
+// ---- trend (issue 25) -----------------------------------------------------------------------
+
+/** One group followed over the snapshots of `leakscope trend`. */
+export const TrendSeriesSchema = Type.Object(
+  {
+    /** `heap:<bits>:<addr>`, `class:<bits>:<heap>/<size>`, `stack:<frames>`, `type:<name>`, `pool-tag:<tag>`. */
+    key: Type.String(),
+    kind: Type.Union([Type.Literal("heap"), Type.Literal("size-class"), Type.Literal("stack"), Type.Literal("type"), Type.Literal("pool-tag")]),
+    label: Type.String(),
+    heap: Type.Optional(Hex),
+    size: Type.Optional(Bytes),
+    frames: Type.Optional(Type.Array(FrameSchema)),
+    /** Live count and bytes in each input, in capture order. */
+    counts: Type.Array(Type.Number({ minimum: 0 })),
+    bytes: Type.Array(Type.Number({ minimum: 0 })),
+    /** Last input minus first. */
+    growth: Type.Object({ count: Type.Number(), bytes: Type.Number() }, { additionalProperties: false }),
+    /** Least-squares slope over the capture times (0 when the inputs have no times). */
+    slopeBytesPerHour: Type.Number(),
+    slopeBytesPerSnapshot: Type.Number(),
+    /** R² of the straight-line fit, 0..1. */
+    r2: Type.Number({ minimum: 0, maximum: 1 }),
+    /** Share of steps that rose, weighted by bytes risen over bytes moved, 0..1. */
+    steadiness: Type.Number({ minimum: 0, maximum: 1 }),
+    status: Type.Union([
+      Type.Literal("growing"),
+      Type.Literal("started-growing"),
+      Type.Literal("grew-then-stopped"),
+      Type.Literal("shrinking"),
+      Type.Literal("flat"),
+      Type.Literal("noisy"),
+    ]),
+    /** Position (0-based) of the first input of the final rise (`started-growing`) or of the last input that rose (`grew-then-stopped`). */
+    since: Type.Optional(Count),
+    /** 0..1, how strongly the series points at a leak (0 unless it keeps growing). */
+    score: Type.Number({ minimum: 0, maximum: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+/** `leakscope trend A B C …`: growth over three or more snapshots of one program. */
+export const TrendSectionSchema = Type.Object(
+  {
+    /** `capture-time` when every input has a distinct capture time, else `order` (slopes per snapshot). */
+    timeBasis: Type.Union([Type.Literal("capture-time"), Type.Literal("order")]),
+    inputs: Type.Array(
+      Type.Object(
+        {
+          path: Type.String(),
+          kind: Type.String(),
+          format: Type.String(),
+          capturedAt: Type.Optional(Type.String()),
+          /** Hours since the first input (the input's position when there are no times). */
+          hours: Type.Number(),
+          busy: CountBytesSchema,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Growth below this never makes a suspect. */
+    minGrowthBytes: Bytes,
+    series: Type.Array(TrendSeriesSchema),
+    /** Series that keep growing, ranked by slope and steadiness (keys into `series`). */
+    suspects: Type.Array(Type.Object({ rank: Type.Integer({ minimum: 1 }), key: Type.String() }, { additionalProperties: false })),
+    /** Series that grew, then stopped (keys): a cache filling up, not a leak. */
+    stopped: Type.Array(Type.String()),
   },
   { additionalProperties: false },
 );
@@ -459,7 +690,10 @@ export const ReportSchema = Type.Object(
     stacks: Type.Optional(StacksSectionSchema),
     pool: Type.Optional(PoolSectionSchema),
     analysis: Type.Optional(AnalysisSectionSchema),
+    /** Memory composition, handles, GDI objects, threads and the kind of leak (`info`, `analyze`). */
+    process: Type.Optional(ProcessSectionSchema),
     diff: Type.Optional(DiffSectionSchema),
+    trend: Type.Optional(TrendSectionSchema),
     /** Suspects at or above this score make `analyze` exit with code 1. */
     findings: Type.Optional(Type.Object({ threshold: Type.Number(), count: Count }, { additionalProperties: false })),
     verify: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -491,3 +725,7 @@ export type DiffSection = Static<typeof DiffSectionSchema>;
 export type StacksSection = Static<typeof StacksSectionSchema>;
 export type PoolSection = Static<typeof PoolSectionSchema>;
 export type GrowthRow = Static<typeof GrowthRowSchema>;
+export type TrendSection = Static<typeof TrendSectionSchema>;
+export type TrendSeries = Static<typeof TrendSeriesSchema>;
+export type ProcessSection = Static<typeof ProcessSectionSchema>;
+export type ProcessGrowthRow = Static<typeof ProcessGrowthRowSchema>;

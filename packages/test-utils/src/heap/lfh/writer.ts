@@ -62,6 +62,12 @@ export interface LfhHeapSpec {
   perZone?: number;
   /** Retired subsegment slots (UserBlocks null) appended to the last zone. */
   emptySlots?: number;
+  /**
+   * The Windows build to write for (default: the version's). Only 9200 changes the bytes of a
+   * `win8` heap: its `_LFH_BLOCK_ZONE` holds FreePointer/Limit, not NextIndex ([SS]
+   * ntdll.dll-6.2.9200.16384-{x64,x86}.h; NextIndex from 6.3.9600.16384).
+   */
+  build?: number;
 }
 
 export interface ExpectedLfhBlock {
@@ -113,8 +119,9 @@ interface Off {
   udBitmapData: number;
 }
 
-function offsets(version: LfhWriterVersion, bitness: 32 | 64): Off {
+function offsets(version: LfhWriterVersion, bitness: 32 | 64, build?: number): Off {
   const x = bitness === 64;
+  const rtm8 = version !== "win7" && build !== undefined && build >= 9200 && build < 9600;
   const common = { ptr: x ? 8 : 4, g: x ? 16 : 8, e: x ? 8 : 0, entry: x ? 16 : 8, shift: x ? 4 : 3 } as const;
   if (version === "win7") {
     return {
@@ -145,9 +152,9 @@ function offsets(version: LfhWriterVersion, bitness: 32 | 64): Off {
     win7: false,
     lfhZones: x ? 0x08 : 0x04,
     zoneArray: x ? 0x20 : 0x10,
-    zoneFreePointer: -1,
-    zoneLimit: -1,
-    zoneNextIndex: x ? 0x10 : 0x08,
+    zoneFreePointer: rtm8 ? (x ? 0x10 : 0x08) : -1,
+    zoneLimit: rtm8 ? (x ? 0x18 : 0x0c) : -1,
+    zoneNextIndex: rtm8 ? -1 : x ? 0x10 : 0x08,
     ssUserBlocks: x ? 8 : 4,
     ssAggregate: x ? 0x20 : 0x10,
     ssBlockSize: x ? 0x24 : 0x14,
@@ -177,7 +184,7 @@ function firstOffset(o: Off, count: number): number {
 
 /** Bytes the user blocks of subsegment `i` need (header, bitmap, blocks, one spare granule). */
 export function lfhUserBlocksBytes(spec: LfhHeapSpec, i: number): number {
-  const o = offsets(spec.version, spec.bitness);
+  const o = offsets(spec.version, spec.bitness, spec.build);
   const s = spec.subsegments[i]!;
   return firstOffset(o, s.blocks.length) + s.blocks.length * s.blockSize + o.g;
 }
@@ -226,7 +233,7 @@ class Writer {
  * piece per subsegment's user blocks at its `userBlocks` address.
  */
 export function writeLfhHeap(spec: LfhHeapSpec): WrittenLfhHeap {
-  const o = offsets(spec.version, spec.bitness);
+  const o = offsets(spec.version, spec.bitness, spec.build);
   const key = u32(spec.key ?? DEFAULT_KEY);
   const P = u32(spec.heap);
   const lfh = spec.lfhHeap;
@@ -248,7 +255,10 @@ export function writeLfhHeap(spec: LfhHeapSpec): WrittenLfhHeap {
     w.ptr(a, ring[(i + 1) % ring.length]!, o.ptr);
     w.ptr(a + o.ptr, ring[(i - 1 + ring.length) % ring.length]!, o.ptr);
   });
-  if (o.win7) w.ptr(lfh + o.lfhZones + 2 * o.ptr + (o.ptr === 8 ? 8 : 4), spec.heap, o.ptr); // _LFH_HEAP.Heap (cosmetic)
+  // _LFH_HEAP.Heap, the back-pointer that proves FrontEndHeap: Win7 after the zone list and
+  // ZoneBlockSize (0x24 / 0x40); Win8+ {SRWLOCK Lock; LIST_ENTRY SubSegmentZones; PVOID Heap}
+  // (0x0c / 0x18; [VL] x64 _LFH_HEAP Heap 0x18)
+  w.ptr(lfh + o.lfhZones + 2 * o.ptr + (o.win7 ? (o.ptr === 8 ? 8 : 4) : 0), spec.heap, o.ptr);
   const expected: ExpectedLfhBlock[] = [];
   let slot = 0;
   const slotsIn = new Array<number>(zoneCount).fill(0);
@@ -371,7 +381,7 @@ export function writeLfhHeap(spec: LfhHeapSpec): WrittenLfhHeap {
   // Zone counts.
   zones.forEach((z, i) => {
     const n = slotsIn[i]!;
-    if (o.win7) {
+    if (o.zoneFreePointer >= 0) {
       w.ptr(z + o.zoneFreePointer, z + o.zoneArray + n * o.ssSize, o.ptr);
       w.ptr(z + o.zoneLimit, z + zoneBytes, o.ptr);
     } else w.u32(z + o.zoneNextIndex, n);

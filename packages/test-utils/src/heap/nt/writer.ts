@@ -12,6 +12,13 @@ export type NtWriterLayout = "win7" | "win8" | "win10-1507" | "win10-1709" | "wi
 
 export const NT_WRITER_LAYOUTS: readonly NtWriterLayout[] = ["win7", "win8", "win10-1507", "win10-1709", "win11", "win11-24h2"];
 
+/**
+ * The builds whose `_HEAP` layouts differ (or stand for a release), for per-build tests: pass one
+ * as `build` to {@link writeNtHeap}. The tail moves at 9200, 14393 and 17763 (PDB listings:
+ * AndreyBazhan/SymStore ntdll headers, ntdiff/headers 1709; shared/docs/layout-evidence.md D1-D2).
+ */
+export const NT_WRITER_BUILDS: readonly number[] = [7601, 9200, 9600, 10240, 10586, 14393, 15063, 16299, 17134, 17763, 19041, 22000, 26100];
+
 /** An OS build number of each layout family (for `target.os.build`). */
 export const NT_LAYOUT_BUILD: Readonly<Record<NtWriterLayout, number>> = {
   win7: 7601,
@@ -64,6 +71,11 @@ export interface NtVirtualBlockSpec {
 
 export interface NtHeapSpec {
   layout: NtWriterLayout;
+  /**
+   * The Windows build whose `_HEAP` offsets to write (default: {@link NT_LAYOUT_BUILD} of the
+   * layout). Builds before 9200 write the Win7 header (PointerKey).
+   */
+  build?: number;
   bitness: 32 | 64;
   base: number;
   segments: NtSegmentSpec[];
@@ -77,6 +89,7 @@ export interface NtHeapSpec {
   /** `_HEAP.Flags` (default 0x2 GROWABLE); `ust` adds CAPTURE_STACK_BACKTRACES. */
   flags?: number;
   ust?: boolean;
+  /** `_HEAP.FrontEndHeapType`; 2 without `frontEndHeap` writes a minimal `_LFH_HEAP` (see writeNtHeap). */
   frontEndHeapType?: number;
   frontEndHeap?: number;
   /** 24H2 x64: `_HEAP.UserContext` (+0x188), the first heap descriptor (see {@link writeHeapDescriptors}). */
@@ -109,6 +122,8 @@ export interface WrittenNtHeap {
   address: number;
   bitness: 32 | 64;
   layout: NtWriterLayout;
+  /** The build whose offsets were written. */
+  build: number;
   pieces: MemoryPiece[];
   expected: ExpectedNtBlock[];
   segments: WrittenSegment[];
@@ -132,18 +147,30 @@ export interface NtWriterOffsets {
   ucrList: number;
   segListEntry: number;
   freeLink: number;
+  frontEndHeap: number;
+  frontEndHeapType: number;
 }
 
 const DEFAULT_KEY = Uint8Array.from([0x5a, 0xc3, 0x96, 0x3c, 0x71, 0xe8, 0x2d, 0xb4]);
 const HEAP_HEADER = { 32: 0x588, 64: 0xa80 } as const;
 const PAGE = 0x1000;
 
-function fam(layout: NtWriterLayout, bitness: 32 | 64) {
-  const w7 = layout === "win7";
+/**
+ * `_HEAP.FrontEndHeap` by build (x64 / x86), written from the PDB listings independently of the
+ * walker: 0x170/0xd0 for 9200-10586 ([SS] 9200, 9600, 10240, 10586), 0x178/0xd4 for
+ * 14393-17134 ([SS] 14393 .. 17134, [ND] 1709 x64), 0x198/0xe4 from 17763 ([SS] 17763 .. 22000).
+ */
+function frontEndHeapAt(build: number, x64: boolean): number {
+  if (build < 9200) return x64 ? 0x178 : 0xd4;
+  if (build < 14393) return x64 ? 0x170 : 0xd0;
+  if (build < 17763) return x64 ? 0x178 : 0xd4;
+  return x64 ? 0x198 : 0xe4;
+}
+
+function fam(layout: NtWriterLayout, bitness: 32 | 64, build: number) {
+  const w7 = build < 9200;
   const x64 = bitness === 64;
-  const feh = x64
-    ? { win7: 0x178, win8: 0x170, "win10-1507": 0x178, "win10-1709": 0x198, win11: 0x198, "win11-24h2": 0x198 }[layout]
-    : { win7: 0xd4, win8: 0xd0, "win10-1507": 0xd4, "win10-1709": 0xe4, win11: 0xe4, "win11-24h2": 0xe4 }[layout];
+  const feh = frontEndHeapAt(build, x64);
   const d = x64 ? (w7 ? 8 : 0) : w7 ? 4 : 0;
   return {
     x64,
@@ -282,7 +309,8 @@ function writeList(m: Mem, l: Link, p: 4 | 8): void {
 
 /** Lay out one NT heap. */
 export function writeNtHeap(spec: NtHeapSpec): WrittenNtHeap {
-  const f = fam(spec.layout, spec.bitness);
+  const build = spec.build ?? NT_LAYOUT_BUILD[spec.layout];
+  const f = fam(spec.layout, spec.bitness, build);
   const { g, p } = f;
   const key = spec.unencoded ? undefined : (spec.encoding ?? DEFAULT_KEY);
   const encPrevWord = key ? key[4]! | (key[5]! << 8) : 0;
@@ -495,9 +523,20 @@ export function writeNtHeap(spec: NtHeapSpec): WrittenNtHeap {
   if (f.pointerKey >= 0) m.ptr(base + f.pointerKey, f.x64 ? 0x1234567890ab : 0x9e3779b9, p);
   m.u32(base + f.sig, 0xeeffeeff);
   m.u8(base + f.fehType, spec.frontEndHeapType ?? 0);
-  m.ptr(base + f.feh, spec.frontEndHeap ?? 0, p);
+  let frontEndHeap = spec.frontEndHeap ?? 0;
+  if (spec.frontEndHeapType === 2 && spec.frontEndHeap === undefined) {
+    // A minimal _LFH_HEAP in the header's slack: an empty zone list and the Heap back-pointer
+    // that proves FrontEndHeap (Win7 {_HEAP_LOCK; LIST_ENTRY SubSegmentZones; ZoneBlockSize;
+    // Heap}: 0x18/0x24, 0x28/0x40; Win8+ {SRWLOCK; LIST_ENTRY SubSegmentZones; Heap}: 0x04/0x0c, 0x08/0x18).
+    frontEndHeap = base + HEAP_HEADER[spec.bitness] - 0x60;
+    const zones = frontEndHeap + (f.pointerKey >= 0 ? (f.x64 ? 0x28 : 0x18) : p);
+    m.ptr(zones, zones, p);
+    m.ptr(zones + p, zones, p);
+    m.ptr(zones + 2 * p + (f.pointerKey >= 0 ? p : 0), base, p);
+  }
+  m.ptr(base + f.feh, frontEndHeap, p);
   if (spec.userContext !== undefined) {
-    if (!(f.x64 && spec.layout === "win11-24h2")) throw new Error("userContext exists on win11-24h2 x64 only");
+    if (!(f.x64 && build >= 26100)) throw new Error("userContext exists on win11-24h2 (26100+) x64 only");
     m.ptr(base + 0x188, spec.userContext, p);
   }
   writeList(m, segLinks, p);
@@ -511,6 +550,7 @@ export function writeNtHeap(spec: NtHeapSpec): WrittenNtHeap {
     address: base,
     bitness: spec.bitness,
     layout: spec.layout,
+    build,
     pieces: m.output(holes),
     expected,
     segments: segmentsOut,
@@ -529,6 +569,8 @@ export function writeNtHeap(spec: NtHeapSpec): WrittenNtHeap {
       ucrList: f.ucrList,
       segListEntry: f.segListEntry,
       freeLink: f.freeLink,
+      frontEndHeap: f.feh,
+      frontEndHeapType: f.fehType,
     },
   };
 }
@@ -596,6 +638,8 @@ export interface NtProcessSide {
 
 export interface NtProcessSpec {
   layout: NtWriterLayout;
+  /** The build whose `_HEAP` offsets to write (see {@link NtHeapSpec.build}). */
+  build?: number;
   /** The native side: 64-bit for x64 and WoW64 dumps, 32-bit for x86 dumps. */
   native: NtProcessSide & { bitness: 32 | 64 };
   /** The 32-bit side of a WoW64 process (native must be 64-bit). */
@@ -620,7 +664,7 @@ export function writeNtProcess(spec: NtProcessSpec): WrittenNtProcess {
   const sides: [NtProcessSide, 32 | 64, "native" | "wow64"][] = [[spec.native, spec.native.bitness, "native"]];
   if (spec.wow64) sides.push([spec.wow64, 32, "wow64"]);
   for (const [side, bitness, role] of sides) {
-    const written = side.heaps.map((h) => writeNtHeap({ ...h, layout: spec.layout, bitness }));
+    const written = side.heaps.map((h) => writeNtHeap({ ...h, layout: spec.layout, bitness, ...(spec.build !== undefined ? { build: spec.build } : {}) }));
     heaps.push(...written);
     for (const w of written) memory.push(...w.pieces);
     const peb: NtPebSpec = { bitness, address: side.peb, heaps: written.map((w) => w.address) };
@@ -628,5 +672,5 @@ export function writeNtProcess(spec: NtProcessSpec): WrittenNtProcess {
     memory.push(writePeb(peb));
     views.push({ bitness, peb: side.peb, role });
   }
-  return { memory, views, heaps, build: NT_LAYOUT_BUILD[spec.layout] };
+  return { memory, views, heaps, build: spec.build ?? NT_LAYOUT_BUILD[spec.layout] };
 }

@@ -10,21 +10,44 @@
  * free page ranges, large blocks in an RB tree, and unused-bytes trailers with `+ust` trace
  * pointers after the `01 01 00..` marker.
  *
- * Layout families: `1809` (17763), `21H2` and `22H2` (the 2004 layout), `24H2` (ASSUMED: the
- * 2004 layout with every field after the signature moved by one 16-byte slot on x64 / 8 on x86,
- * to match UserContext +0x38; the walker has to find it by structural probing).
+ * Layouts by build, from the PDB-derived listings (shared/docs/layout-evidence.md D3-D5), written
+ * here independently of the walker's tables: `1709` (16299, [ND] ntdiff/headers Win10_1709_RS3
+ * x64 _SEGMENT_HEAP.h / _HEAP_SEG_CONTEXT.h), `1803` (17134, [SS] AndreyBazhan/SymStore
+ * ntdll.dll-10.0.17134.1-x64.h field list, derived), `1809` and `21H2` (17763 .. 19045: the 2004
+ * layout), `22H2` (22000 .. 22631: SegContexts at 0x140 on x64, [SS] 22000.120), `24H2` (the
+ * newest [VL] listing: VS Signature at 0x24, LFH subsegment without an Owner pointer and with its
+ * bitmap at 0x40, no VS SubsegmentList), and `rs5-insider` (the ntdiff "1809_RS5" table, which no
+ * shipped build has, labelled 17763 for probing tests). x86: 1709 ([ND] Win10_1709_RS3 x86), the
+ * 2004 layout (and the insider table); 1803 x86 has no listing and throws. `build` picks the layout by build instead.
  */
 import type { MemoryPiece } from "../nt/writer.js";
 
-export type SegmentWriterLayout = "1809" | "21H2" | "22H2" | "24H2";
-export const SEGMENT_WRITER_LAYOUTS: readonly SegmentWriterLayout[] = ["1809", "21H2", "22H2", "24H2"];
+export type SegmentWriterLayout = "1709" | "1803" | "rs5-insider" | "1809" | "21H2" | "22H2" | "24H2";
+/** The layouts of shipped builds (`rs5-insider` is left out: no shipped build has it). */
+export const SEGMENT_WRITER_LAYOUTS: readonly SegmentWriterLayout[] = ["1709", "1803", "1809", "21H2", "22H2", "24H2"];
 /** The build each layout stands for (use it as the target's os.build). */
 export const SEGMENT_LAYOUT_BUILD: Readonly<Record<SegmentWriterLayout, number>> = {
+  "1709": 16299,
+  "1803": 17134,
+  "rs5-insider": 17763,
   "1809": 17763,
   "21H2": 19044,
   "22H2": 22621,
   "24H2": 26100,
 };
+/** Whether a layout has an x86 form the writer knows (1803 x86: no listing found). */
+export function segmentWriterHasX86(layout: SegmentWriterLayout): boolean {
+  return layout !== "1803";
+}
+/** The writer layout of a build (16299 .. 26100+). */
+export function segmentWriterLayoutForBuild(build: number): SegmentWriterLayout {
+  if (build < 17134) return "1709";
+  if (build < 17763) return "1803";
+  if (build < 19041) return "1809";
+  if (build < 22000) return "21H2";
+  if (build < 26100) return "22H2";
+  return "24H2";
+}
 
 export interface SegmentAllocSpec {
   /** Which allocator serves it. */
@@ -41,6 +64,8 @@ export interface SegmentAllocSpec {
 
 export interface SegmentHeapSpec {
   layout: SegmentWriterLayout;
+  /** Write the layout of this build instead of `layout`'s (see {@link segmentWriterLayoutForBuild}). */
+  build?: number;
   bitness: 32 | 64;
   /** Heap base, 64 KiB aligned. Page segments follow at the next 1 MiB boundaries. */
   base: number;
@@ -133,41 +158,69 @@ interface CtxOffsets {
   heap: number;
 }
 
-function shifted(h: HeapOffsets, by: number): HeapOffsets {
-  return {
-    sig: h.sig,
-    userContext: h.userContext + by,
-    large: h.large + by,
-    largeReserved: h.largeReserved + by,
-    largeCommitted: h.largeCommitted + by,
-    segContexts: h.segContexts + by,
-    ctxSize: h.ctxSize,
-    vs: h.vs + by,
-    lfh: h.lfh + by,
-    size: h.size + by,
-  };
-}
+type Family = "1709" | "1803" | "rs5" | "2004" | "win11" | "newest";
 
 const H2004_64: HeapOffsets = { sig: 0x10, userContext: 0x28, large: 0x48, largeReserved: 0x58, largeCommitted: 0x60, segContexts: 0x100, ctxSize: 0xc0, vs: 0x280, lfh: 0x340, size: 0x800 };
 const H2004_32: HeapOffsets = { sig: 0x08, userContext: 0x1c, large: 0x44, largeReserved: 0x4c, largeCommitted: 0x50, segContexts: 0x100, ctxSize: 0x80, vs: 0x200, lfh: 0x2c0, size: 0x580 };
-const HEAP_OFFSETS: Record<"1809" | "2004" | "24H2", { 64: HeapOffsets; 32: HeapOffsets }> = {
-  "1809": {
+const HEAP_OFFSETS: Record<Family, { 64: HeapOffsets; 32?: HeapOffsets }> = {
+  // [ND] Win10_1709_RS3 x64 _SEGMENT_HEAP.h
+  "1709": {
+    64: { sig: 0x10, userContext: -1, large: 0x50, largeReserved: 0x60, largeCommitted: 0x68, segContexts: 0x70, ctxSize: 0x68, vs: 0x168, lfh: 0x1e0, size: 0x6c0 },
+    // [ND] Win10_1709_RS3 x86 _SEGMENT_HEAP.h
+    32: { sig: 0x08, userContext: -1, large: 0x30, largeReserved: 0x38, largeCommitted: 0x3c, segContexts: 0x40, ctxSize: 0x38, vs: 0xc4, lfh: 0x100, size: 0x370 },
+  },
+  // [SS] 17134.1 x64 _SEGMENT_HEAP field list: 1709 prefix, contexts of 0x78 (EnvHandle added), VsContext 0x188, LfhContext 0x200 (16-byte aligned)
+  "1803": { 64: { sig: 0x10, userContext: -1, large: 0x50, largeReserved: 0x60, largeCommitted: 0x68, segContexts: 0x70, ctxSize: 0x78, vs: 0x188, lfh: 0x200, size: 0x700 } },
+  rs5: {
     64: { sig: 0x10, userContext: -1, large: 0x88, largeReserved: 0x98, largeCommitted: 0xa0, segContexts: 0xa8, ctxSize: 0x98, vs: 0x220, lfh: 0x298, size: 0x710 },
     32: { sig: 0x08, userContext: -1, large: 0x50, largeReserved: 0x58, largeCommitted: 0x5c, segContexts: 0x60, ctxSize: 0x50, vs: 0x124, lfh: 0x164, size: 0x3a4 },
   },
   "2004": { 64: H2004_64, 32: H2004_32 },
-  "24H2": { 64: shifted(H2004_64, 0x10), 32: shifted(H2004_32, 0x08) },
+  // [SS] 22000.120 x64: + Tag, + ReservedRegionEnd: SegContexts 0x140, VsContext 0x2c0, LfhContext 0x380
+  win11: { 64: { ...H2004_64, segContexts: 0x140, vs: 0x2c0, lfh: 0x380, size: 0x900 }, 32: H2004_32 },
+  // [VL] newest: UserContext 0x38, SegContexts 0x140, VsContext 0x2c0, LfhContext 0x340, size 0xa00
+  newest: { 64: { ...H2004_64, userContext: 0x38, segContexts: 0x140, vs: 0x2c0, lfh: 0x340, size: 0xa00 }, 32: H2004_32 },
 };
-const CTX_OFFSETS: Record<"1809" | "2004", { 64: CtxOffsets; 32: CtxOffsets }> = {
-  "1809": {
+const C2004: { 64: CtxOffsets; 32: CtxOffsets } = {
+  64: { segmentMask: 0, unitShift: 8, pagesPerUnitShift: 9, firstDescriptorIndex: 0xa, maxAllocationSize: 0x10, listHead: 0x48, count: 0x58, lfhPtr: 0x18, vsPtr: 0x20, heap: 0x38 },
+  32: { segmentMask: 0, unitShift: 4, pagesPerUnitShift: 5, firstDescriptorIndex: 6, maxAllocationSize: 0x0c, listHead: 0x44, count: 0x4c, lfhPtr: 0x14, vsPtr: 0x18, heap: 0x24 },
+};
+const CTX_OFFSETS: Record<Family, { 64: CtxOffsets; 32?: CtxOffsets }> = {
+  // [ND] Win10_1709_RS3 x64 _HEAP_SEG_CONTEXT.h
+  "1709": {
+    64: { segmentMask: 0, unitShift: 8, pagesPerUnitShift: 9, firstDescriptorIndex: 0xa, maxAllocationSize: 0x10, listHead: 0x20, count: 0x30, lfhPtr: 0x50, vsPtr: 0x58, heap: 0x60 },
+    32: { segmentMask: 0, unitShift: 4, pagesPerUnitShift: 5, firstDescriptorIndex: 6, maxAllocationSize: 0x0c, listHead: 0x14, count: 0x1c, lfhPtr: 0x2c, vsPtr: 0x30, heap: 0x34 },
+  },
+  "1803": { 64: { segmentMask: 0, unitShift: 8, pagesPerUnitShift: 9, firstDescriptorIndex: 0xa, maxAllocationSize: 0x10, listHead: 0x20, count: 0x30, lfhPtr: 0x50, vsPtr: 0x58, heap: 0x70 } },
+  rs5: {
     64: { segmentMask: 0, unitShift: 8, pagesPerUnitShift: 9, firstDescriptorIndex: 0xa, maxAllocationSize: 0x10, listHead: 0x20, count: 0x30, lfhPtr: 0x70, vsPtr: 0x78, heap: 0x90 },
     32: { segmentMask: 0, unitShift: 4, pagesPerUnitShift: 5, firstDescriptorIndex: 6, maxAllocationSize: 0x0c, listHead: 0x14, count: 0x1c, lfhPtr: 0x3c, vsPtr: 0x40, heap: 0x4c },
   },
-  "2004": {
-    64: { segmentMask: 0, unitShift: 8, pagesPerUnitShift: 9, firstDescriptorIndex: 0xa, maxAllocationSize: 0x10, listHead: 0x48, count: 0x58, lfhPtr: 0x18, vsPtr: 0x20, heap: 0x38 },
-    32: { segmentMask: 0, unitShift: 4, pagesPerUnitShift: 5, firstDescriptorIndex: 6, maxAllocationSize: 0x0c, listHead: 0x44, count: 0x4c, lfhPtr: 0x14, vsPtr: 0x18, heap: 0x24 },
-  },
+  "2004": C2004,
+  win11: C2004,
+  newest: C2004,
 };
+
+function familyOf(spec: SegmentHeapSpec): Family {
+  const layout = spec.build !== undefined ? segmentWriterLayoutForBuild(spec.build) : spec.layout;
+  const x64 = spec.bitness === 64;
+  switch (layout) {
+    case "1709":
+      return layout;
+    case "1803":
+      if (!x64) throw new Error(`segment writer: no x86 listing of the ${layout} layout`);
+      return layout;
+    case "rs5-insider":
+      return "rs5";
+    case "1809":
+    case "21H2":
+      return "2004";
+    case "22H2":
+      return x64 ? "win11" : "2004";
+    case "24H2":
+      return x64 ? "newest" : "2004";
+  }
+}
 
 /** Block size of LFH bucket `i` (1..128). */
 export function segmentLfhBucketSize(i: number): number {
@@ -232,10 +285,12 @@ interface Range {
 export function writeSegmentHeap(spec: SegmentHeapSpec): WrittenSegmentHeap {
   const x64 = spec.bitness === 64;
   const ps: 4 | 8 = x64 ? 8 : 4;
-  const family = spec.layout === "1809" ? "1809" : spec.layout === "24H2" ? "24H2" : "2004";
-  const ho = HEAP_OFFSETS[family][spec.bitness];
-  const co = CTX_OFFSETS[family === "1809" ? "1809" : "2004"][spec.bitness];
-  const is24h2 = spec.layout === "24H2";
+  const family = familyOf(spec);
+  const ho = HEAP_OFFSETS[family][spec.bitness]!;
+  const co = CTX_OFFSETS[family][spec.bitness]!;
+  const newest = family === "newest";
+  // 24H2 keys: page-segment constant 0, LFH shift (u32)(addr >> 12) (the build decides, not the layout)
+  const is24h2 = (spec.build ?? SEGMENT_LAYOUT_BUILD[spec.layout]) >= 26100;
   const mask = x64 ? (1n << 64n) - 1n : 0xffffffffn;
   const heapKey = BigInt.asUintN(x64 ? 64 : 32, spec.heapKey ?? (x64 ? 0x5a3c_91e7_0b4d_2f68n : 0x6d2b_19c5n));
   const lfhKey = (spec.lfhKey ?? 0x3e71_c4a9) >>> 0;
@@ -245,7 +300,8 @@ export function writeSegmentHeap(spec: SegmentHeapSpec): WrittenSegmentHeap {
   const fdi = x64 ? 2 : 1;
   const vsHeader = x64 ? 0x28 : 0x18;
   const vsFirstChunk = alignUp(vsHeader, unit);
-  const lfhHeader = x64 ? 0x30 : 0x20;
+  // _HEAP_LFH_SUBSEGMENT.BlockBitmap: 0x30 / 0x20; newest 0x40 ([VL])
+  const lfhHeader = newest ? 0x40 : x64 ? 0x30 : 0x20;
   const lfhAlign = x64 ? 16 : 8;
   const B = spec.base;
   const m = new Mem();
@@ -263,8 +319,10 @@ export function writeSegmentHeap(spec: SegmentHeapSpec): WrittenSegmentHeap {
   const ctx1 = ctx0 + ho.ctxSize;
   const vsCtx = B + ho.vs;
   const lfhCtx = B + ho.lfh;
-  const vsListHead = vsCtx + (x64 ? 0x20 : 0x10);
-  const bucketsArray = lfhCtx + (family === "1809" && x64 ? 0x70 : 0x80);
+  // _HEAP_VS_CONTEXT.SubsegmentList: 0x18 on 1709 ([ND] 1709: SRWLOCK Lock, FreeChunkTree), 0x20 / 0x10 from
+  // 17134 ([SS] 17134.1: Lock, LockType, FreeChunkTree, SubsegmentList); none on the newest layout
+  const vsListHead = newest ? -1 : vsCtx + (family === "1709" ? (x64 ? 0x18 : 0x0c) : x64 ? 0x20 : 0x10);
+  const bucketsArray = lfhCtx + (family === "1709" || family === "1803" ? (x64 ? 0xd0 : 0x68) : family === "rs5" && x64 ? 0x70 : 0x80);
   for (let i = 0; i < 129; i++) m.ptr(bucketsArray + i * ps, 1, ps); // not activated
 
   let segCount = spec.segments ?? 1;
@@ -379,7 +437,9 @@ export function writeSegmentHeap(spec: SegmentHeapSpec): WrittenSegmentHeap {
       const sizeUnits = (units * PAGE) / unit;
       m.ptr(V + (x64 ? 0x10 : 0x08), 0xffffffff, 4);
       m.u16(V + (x64 ? 0x20 : 0x14), sizeUnits);
-      m.u16(V + (x64 ? 0x22 : 0x16), ((sizeUnits ^ VS_CHECK) & 0x7fff) | 0x8000);
+      // Signature:15 (+ FullCommit:1) at 0x22 / 0x16; the newest layout has OwnerSlotRef at 0x22 and Signature at 0x24
+      m.u16(V + (newest ? 0x24 : x64 ? 0x22 : 0x16), ((sizeUnits ^ VS_CHECK) & 0x7fff) | 0x8000);
+      if (newest) m.u16(V + 0x22, 0x0001);
       pushExpected({ userAddress: V, blockAddress: V, requestedSize: 0, blockSize: units * PAGE, kind: "host", free: false, trace: 0 });
       let chunk = V + vsFirstChunk;
       let prev = 0;
@@ -453,7 +513,12 @@ export function writeSegmentHeap(spec: SegmentHeapSpec): WrittenSegmentHeap {
       nextUnit += units;
       lfhSubsegments.push(L);
       pushExpected({ userAddress: L, blockAddress: L, requestedSize: 0, blockSize: units * PAGE, kind: "host", free: false, trace: 0 });
-      m.ptr(L + (x64 ? 0x10 : 0x08), bucketAddress(b), ps);
+      if (newest) {
+        // union _HEAP_LFH_SUBSEGMENT_STATE: u16 owner reference and free-list state, no pointer; BucketRef at 0x2c
+        m.u16(L + 0x10, 0x8000 | b);
+        m.u16(L + 0x12, 0x0003);
+        m.u16(L + 0x2c, b);
+      } else m.ptr(L + (x64 ? 0x10 : 0x08), bucketAddress(b), ps);
       const busy = list.filter((a) => !a.free);
       m.u16(L + (x64 ? 0x20 : 0x10), bc - busy.length);
       m.u16(L + (x64 ? 0x22 : 0x12), bc);
@@ -520,7 +585,7 @@ export function writeSegmentHeap(spec: SegmentHeapSpec): WrittenSegmentHeap {
   }
 
   // VS subsegment list
-  {
+  if (vsListHead >= 0) {
     const nodes = [vsListHead, ...vsSubsegments];
     for (let k = 0; k < nodes.length; k++) {
       const node = nodes[k]!;

@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { validateReport } from "@leakscope/core";
+import { type KindLeak, buildExampleDump, buildKindLeakDump, sharedFile } from "@leakscope/test-utils";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../src/index.js";
+import { capture } from "./helpers.js";
+
+async function run(argv: string[]) {
+  const c = capture();
+  const code = await runCli(argv, { io: c.io });
+  return { code, out: c.out(), err: c.err() };
+}
+
+const dir = mkdtempSync(join(tmpdir(), "leakscope-kinds-"));
+const write = (name: string, bytes: Uint8Array): string => {
+  const p = join(dir, name);
+  writeFileSync(p, bytes);
+  return p;
+};
+
+describe("which kind of leak in `info` and `analyze`", () => {
+  const breakpad = sharedFile("dumps/user/breakpad-tiny-cet-x64-win11-22000-peb-noheap.dmp");
+  it.skipIf(!breakpad.present)("breakpad Win11: the 147 handles by type and the committed image/mapped/private bytes, at the top of info and analyze", async () => {
+    for (const cmd of ["info", "analyze"]) {
+      const r = await run([cmd, breakpad.path]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out.startsWith("Which kind of leak:")).toBe(true);
+      expect(r.out).toContain("Memory:   557 regions (MemoryInfoList)");
+      expect(r.out).toContain("image 31,682,560, mapped 52,707,328, private 1,294,336");
+      expect(r.out).toContain(
+        "Handles:  147 (HandleData): Section 31, Event 18, Semaphore 12, File 11, Key 8, WaitCompletionPacket 6, IRTimer 4, IoCompletion 3, Directory 2, TpWorkerFactory 2, WindowStation 2, ALPC Port 1, Desktop 1, (no type name) 46",
+      );
+    }
+    const info = (await run(["info", breakpad.path])).out;
+    expect(info).toContain("Usage summary (like !address -summary):");
+    expect(info).toMatch(/Handles by type:\n.*\n.*\n\s+Section\s+31\s+247\s+8,388,612\n\s+Event\s+18/);
+  });
+
+  const fizz = sharedFile("dumps/user/lldb-fizzbuzz-wow64-win7sp1-full.dmp");
+  it.skipIf(!fizz.present)("fizzbuzz: the 168 regions with the heaps' share named; analyze attributes the walked LFH memory to its heap", async () => {
+    const info = await run(["info", fizz.path]);
+    expect(info.out).toContain("Memory:   168 regions (MemoryInfoList); committed 9,281,536 bytes");
+    expect(info.out).toMatch(/Heaps: .* in 6 heap\(s\).*0x500000 \(process heap\).*0x7efe0000 \(CSRSS shared heap\)/);
+    const r = await run(["analyze", fizz.path, "--json"]);
+    const report = JSON.parse(r.out);
+    expect(validateReport(report).errors).toEqual([]);
+    const h700 = report.process.composition.heaps.find((h: { heap: string }) => h.heap === "0x700000");
+    // the LFH front end's memory (0xe0000) holds blocks of heap 0x700000: its commit joins the heap
+    expect(h700.committed).toBeGreaterThan(0x14000 + 0xd4000 - 1);
+    expect(h700.busy).toBeGreaterThan(0);
+    expect(h700.overhead).toBe(h700.committed - h700.busy - h700.free);
+  });
+
+  it("each planted kind leads the triage and the suspects; a heap leak still leads with the heap", async () => {
+    const kinds: KindLeak[] = ["handles", "gdi", "threads", "virtual-memory"];
+    for (const kind of kinds) {
+      const r = await run(["analyze", write(`${kind}.dmp`, buildKindLeakDump(kind)), "--json"]);
+      expect(r.code, r.err).toBe(0);
+      const report = JSON.parse(r.out);
+      expect(validateReport(report).errors).toEqual([]);
+      expect(report.process.triage[0]).toMatchObject({ kind, abnormal: true });
+      expect(report.analysis.suspects[0].kind).toBe(kind);
+      expect(report.analysis.verdict).toBe("leak-suspected");
+    }
+    const heap = JSON.parse((await run(["analyze", write("example.dmp", buildExampleDump()), "--json"])).out);
+    expect(heap.process.triage[0]).toMatchObject({ kind: "heap", abnormal: true });
+    expect(heap.analysis.suspects[0].kind).toBe("size-class");
+    expect(heap.process.triage.filter((t: { abnormal: boolean }) => t.abnormal).map((t: { kind: string }) => t.kind)).toEqual(["heap"]);
+  });
+
+  it("diff compares the handle, GDI, thread and committed-byte figures of two snapshots", async () => {
+    const before = write("before.dmp", buildKindLeakDump("none"));
+    const r = await run(["diff", before, write("after-handles.dmp", buildKindLeakDump("handles")), "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(validateReport(report).errors).toEqual([]);
+    expect(report.diff.process[0]).toEqual({ key: "handles:Event", kind: "handles", before: 40, after: 20040, delta: 20000 });
+    expect(report.diff.process.map((x: { key: string }) => x.key)).toContain("handles:total");
+    const vm = JSON.parse((await run(["diff", before, write("after-vm.dmp", buildKindLeakDump("virtual-memory")), "--json"])).out);
+    expect(vm.diff.process.find((x: { key: string }) => x.key === "memory:outside-heaps")).toMatchObject({ before: 0, after: 400 * 0x100000 });
+    const text = (await run(["diff", before, write("after-threads.dmp", buildKindLeakDump("threads"))])).out;
+    expect(text).toMatch(/^Process figures that changed/);
+    expect(text).toMatch(/threads:kinds\+0x1500\s+0\s+300\s+\+300/);
+    expect((await run(["diff", before, before])).out).toMatch(/^Process figures \(memory, handles, GDI objects, threads\): unchanged/);
+  });
+});
