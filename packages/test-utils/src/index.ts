@@ -12,3 +12,4 @@ export * from "./pe/index.js";
 export * from "./browser.js";
 export * from "./rows.js";
 export * from "./trend-scenarios.js";
+export * from "./eval/index.js";
