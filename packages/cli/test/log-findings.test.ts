@@ -31,27 +31,32 @@ interface Row {
     /** Text the title must hold. */
     title?: RegExp;
   };
+  /**
+   * The largest size class that is no suspect (`analysis.largest[0]`): what a log without a leak
+   * signal still shows, e.g. the one big block of a crash walkthrough.
+   */
+  largest?: { size: number; heap: string; bytes: number };
 }
 
 const W = "data/windbg-samples/";
 const P = "data/poolused-samples/";
 const ROWS: Row[] = [
-  { file: `${W}address-summary-heap-s-stat_x86_win7era_zhblog2015.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x1f64, heap: "0x520000", bytes: 0xe905f58 } },
+  { file: `${W}address-summary-heap-s-stat_x86_win7era_zhblog2015.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x1f64, heap: "0x520000", bytes: 0xe905f58, title: /^30406 × 0x1f64-byte blocks \(99\.99% of heap 0x520000\)$/ } },
   { file: `${W}address-summary_x86_xp_aiocf.txt`, format: "windbg-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "heap", bytes: 0x2f760000, title: /97\.01% of the busy address space/ } },
-  { file: `${W}gflag-heap-a_x64_win10-11_zhaolingxi.txt`, format: "windbg-log", arch: "x64", verdict: "leak-suspected", top: { kind: "size-class", size: 0x73f, heap: "0x2b0a3b90000", bytes: 0x73f } },
-  { file: `${W}heap-a-m-s_x86_win7_aiocf.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x24238, heap: "0xc10000", bytes: 0x24238 } },
-  { file: `${W}heap-a_x86_xp_msdocs.txt`, format: "windbg-log", arch: "x86", verdict: "no-leak-evidence", top: { kind: "size-class", size: 0x1000, heap: "0x250000", bytes: 0x1000 } },
-  { file: `${W}heap-l_x86_xp_msdocs.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "unreferenced", bytes: 0xa48, title: /^21 heap blocks/ } },
-  { file: `${W}heap-p-a_pageheap-freed_x86_wow64_win11-24h2_freeimagecrash.txt`, format: "windbg-log", arch: "x86", verdict: "no-leak-evidence" },
-  { file: `${W}heap-p-a_pageheap_x86_xp_aiocf.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x1f4, heap: "0x151000", callSite: "vfbasics!AVrfpRtlAllocateHeap+0xb1", bytes: 0x1f4 } },
-  { file: `${W}heap-s-a-x_x86_xp-vista_aiocf.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x1f4, heap: "0x120000", bytes: 9 * 0x1f4 } },
+  { file: `${W}gflag-heap-a_x64_win10-11_zhaolingxi.txt`, format: "windbg-log", arch: "x64", verdict: "no-leak-evidence", largest: { size: 0x73f, heap: "0x2b0a3b90000", bytes: 0x73f } },
+  { file: `${W}heap-a-m-s_x86_win7_aiocf.txt`, format: "windbg-log", arch: "x86", verdict: "no-leak-evidence", largest: { size: 0x24238, heap: "0xc10000", bytes: 0x24238 } },
+  { file: `${W}heap-a_x86_xp_msdocs.txt`, format: "windbg-log", arch: "x86", verdict: "no-leak-evidence", largest: { size: 0x1000, heap: "0x250000", bytes: 0x1000 } },
+  { file: `${W}heap-l_x86_xp_msdocs.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "unreferenced", bytes: 0xa48, title: /^21 unreferenced blocks$/ } },
+  { file: `${W}heap-p-a_pageheap-freed_x86_wow64_win11-24h2_freeimagecrash.txt`, format: "windbg-log", arch: "x86", verdict: "cannot-judge" },
+  { file: `${W}heap-p-a_pageheap_x86_xp_aiocf.txt`, format: "windbg-log", arch: "x86", verdict: "cannot-judge", largest: { size: 0x1f4, heap: "0x151000", bytes: 0x1f4 } },
+  { file: `${W}heap-s-a-x_x86_xp-vista_aiocf.txt`, format: "windbg-log", arch: "x86", verdict: "no-leak-evidence", largest: { size: 0x1f4, heap: "0x120000", bytes: 9 * 0x1f4 } },
   { file: `${W}heap-s-stat-flt-p-a_x64_win10_vs2015blog.txt`, format: "windbg-log", arch: "x64", verdict: "leak-suspected", top: { kind: "growth", heap: "0x1976aa70000", bytes: 9492 * 1024, deltaBytes: (9492 - 124) * 1024 } },
-  { file: `${W}heap-s-stat-flt_x86_wow64_win10-1709_zhnotes.txt`, format: "windbg-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x3e8024, heap: "0x33c0000", bytes: 10 * 0x3e8024 } },
+  { file: `${W}heap-s-stat-flt_x86_wow64_win10-1709_zhnotes.txt`, format: "windbg-log", arch: "x86", verdict: "no-leak-evidence", largest: { size: 0x3e8024, heap: "0x33c0000", bytes: 10 * 0x3e8024 } },
   { file: `${W}heap-s_segmentheap_x64_win10-11_terminal16217.txt`, format: "windbg-log", arch: "x64", verdict: "leak-suspected", top: { kind: "heap", heap: "0x18223470000", bytes: 2020796 * 1024, title: /98% of all heap commit/ } },
-  { file: `${W}heap-stat-flt-p-a_pageheap_x64_win10-11_rublog.txt`, format: "windbg-log", arch: "x64", verdict: "leak-suspected", top: { kind: "size-class", size: 0x2625a00, heap: "0x297e9ed1000", bytes: 0x2625a00 } },
+  { file: `${W}heap-stat-flt-p-a_pageheap_x64_win10-11_rublog.txt`, format: "windbg-log", arch: "x64", verdict: "no-leak-evidence", largest: { size: 0x2625a00, heap: "0x297e9ed1000", bytes: 0x2625a00 } },
   { file: `${W}umdh-diff-log_msdocs.txt`, format: "umdh-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "growth", callSite: "MyApp!DisplayMyGraphics+0x1e", bytes: 0xf110, deltaBytes: 0x5320, title: /BackTrace00B53/ } },
-  { file: `${W}umdh-log_x86_wow64_win7_pyumdh.txt`, format: "umdh-log", arch: "x86", verdict: "leak-suspected", top: { kind: "size-class", size: 0x68, heap: "0x2e60000", bytes: 4 * 0x68 } },
-  { file: `${W}umdh-v_x86_vista-7_aiocf.txt`, format: "umdh-log", arch: "unknown", verdict: "no-leak-evidence", top: { kind: "call-site", callSite: "CppResourceLeaks!LeakHeapMemory+0x3d", bytes: 0x2018, title: /BackTrace73F28/ } },
+  { file: `${W}umdh-log_x86_wow64_win7_pyumdh.txt`, format: "umdh-log", arch: "x86", verdict: "no-leak-evidence", top: { kind: "call-site", bytes: 0x134, title: /^3 live blocks \(0x134 bytes\) allocated at an unknown site$/ } },
+  { file: `${W}umdh-v_x86_vista-7_aiocf.txt`, format: "umdh-log", arch: "unknown", verdict: "no-leak-evidence", top: { kind: "call-site", callSite: "CppResourceLeaks!LeakHeapMemory+0x3d", bytes: 0x2018, title: /^1 live blocks \(0x2018 bytes\) allocated at CppResourceLeaks!LeakHeapMemory\+0x3d$/ } },
   { file: `${P}A_msdocs_default_oldformat.txt`, format: "poolused-log", arch: "unknown", verdict: "no-leak-evidence", top: { kind: "pool-tag", tag: "usbp", bytes: 77152 } },
   { file: `${P}B_msdocs_flag4_oldformat.txt`, format: "poolused-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "pool-tag", tag: "Abc", bytes: 33930272 } },
   { file: `${P}C_jellykuo_flag2_livedump.txt`, format: "poolused-log", arch: "unknown", verdict: "leak-suspected", top: { kind: "pool-tag", tag: "amda", bytes: 1938325232 + 9360 + 646239888, title: /^amda\/IoWI: 2 pool tags allocated in step/ } },
@@ -90,6 +95,7 @@ describe("the top finding of every shared log", () => {
       expect(validateReport(report).errors).toEqual([]);
       expect([report.input.kind, report.input.format, report.target.arch]).toEqual(["text", row.format, row.arch]);
       expect(report.analysis.verdict).toBe(row.verdict);
+      if (row.largest) expect(report.analysis.largest[0]).toMatchObject(row.largest);
       const top = report.analysis.suspects[0];
       if (!row.top) {
         expect(top).toBeUndefined();
@@ -106,7 +112,8 @@ describe("the top finding of every shared log", () => {
       if (row.top.title) expect(top.title).toMatch(row.top.title);
       // The text report leads with the same finding.
       const first = text.split("\n").find((l) => l.startsWith("#1 "));
-      expect(first).toBe(`#1 ${top.title}  [${top.kind}, score ${top.score.toFixed(2)}]`);
+      // the text report floors shown scores to two decimals (never rounded up across 0.3)
+      expect(first).toBe(`#1 ${top.title}  [${top.kind}, score ${(Math.floor(top.score * 100) / 100).toFixed(2)}]`);
     });
   }
 });

@@ -305,6 +305,14 @@ export function statTableBusy(groups: readonly { total: number; percent: number 
   return { busy: listed, listed, fromPercent: false };
 }
 
+/** The group of a `-stat` table holding at least half of the busy bytes the table accounts for, if one does. */
+export function dominantGroup(groups: readonly { size: number; count: number; total: number; percent: number }[]): { size: number; count: number; share: number } | undefined {
+  const busy = statTableBusy(groups).busy;
+  const top = groups.reduce<(typeof groups)[number] | undefined>((a, g) => (Number.isFinite(g.total) && g.total > (a?.total ?? 0) ? g : a), undefined);
+  if (!top || busy <= 0 || !Number.isFinite(top.size) || top.total < busy * 0.5) return undefined;
+  return { size: top.size, count: top.count, share: top.total / busy };
+}
+
 function latestStatTable(session: WindbgSession, heap: number): (HeapStatBlock["tables"][number] & { command: string }) | undefined {
   let found: (HeapStatBlock["tables"][number] & { command: string }) | undefined;
   for (const b of blocksOfKind(session, "heapStat")) for (const t of b.tables) if (t.heap === heap && t.groups.length > 0) found = { ...t, command: b.command ?? "!heap -stat" };
@@ -360,18 +368,26 @@ function heapSummaryEvidence(session: WindbgSession, sink: EvidenceSink): boolea
     }
   }
   if (!reportedGap && share >= 0.5 && commit >= 64 * 1024 * 1024) {
+    // The heap's `-stat` table accounts for its commit and one size holds most of its busy bytes:
+    // the commit and that size class are one cause (the card is the size class, with both figures).
+    const dominant = stat ? dominantGroup(stat.groups) : undefined;
+    const hn = name.slice(2);
     sink.add({
       detector: `${DETECTOR}/heap-s`,
       signal: "reported",
-      keys: [`heap:${name}`],
+      keys: [`heap:${name}`, ...(dominant ? [`class:${name}:${hex(dominant.size)}`] : [])],
       strength: clamp(0.1 + 0.2 * share + (commit >= 1024 * 1024 * 1024 ? 0.25 : commit >= 256 * 1024 * 1024 ? 0.15 : 0.05)),
       count: 0,
       bytes: commit,
       leakKind: "heap",
       heap: name,
       title: `Heap ${name.slice(2)} holds ${Math.round(share * 100)}% of all heap commit (${kb(top.committedK)})`,
-      text: `\`!heap -s\` (line ${top.line}): heap ${name.slice(2)} has ${kb(top.committedK)} committed, ${Math.round(share * 100)}% of all heap commit (${kb(totalK)}).${rowFacts}`,
-      nextStep: `Run \`!heap -stat -h ${name.slice(2)}\` to see which sizes fill it. ${next}`,
+      text:
+        `\`!heap -s\` (line ${top.line}): heap ${hn} has ${kb(top.committedK)} committed, ${Math.round(share * 100)}% of all heap commit (${kb(totalK)}).${rowFacts}` +
+        (dominant && stat ? ` Its \`!heap -stat -h\` table (line ${stat.line}) puts ${Math.round(dominant.share * 1000) / 10}% of the busy bytes in ${dominant.count.toLocaleString("en-US")} blocks of ${hex(dominant.size)} bytes.` : ""),
+      nextStep: dominant
+        ? `Run \`!heap -flt s ${dominant.size.toString(16)}\` to list the ${hex(dominant.size)}-byte blocks, then \`!heap -p -a <address>\` on a few of them (gflags +ust on) for the stack that allocates them.`
+        : `Run \`!heap -stat -h ${hn}\` to see which sizes fill it. ${next}`,
       source: `${last.command ?? "!heap -s"} at line ${top.line}`,
     });
   }

@@ -161,6 +161,27 @@ describe("!heap -l, !heap -s, !address -summary", () => {
     expect(statTableBusy([{ total: 0xa0000, percent: 40 }, { total: 0x78000, percent: 30 }]).busy).toBe(0x190000);
   });
 
+  it("`!heap -s` + `-stat -h` where one size holds most of the heap: the commit names that size class", async () => {
+    const stat = (top: string) => [
+      ...SUMMARY(412000),
+      "0:000> !heap -stat -h 000001a2b3c40000",
+      " heap @ 000001a2b3c40000",
+      "group-by: TOTSIZE max-display: 20",
+      "    size     #blocks     total     ( %) (percent of total busy bytes)",
+      top,
+      "    40 1e00 - 78000  (0.05)",
+    ];
+    // 0x1f64 x 0x76c6 = 244 MB of the 402 MB commit: the groups account for it, one size dominates
+    const { records } = await evidenceOf(stat("    1f64 76c6 - e905f58  (99.95)"));
+    const e = records.find((r) => r.keys[0] === "heap:0x1a2b3c40000")!;
+    expect(e.keys).toEqual(["heap:0x1a2b3c40000", "class:0x1a2b3c40000:0x1f64"]);
+    expect(e.text).toMatch(/100% of the busy bytes in 30,406 blocks of 0x1f64 bytes/);
+    expect(e.nextStep).toMatch(/^Run `!heap -flt s 1f64`/);
+    // no size holds half of the busy bytes: the heap alone
+    const { records: spread } = await evidenceOf([...stat("    1f64 76c6 - e905f58  (45.00)"), "    80 1d2c0c - e960600  (46.00)"].filter((l) => !l.includes("1e00")));
+    expect(spread.find((r) => r.keys[0] === "heap:0x1a2b3c40000")!.keys).toEqual(["heap:0x1a2b3c40000"]);
+  });
+
   it("two `!heap -s` are two snapshots: commit growth, never a sum", async () => {
     const { records, target } = await evidenceOf([...SUMMARY(20000), "", ...SUMMARY(180000)]);
     const g = records.find((r) => r.signal === "growth")!;
