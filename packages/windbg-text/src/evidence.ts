@@ -384,7 +384,7 @@ function heapSummaryEvidence(session: WindbgSession, sink: EvidenceSink): boolea
       title: `Heap ${name.slice(2)} holds ${Math.round(share * 100)}% of all heap commit (${kb(top.committedK)})`,
       text:
         `\`!heap -s\` (line ${top.line}): heap ${hn} has ${kb(top.committedK)} committed, ${Math.round(share * 100)}% of all heap commit (${kb(totalK)}).${rowFacts}` +
-        (dominant && stat ? ` Its \`!heap -stat -h\` table (line ${stat.line}) puts ${Math.round(dominant.share * 1000) / 10}% of the busy bytes in ${dominant.count.toLocaleString("en-US")} blocks of ${hex(dominant.size)} bytes.` : ""),
+        (dominant && stat ? ` Its \`!heap -stat -h\` table (line ${stat.line}) puts ${Math.round(dominant.share * 10000) / 100}% of the busy bytes in ${dominant.count.toLocaleString("en-US")} blocks of ${hex(dominant.size)} bytes.` : ""),
       nextStep: dominant
         ? `Run \`!heap -flt s ${dominant.size.toString(16)}\` to list the ${hex(dominant.size)}-byte blocks, then \`!heap -p -a <address>\` on a few of them (gflags +ust on) for the stack that allocates them.`
         : `Run \`!heap -stat -h ${hn}\` to see which sizes fill it. ${next}`,
