@@ -170,10 +170,15 @@ export function buildSuspect(cause: Cause, ctx: CardContext): Suspect {
   const delta = rs.find((r) => r.delta)?.delta;
   const callSite = withStack?.callSite ?? rs.find((r) => r.callSite)?.callSite;
   const nonHeapKind = cause.leakKind !== "heap" && cause.leakKind !== "pool" ? cause.leakKind : undefined;
+  // A cause resting on growth alone, led by a record that titles itself (a UMDH backtrace that
+  // grew, a heap's commit between two `!heap -s`): nothing describes its blocks but the growth, so
+  // the card is that growth. Growth of blocks a dump shows (size classes, stacks) keeps their kind.
+  const titledGrowth = rs[0]!.signal === "growth" && rs[0]!.title !== undefined && !rs.some((r) => STRUCTURAL.includes(r.signal));
 
   let kind: Suspect["kind"];
   if (nonHeapKind) kind = nonHeapKind;
   else if (tag !== undefined) kind = "pool-tag";
+  else if (titledGrowth) kind = "growth";
   else if (classKeys.length === 1 && sizes.length <= 1) kind = "size-class";
   else if (stackKey) kind = "call-site";
   else if (typeName) kind = "type";
@@ -194,7 +199,8 @@ export function buildSuspect(cause: Cause, ctx: CardContext): Suspect {
   let title: string;
   switch (kind) {
     case "size-class":
-      title = `${count} × ${hex(sizes[0] ?? 0)}-byte blocks${of}${at} (${pct(bytes, heap ? ctx.heapBytes(heap) : ctx.totalBytes)}% of heap ${heap ?? "?"})`;
+      // a size in any heap (a log's `class:*:` key) is a share of all busy bytes, when there are any
+      title = `${count} × ${hex(sizes[0] ?? 0)}-byte blocks${of}${at}${heap ? ` (${pct(bytes, ctx.heapBytes(heap))}% of heap ${heap})` : ctx.totalBytes > 0 ? ` (${pct(bytes, ctx.totalBytes)}% of all busy bytes)` : ""}`;
       break;
     case "call-site":
       title = `${count} live blocks (${hex(bytes)} bytes${sizes.length > 0 ? ` in ${sizes.length} size(s)` : ""})${of} allocated at ${callSite ?? "an unknown site"}`;
@@ -231,7 +237,7 @@ export function buildSuspect(cause: Cause, ctx: CardContext): Suspect {
     nextStep,
     keys: cause.keys,
   };
-  if (heap && (kind === "size-class" || kind === "unreferenced" || kind === "fragmentation" || kind === "heap")) s.heap = heap;
+  if (heap && (kind === "size-class" || kind === "unreferenced" || kind === "fragmentation" || kind === "heap" || kind === "growth")) s.heap = heap;
   if (sizes.length === 1) s.size = sizes[0]!;
   if (sizes.length > 1) s.sizes = sizes.slice(0, 16);
   if (delta) s.delta = delta;

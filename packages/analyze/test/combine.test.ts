@@ -94,6 +94,52 @@ describe("the combiner", () => {
   });
 });
 
+describe("cards of log evidence", () => {
+  const umdh = rec({
+    detector: "windbg-text/umdh",
+    keys: ["stack:BackTrace00B53", "class:*:0x428"],
+    signal: "growth",
+    strength: 0.95,
+    size: 0x428,
+    count: 0x3a,
+    bytes: 0xf110,
+    delta: { count: 0x14, bytes: 0x5320 },
+    title: "BackTrace00B53 grew by 0x5320 bytes (MyApp!DisplayMyGraphics+0x1e)",
+    callSite: "MyApp!DisplayMyGraphics+0x1e",
+  });
+
+  it("a cause resting on a titled growth record alone is a growth card with that title", () => {
+    const [card] = suspectsOf(mergeEvidence([umdh]), { ...cardCtx, totalBytes: 0 }, 10);
+    expect(card).toMatchObject({ kind: "growth", title: umdh.title, size: 0x428, bytes: 0xf110, delta: { bytes: 0x5320 }, callSite: "MyApp!DisplayMyGraphics+0x1e" });
+  });
+
+  it("growth of blocks a structural record describes keeps the kind of those blocks", () => {
+    const cls = rec({ detector: "size-class", keys: ["class:0x500000:0x428"], signal: "dominance", strength: 0.2, size: 0x428, heap: "0x500000", count: 0x3a, bytes: 0xf110 });
+    const [card] = suspectsOf(mergeEvidence([umdh, cls]), cardCtx, 10);
+    // `class:*:0x428` met that size in heap 0x500000: the blocks of one stack, a call site
+    expect(card).toMatchObject({ kind: "call-site", size: 0x428, delta: { bytes: 0x5320 } });
+    expect(card!.title).toBe("58 live blocks (0xf110 bytes in 1 size(s)) allocated at MyApp!DisplayMyGraphics+0x1e, +20 since the earlier snapshot");
+    // the same growth without a title (a dump diff's record) is a size class or call site too
+    const { title: _title, ...untitled } = umdh;
+    const [plain] = suspectsOf(mergeEvidence([{ ...untitled, keys: ["stack:BackTrace00B53"] }]), cardCtx, 10);
+    expect(plain!.kind).toBe("call-site");
+  });
+
+  it("a size in any heap (`class:*:`) is a share of all busy bytes, never of an unknown heap", () => {
+    const any = rec({ detector: "windbg-text/umdh", keys: ["stack:BackTrace1", "class:*:0x68"], signal: "concentration", strength: 0.1, size: 0x68, count: 2, bytes: 0xd0 });
+    const [card] = suspectsOf(mergeEvidence([any]), { ...cardCtx, totalBytes: 0xd0 * 4 }, 10);
+    expect(card!.title).toBe("2 × 0x68-byte blocks (25% of all busy bytes)");
+    const [none] = suspectsOf(mergeEvidence([any]), { ...cardCtx, totalBytes: 0 }, 10);
+    expect(none!.title).toBe("2 × 0x68-byte blocks");
+  });
+
+  it("a heap's commit growth names its heap", () => {
+    const grew = rec({ detector: "windbg-text/heap-s", keys: ["heap:0x1976aa70000"], signal: "growth", strength: 0.5, heap: "0x1976aa70000", count: 0, bytes: 9492 * 1024, delta: { count: 0, bytes: 9368 * 1024 }, title: "Heap 1976aa70000 commit grew by 9,368 KB" });
+    const [card] = suspectsOf(mergeEvidence([grew]), cardCtx, 10);
+    expect(card).toMatchObject({ kind: "growth", heap: "0x1976aa70000", title: "Heap 1976aa70000 commit grew by 9,368 KB" });
+  });
+});
+
 describe("plugins' detectors (the evidence hook)", () => {
   const scenario = () => {
     const heap = new Mem(0x500000, 0x10000);

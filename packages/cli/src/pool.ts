@@ -43,7 +43,7 @@ export function poolSection(
   const db = api?.pooltag();
   const sorted = sortPoolRows(rows, options.sort).slice(0, options.top);
   const notes: string[] = [];
-  if (!db) notes.push("No pooltag.txt found: pass --pooltag FILE (Debugging Tools for Windows ships one) for tag descriptions.");
+  if (!db && !rows.some((r) => (r as { description?: string }).description !== undefined)) notes.push("No pooltag.txt found: pass --pooltag FILE (Debugging Tools for Windows ships one) for tag descriptions.");
   if (method === "pool-header-scan") notes.push("Totals come from a scan of the pool headers present in the dump, not from the tracker tables: a lower bound.");
   if (method === "none") notes.push("The pool tracker tables are not in this dump and no pool pages could be scanned: take a full or kernel memory dump.");
   const tags = sorted.map((r) => r.tag);
@@ -72,9 +72,13 @@ export function poolSection(
         pagedAllocs: outstanding(r.pagedAllocs, r.pagedFrees),
         pagedBytes: r.pagedBytes,
       };
-      const d = db?.lookup(r.tag);
-      if (d?.description) out.description = d.description;
-      if (d?.binary) out.binary = d.binary;
+      // A log's own description and owner win; pooltag.txt fills what it left blank.
+      const own = r as { description?: string; binary?: string };
+      const d = own.description === undefined || own.binary === undefined ? db?.lookup(r.tag) : undefined;
+      const description = own.description ?? d?.description;
+      const binary = own.binary ?? d?.binary;
+      if (description) out.description = description;
+      if (binary) out.binary = binary;
       const owners = ownersByTag.get(r.tag);
       if (owners?.length) out.owners = owners;
       const hint = systemTagHint(r.tag);

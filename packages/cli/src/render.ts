@@ -52,6 +52,8 @@ export function renderInfo(report: Report, options: { modules?: boolean } = {}):
 export function renderHeaps(report: Report): string {
   const heaps = report.heaps ?? [];
   if (heaps.length === 0) return `No heaps found.\n${diagnosticsFooter(report)}`;
+  // Columns only a `!heap -s` table prints (logs): shown when some heap has them.
+  const logColumns = heaps.some((h) => typeof h.summary.freeListLength === "number" || typeof h.summary.lockContention === "number");
   const rows = heaps.map((h) => {
     const s = h.summary;
     const num = (k: string): string => (typeof s[k] === "number" ? dec(s[k] as number) : "");
@@ -65,10 +67,14 @@ export function renderHeaps(report: Report): string {
       dec(h.busy.count),
       hex(h.busy.bytes),
       dec(h.free.count),
-      hex(h.free.bytes),
+      // A log's `!heap -s` prints the free KB of heaps whose free blocks it does not list.
+      h.free.bytes === 0 && typeof s.freeK === "number" ? hex(s.freeK * 1024) : hex(h.free.bytes),
       num("ucrs"),
       num("virtualBlocks"),
-      s.lfh === true ? "LFH" : "",
+      ...(logColumns
+        ? [typeof s.virtualK === "number" ? hex(s.virtualK * 1024) : "", num("freeListLength"), typeof s.lockContention === "number" ? hex(s.lockContention) : ""]
+        : []),
+      s.lfh === true ? "LFH" : typeof s.fastHeap === "string" ? s.fastHeap : "",
       h.foundBy.join(",") + (h.incomplete ? " (incomplete)" : ""),
     ];
   });
@@ -87,6 +93,7 @@ export function renderHeaps(report: Report): string {
         { header: "Free bytes (hex)" },
         { header: "UCRs (dec)" },
         { header: "Virtual (dec)" },
+        ...(logColumns ? [{ header: "Virtual bytes (hex)" }, { header: "List (dec)" }, { header: "Lock (hex)" }] : []),
         { header: "Fast", align: "left" },
         { header: "Found by", align: "left" },
       ],
@@ -183,8 +190,11 @@ export function renderStacks(report: Report): string {
   if (s.status !== "present") return `No allocation stacks: ${s.note}\n${diagnosticsFooter(report)}`;
   const out: string[] = [`${dec(s.distinct)} distinct stacks; largest first.`, ""];
   for (const g of s.groups) {
-    out.push(`${dec(g.count)} allocations, ${hex(g.bytes)} bytes, sizes ${g.sizes.map(hex).join(" ")}; e.g. ${g.samples.join(" ")}`);
-    for (const f of g.frames) out.push(`    ${addr(f.address).padStart(18)} ${f.text}`);
+    // UMDH records of a log have no sizes, samples or return addresses: say only what is known.
+    const sizes = g.sizes.length > 0 ? `, sizes ${g.sizes.map(hex).join(" ")}` : "";
+    const samples = g.samples.length > 0 ? `; e.g. ${g.samples.join(" ")}` : "";
+    out.push(`${dec(g.count)} allocations, ${hex(g.bytes)} bytes${sizes}${samples}`);
+    for (const f of g.frames) out.push(`    ${(f.address === "0x0" ? "" : addr(f.address)).padStart(18)} ${f.text}`);
     out.push("");
   }
   return out.join("\n") + diagnosticsFooter(report);

@@ -24,7 +24,8 @@ export function humanBytes(n: number): string {
 /** One-line description of the input. */
 export function inputLine(report: Report): string {
   const t = report.target;
-  const os = t ? osVersionText(t.os) : "";
+  // a log that names no Windows version says nothing rather than "Windows 0.0 build 0"
+  const os = t && t.os.major > 0 ? osVersionText(t.os) : "";
   const arch = t ? `${t.arch}${t.wow64 ? " (WoW64)" : ""}` : "";
   return [report.input.path, report.input.format, arch, os].filter(Boolean).join(" · ");
 }

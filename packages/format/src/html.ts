@@ -238,6 +238,16 @@ export function formatHtml(report: Report): string {
       );
     }
   }
+  const pool = report.analysis ? report.pool : undefined;
+  if (pool && pool.rows.length > 0) {
+    add(
+      "pool",
+      "Pool",
+      `<section id="pool"><h2>Pool</h2><table><thead><tr><th>tag</th><th class="n">non-paged allocs (dec)</th><th class="n">non-paged bytes (hex)</th><th class="n">paged allocs (dec)</th><th class="n">paged bytes (hex)</th><th>description</th></tr></thead><tbody>${pool.rows
+        .map((r) => `<tr><td><code>${esc(r.tag)}</code></td><td class="n">${esc(count(r.nonPagedAllocs))}</td><td class="n">${esc(hex(r.nonPagedBytes))}</td><td class="n">${esc(count(r.pagedAllocs))}</td><td class="n">${esc(hex(r.pagedBytes))}</td><td>${esc([r.description, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(" , "))}</td></tr>`)
+        .join("")}</tbody></table>${pool.notes.map((n) => `<p>${esc(n)}</p>`).join("")}</section>`,
+    );
+  }
   if (report.trend) add("trend", "Trend", trendHtml(report.trend, esc));
   const d = report.diff;
   if (d) {

@@ -54,6 +54,15 @@ export function formatMarkdown(report: Report): string {
     out.push("", "## Size classes", "", "| heap | size (hex) | count (dec) | bytes (hex) | % of heap |", "|---|---|---|---|---|");
     for (const c of a.sizeClasses.slice(0, 20)) out.push(`| ${c.heap} | ${hex(c.size)} | ${count(c.count)} | ${hex(c.bytes)} | ${c.percent} |`);
   }
+  const pool = report.analysis ? report.pool : undefined;
+  if (pool && pool.rows.length > 0) {
+    out.push("", "## Pool", "", "| tag | non-paged allocs | non-paged bytes | paged allocs | paged bytes | description |", "|---|---|---|---|---|---|");
+    for (const r of pool.rows) {
+      const desc = [r.description, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(" , ");
+      out.push(`| ${mdEscape(r.tag)} | ${r.nonPagedAllocs} | ${r.nonPagedBytes} | ${r.pagedAllocs} | ${r.pagedBytes} | ${mdEscape(desc)} |`);
+    }
+    for (const n of pool.notes) out.push("", mdEscape(n));
+  }
   const d = report.diff;
   if (d) {
     const bytes = d.total.after.bytes - d.total.before.bytes;

@@ -60,7 +60,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
           out.push(
             `    stack${s.stackId !== undefined ? ` ${s.stackId}` : ""}${folded.folded.length ? ` (${folded.folded.length} allocator frame${folded.folded.length === 1 ? "" : "s"} above ▶, the first caller)` : ""}:`,
           );
-          for (const f of s.stack.slice(0, 12)) out.push(`    ${f === folded.shown[0] ? "▶" : " "} ${f.address.padStart(18, " ")} ${safeText(f.text)}`);
+          for (const f of s.stack.slice(0, 12)) out.push(`    ${f === folded.shown[0] ? "▶" : " "} ${(f.address === "0x0" ? "" : f.address).padStart(18, " ")} ${safeText(f.text)}`);
           if (s.stack.length > 12) out.push(`      ... ${s.stack.length - 12} more frames`);
         }
       }
@@ -89,6 +89,19 @@ export function formatText(report: Report, options: TextOptions = {}): string {
           `${hex(a.reachability.scannedBytes)} bytes scanned.`,
       );
     }
+  }
+  const p = report.analysis ? report.pool : undefined;
+  if (p && p.rows.length > 0) {
+    out.push(bold(`Pool (${safeText(p.method === "log" ? "as the log lists it" : p.method)}): top tags by ${p.sort === "paged" ? "paged" : "non-paged"} bytes`));
+    out.push(`  ${"Tag".padEnd(4)} ${"NP allocs".padStart(10)} ${"NP bytes".padStart(12)} ${"P allocs".padStart(9)} ${"P bytes".padStart(12)}  description`);
+    for (const r of p.rows.slice(0, 10)) {
+      const desc = [r.description, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(" , ");
+      out.push(
+        `  ${safeText(r.tag).padEnd(4)} ${String(r.nonPagedAllocs).padStart(10)} ${String(r.nonPagedBytes).padStart(12)} ${String(r.pagedAllocs).padStart(9)} ${String(r.pagedBytes).padStart(12)}  ${safeText(desc)}`,
+      );
+    }
+    for (const n of p.notes) out.push(dim(`  ${safeText(n)}`));
+    out.push("");
   }
   const d = report.diff;
   if (d) {

@@ -13,6 +13,7 @@ import {
   addressFromParts,
   formatAddress,
   readBytes,
+  windowsVersionOfBuild,
 } from "@leakscope/core";
 import {
   DumpType,
@@ -419,12 +420,5 @@ declare module "@leakscope/core" {
 
 /** Windows major/minor version from a build number (the header has only the build). */
 export function windowsVersion(build: number): { major: number; minor: number } {
-  if (build >= 10240) return { major: 10, minor: 0 };
-  if (build >= 9600) return { major: 6, minor: 3 };
-  if (build >= 9200) return { major: 6, minor: 2 };
-  if (build >= 7600) return { major: 6, minor: 1 };
-  if (build >= 6000) return { major: 6, minor: 0 };
-  if (build >= 3790) return { major: 5, minor: 2 };
-  if (build >= 2600) return { major: 5, minor: 1 };
-  return { major: 0, minor: 0 };
+  return build >= 2600 ? windowsVersionOfBuild(build) : { major: 0, minor: 0 };
 }

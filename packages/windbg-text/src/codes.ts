@@ -5,7 +5,7 @@ export const windbgTextCodes = defineCodes("windbg-text", {
   WINDBG_TEXT_UNPARSED_LINE: {
     severity: "warning",
     description:
-      "A line inside a recognised command's output matches none of that command's formats; it was skipped — check the line (edited or wrapped text) or report the format.",
+      "A line (or a run of consecutive lines, reported once at its first line) inside a recognised command's output matches none of that command's formats; it was skipped — check the line (edited or wrapped text) or report the format.",
   },
   WINDBG_TEXT_TRUNCATED_ROW: {
     severity: "warning",

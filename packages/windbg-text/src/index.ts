@@ -9,12 +9,30 @@ export { parseFrame } from "./util.js";
 export { windbgTextCodes, type WindbgTextCode } from "./codes.js";
 export type * from "./model.js";
 export { blocksOfKind } from "./model.js";
+export { scanFacts } from "./session.js";
+export {
+  detectLogEvidence,
+  poolEvidence,
+  poolTagGroups,
+  statTableBusy,
+  umdhComparison,
+  umdhSnapshotTotals,
+  logCallSite,
+  type PoolFacts,
+  type PoolSnapshotFacts,
+  type UmdhRecordFacts,
+} from "./evidence.js";
 export {
   windbgText,
   WindbgTextOptions,
   poolRowsOf,
   claimsWindbgText,
   sessionTarget,
+  logPoolSection,
+  logStackGroups,
+  logStatSection,
+  logDiffGroups,
+  type LogDiffGroups,
   type WindbgPoolRow,
   type WindbgPoolData,
   type PoolUsageRowLike,

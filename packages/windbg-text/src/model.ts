@@ -491,7 +491,12 @@ export interface UmdhDiffRecord {
   bytesDelta: number;
   newBytes: number;
   oldBytes: number;
-  /** Allocation-count delta, when printed. */
+  /**
+   * The `N allocs` figure of the first line: the allocations of the backtrace in the newer log
+   * (`+ 5320 ( f110 - 9df0) 3a allocs`: 0x3a blocks of 0x428 bytes make 0xf110).
+   */
+  allocs?: number;
+  /** Allocation-count delta, from the second line of the newer layout (`+ 1 ( 1 - 0) BackTraceX allocations`). */
   countDelta?: number;
   newCount?: number;
   oldCount?: number;
@@ -535,8 +540,20 @@ export type SessionBlock =
 
 export type BlockKind = SessionBlock["kind"];
 
+/** What the log says about the machine and the debugger (`vertarget`, `Windows 10 Version ...`, UMDH's header). */
+export interface SessionFacts {
+  /** Windows version: `major.minor.build` when a line states it (build 0 when only `6.1` is printed). */
+  os?: { major: number; minor: number; build: number; buildString?: string; line: number; text: string };
+  /** Processor named by the version line (`Free x64`, `Free x86 compatible`), or by `.effmach`. */
+  arch?: "x86" | "x64" | "arm64";
+  /** True when the version line says `x86 compatible` (a 32-bit process on 64-bit Windows). */
+  wow64?: boolean;
+}
+
 /** What {@link parseWindbgLog} returns. */
 export interface WindbgSession {
+  /** Target facts stated anywhere in the log. */
+  facts: SessionFacts;
   encoding: TextEncoding;
   /** Lines in the decoded input. */
   lineCount: number;

@@ -11,8 +11,12 @@ import {
   type ModuleInfo,
   type OsInfo,
   type ProcessView,
+  type PoolSection,
   type Run,
   type SizeGroup,
+  type StackGroup,
+  type StacksSection,
+  type StatSection,
   STAGE_BACKEND,
   STAGE_ENRICH,
   type StackRecord,
@@ -26,6 +30,7 @@ import { type Static, Type } from "@leakscope/core";
 import { windbgTextCodes } from "./codes.js";
 import { decodeText, isWindbgText } from "./decode.js";
 import type { HeapEntry, PageHeapBlock, SessionBlock, StackFrame, WindbgSession } from "./model.js";
+import { type PoolFacts, type PoolSnapshotFacts, detectLogEvidence, statTableBusy, reportFrame, logCallSite, umdhComparison } from "./evidence.js";
 import { parseWindbgLog } from "./session.js";
 
 const NAME = "windbg-text";
@@ -50,12 +55,27 @@ export interface WindbgPoolRow {
 
 /** Pool snapshots of a log: one per `!poolused` command or poolmon screen, in input order. */
 export interface WindbgPoolData {
-  snapshots: { command: string; line: number; kind: "poolused" | "poolmon"; rows: WindbgPoolRow[] }[];
+  snapshots: {
+    command: string;
+    line: number;
+    kind: "poolused" | "poolmon";
+    /**
+     * Snapshots with the same key list the same rows (same `!poolused` flags and tag filter, or
+     * poolmon screens): only those are compared. Different flags sort and cut the table differently.
+     */
+    comparable: string;
+    /** True when the author cut rows (`...`): a tag missing from it may still exist. */
+    elided: boolean;
+    rows: WindbgPoolRow[];
+  }[];
 }
 
 /** Same shape as pool-km's `PoolUsageRow` (frees are 0: allocations are already outstanding counts). */
 export interface PoolUsageRowLike {
   tag: string;
+  /** Description and owner as the log printed them (absent when the log printed none). */
+  description?: string;
+  binary?: string;
   nonPagedAllocs: number;
   nonPagedFrees: number;
   nonPagedBytes: number;
@@ -98,6 +118,8 @@ interface HeapFacts {
   summary: Record<string, number | string | boolean | null>;
   reservedK?: number;
   committedK?: number;
+  /** Heap flags printed by `!heap -s`, `-s -h` or a listing's header. */
+  flags?: number;
 }
 
 /** What the reader derives from a session, kept per run. */
@@ -203,16 +225,14 @@ function blockBitness(session: WindbgSession): (32 | 64 | undefined)[] {
   });
 }
 
+function backtraceFrame(id: string): StackFrame[] | undefined {
+  const address = /^[0-9a-f]{1,16}$/i.test(id) ? Number.parseInt(id, 16) : Number.NaN;
+  return Number.isSafeInteger(address) ? [{ address, symbol: `BackTrace${id}`, text: `BackTrace${id}` }] : undefined;
+}
+
 function frameTexts(stack: readonly StackFrame[]): FrameText[] {
   return stack.map((f) => {
-    const off = f.offset !== undefined && f.offset !== 0 ? `+0x${f.offset.toString(16)}` : "";
-    let name: string;
-    if (f.module !== undefined && f.symbol !== undefined) name = `${f.module}!${f.symbol}${off}`;
-    else if (f.module !== undefined) name = `${f.module}${off}`;
-    else if (f.symbol !== undefined) name = `${f.symbol}${off}`;
-    else if (Number.isFinite(f.address)) name = formatAddress(f.address);
-    else name = f.text;
-    const t: FrameText = { text: name };
+    const t: FrameText = { text: reportFrame(f).text };
     if (f.module !== undefined) t.module = f.module;
     if (f.symbol !== undefined) t.symbol = f.symbol;
     if (f.offset !== undefined) t.offset = f.offset;
@@ -364,6 +384,7 @@ function buildModel(session: WindbgSession): LogModel {
             fastHeap: r.fastHeap,
           });
           if (r.externalFragmentation) h.summary.externalFragmentationPercent = r.externalFragmentation.percent;
+          if (Number.isFinite(r.flags)) h.flags = r.flags;
           h.reservedK = r.reservedK;
           h.committedK = r.committedK;
         }
@@ -391,6 +412,7 @@ function buildModel(session: WindbgSession): LogModel {
         put("lockContention", b.lockContention);
         put("segments", b.segments);
         if (h.summary.lfh === undefined) h.summary.lfh = b.lfh !== undefined;
+        if (h.flags === undefined && Number.isFinite(b.flags) && b.flags !== 0) h.flags = b.flags;
         if (h.reservedK === undefined && b.reservedK !== undefined) h.reservedK = b.reservedK;
         if (h.committedK === undefined && b.committedK !== undefined) h.committedK = b.committedK;
         break;
@@ -404,7 +426,8 @@ function buildModel(session: WindbgSession): LogModel {
       case "heapListing":
         for (const l of b.heaps) {
           const kind = /segment/i.test(l.heapType ?? "") ? "segment" : "nt";
-          heap(bitness, l.address, kind, where);
+          const lh = heap(bitness, l.address, kind, where);
+          if (lh && lh.flags === undefined && l.flags !== undefined && Number.isFinite(l.flags)) lh.flags = l.flags;
           for (const e of l.entries) fromEntry(bitness, l.address, e, where);
         }
         break;
@@ -459,8 +482,12 @@ function buildModel(session: WindbgSession): LogModel {
             flags: AllocFlags.BUSY,
             line: a.line,
           };
-          if (stack !== undefined) {
-            rec.stack = stack;
+          // UMDH prints a stack once per backtrace, and not at all when it was dumped elsewhere:
+          // such records keep their backtrace as a one-frame stack (its id is the trace's address
+          // in the trace database), so diffs and stack groups still tell the backtraces apart.
+          const frames = stack !== undefined && stack.length > 0 ? stack : backtraceFrame(a.backtraceId);
+          if (frames !== undefined) {
+            rec.stack = frames;
             rec.stackKey = "bt:" + a.backtraceId;
           }
           addBlock(bitness, a.heap, rec, `UMDH record at line ${a.line}`);
@@ -501,7 +528,7 @@ function poolData(session: WindbgSession): WindbgPoolData {
         if (r.binary !== undefined) row.binary = r.binary;
         return row;
       });
-      out.snapshots.push({ command: b.command ?? "!poolused", line: b.line, kind: "poolused", rows });
+      out.snapshots.push({ command: b.command ?? "!poolused", line: b.line, kind: "poolused", comparable: `poolused:${b.flags}:${b.tagFilter ?? ""}`, elided: b.elided, rows });
     } else if (b.kind === "poolmon") {
       const snapshot = out.snapshots.length;
       const byTag = new Map<string, WindbgPoolRow>();
@@ -520,7 +547,7 @@ function poolData(session: WindbgSession): WindbgPoolData {
           row.nonPagedBytes += r.bytes;
         }
       }
-      out.snapshots.push({ command: b.command ?? "poolmon", line: b.line, kind: "poolmon", rows: [...byTag.values()] });
+      out.snapshots.push({ command: b.command ?? "poolmon", line: b.line, kind: "poolmon", comparable: "poolmon", elided: b.elided, rows: [...byTag.values()] });
     }
   }
   return out;
@@ -535,15 +562,160 @@ export function poolRowsOf(target: Target, snapshot?: number): PoolUsageRowLike[
   const snaps = target.data.windbgPool?.snapshots ?? [];
   const s = snaps[snapshot ?? snaps.length - 1];
   if (!s) return [];
-  return s.rows.map((r) => ({
-    tag: r.tag,
-    nonPagedAllocs: r.nonPagedAllocs,
-    nonPagedFrees: 0,
-    nonPagedBytes: r.nonPagedBytes,
-    pagedAllocs: r.pagedAllocs,
-    pagedFrees: 0,
-    pagedBytes: r.pagedBytes,
+  return s.rows.map((r) => {
+    const out: PoolUsageRowLike = {
+      tag: r.tag,
+      nonPagedAllocs: r.nonPagedAllocs,
+      nonPagedFrees: 0,
+      nonPagedBytes: r.nonPagedBytes,
+      pagedAllocs: r.pagedAllocs,
+      pagedFrees: 0,
+      pagedBytes: r.pagedBytes,
+    };
+    if (r.description !== "" && !/^UNKNOWN pooltag/i.test(r.description)) out.description = r.description;
+    if (r.binary !== undefined && r.binary !== "") out.binary = r.binary;
+    return out;
+  });
+}
+
+/** What pool-km's api offers that this plugin uses (looked up by name, never imported). */
+interface PooltagLookup {
+  pooltag(): { lookup(tag: string): { description?: string; binary?: string } | undefined } | undefined;
+}
+
+/**
+ * The `pool` report section of a log: the latest snapshot's rows sorted by non-paged bytes, with
+ * the descriptions and `Binary:` owners the log printed (a pooltag.txt, when pool-km finds one,
+ * fills only the rows the log left without). Undefined when the log holds no pool output.
+ */
+export function logPoolSection(run: Run, top = 20): PoolSection | undefined {
+  const t = run.target;
+  // A command typed with no output is no snapshot.
+  const snaps = (t.data.windbgPool?.snapshots ?? []).filter((x) => x.rows.length > 0);
+  const last = snaps[snaps.length - 1];
+  if (!last) return undefined;
+  const db = run.engine.api<PooltagLookup>("pool-km")?.pooltag();
+  // Sorted by the pool the table is about (a `!poolused 4` table lists paged pool).
+  const paged = last.rows.reduce((n, r) => n + r.pagedBytes, 0) > last.rows.reduce((n, r) => n + r.nonPagedBytes, 0);
+  const rows = [...last.rows]
+    .sort((a, b) => (paged ? b.pagedBytes - a.pagedBytes || b.nonPagedBytes - a.nonPagedBytes : b.nonPagedBytes - a.nonPagedBytes || b.pagedBytes - a.pagedBytes) || a.tag.localeCompare(b.tag))
+    .slice(0, top);
+  const notes = [`Rows of ${last.command} at line ${last.line}${snaps.length > 1 ? ` (the last of ${snaps.length} snapshots in the log)` : ""}; descriptions and owners as the log printed them.`];
+  return {
+    source: t.format,
+    method: "log",
+    sort: paged ? "paged" : "nonpaged",
+    notes,
+    rows: rows.map((r) => {
+      const out: PoolSection["rows"][number] = { tag: r.tag, nonPagedAllocs: Math.max(0, r.nonPagedAllocs), nonPagedBytes: r.nonPagedBytes, pagedAllocs: Math.max(0, r.pagedAllocs), pagedBytes: r.pagedBytes };
+      const own = r.description !== "" && !/^UNKNOWN pooltag/i.test(r.description) ? r.description : undefined;
+      const d = own === undefined || r.binary === undefined ? db?.lookup(r.tag.trim()) : undefined;
+      const description = own ?? d?.description;
+      const binary = r.binary !== undefined && r.binary !== "" ? r.binary : d?.binary;
+      if (description) out.description = description;
+      if (binary) out.binary = binary;
+      return out;
+    }),
+  };
+}
+
+/**
+ * `leakscope stat` of a log: the log's own `!heap -stat -h` table for `heap` (the latest one, as
+ * printed: sizes, counts, totals and WinDbg's percentages), or the only table of the log when no
+ * heap is asked for. Busy bytes are the total the table's percentages imply (the table lists only
+ * its top groups); the busy count is the sum of the listed groups (a lower bound). Undefined
+ * when the log holds no such table, so callers fall back to the blocks the log lists.
+ */
+export function logStatSection(run: Run, heap: Address | undefined, top = 20): StatSection | undefined {
+  const session = run.target.kind === "text" ? run.target.data.windbg : undefined;
+  if (!session) return undefined;
+  const tables = session.blocks.flatMap((b) => (b.kind === "heapStat" ? b.tables.filter((t) => t.groups.length > 0) : []));
+  const distinct = new Set(tables.map((t) => t.heap));
+  const table = heap !== undefined ? tables.filter((t) => t.heap === heap).pop() : distinct.size === 1 ? tables[tables.length - 1] : undefined;
+  if (!table) return undefined;
+  const busy = statTableBusy(table.groups);
+  return {
+    heap: formatAddress(table.heap),
+    groupBy: "requested-size",
+    busy: { count: table.groups.reduce((n, g) => n + g.count, 0), bytes: busy.busy },
+    rows: table.groups.slice(0, top).map((g) => ({ size: g.size, count: g.count, total: g.total, percent: Math.min(100, Math.max(0, g.percent)) })),
+  };
+}
+
+/** What `leakscope diff` compares in a log beyond the blocks it lists (keys as analyze's snapshots use them). */
+export interface LogDiffGroups {
+  /** Heaps with a `!heap -stat -h` table: busy blocks and the bytes the table's percentages imply. */
+  heaps: { key: string; count: number; bytes: number }[];
+  /** The table's size groups (they replace the classes of the blocks listed for that heap). */
+  classes: { key: string; heap: string; size: number; count: number; bytes: number }[];
+  /** Commit per heap from the last `!heap -s` (key `commit <heap>`). */
+  commits: { key: string; heap: string; bytes: number }[];
+}
+
+/** The log's own tables as diff groups: the latest `-stat -h` table per heap and the latest `!heap -s` commit. */
+export function logDiffGroups(run: Run): LogDiffGroups | undefined {
+  const model = modelOf(run);
+  const session = run.target.kind === "text" ? run.target.data.windbg : undefined;
+  if (!model || !session) return undefined;
+  const out: LogDiffGroups = { heaps: [], classes: [], commits: [] };
+  const latest = new Map<string, LogModel["statTables"][number]>();
+  for (const t of model.statTables) if (t.groups.length > 0) latest.set(hk(t.bitness, t.heap), t);
+  for (const t of latest.values()) {
+    const key = `${t.bitness}:${formatAddress(t.heap)}`;
+    const busy = statTableBusy(t.groups);
+    out.heaps.push({ key, count: t.groups.reduce((n, g) => n + g.count, 0), bytes: busy.busy });
+    for (const g of t.groups) out.classes.push({ key: `${key}/${g.size}`, heap: formatAddress(t.heap), size: g.size, count: g.count, bytes: g.total });
+  }
+  for (const h of model.heaps.values()) {
+    if (h.committedK === undefined) continue;
+    out.commits.push({ key: `commit ${formatAddress(h.address)}`, heap: formatAddress(h.address), bytes: h.committedK * 1024 });
+  }
+  return out;
+}
+
+/** Pool rows of every snapshot as the evidence detectors see them. */
+function poolFacts(target: Target): PoolSnapshotFacts[] {
+  return (target.data.windbgPool?.snapshots ?? []).map((s) => ({
+    command: s.command,
+    line: s.line,
+    comparable: s.comparable,
+    elided: s.elided,
+    rows: s.rows.map((r) => {
+      const f: PoolFacts = { tag: r.tag, allocs: Math.max(0, r.nonPagedAllocs) + Math.max(0, r.pagedAllocs), bytes: r.nonPagedBytes + r.pagedBytes, line: r.line };
+      if (r.description !== "") f.description = r.description;
+      if (r.binary !== undefined) f.binary = r.binary;
+      return f;
+    }),
   }));
+}
+
+/**
+ * Stack groups of the UMDH records of a log that are not allocations (comparison records and
+ * resolved records), for `leakscope stacks`: one group per backtrace, ranked by bytes (growth
+ * first when the log is a comparison). Groups already present (`section.groups`) are kept.
+ */
+export function logStackGroups(run: Run, section: StacksSection, top = 20): StacksSection {
+  const session = run.target.kind === "text" ? run.target.data.windbg : undefined;
+  if (!session) return section;
+  const cmp = umdhComparison(session);
+  if (cmp.kind !== "diff" && !(cmp.kind === "snapshot" && !session.blocks.some((b) => b.kind === "umdhLog"))) return section;
+  const stacks = new Map<string, StackFrame[]>();
+  for (const b of session.blocks) {
+    if (b.kind !== "umdhDiff") continue;
+    for (const [id, st] of Object.entries(b.stacks)) if (st.length > 0 && !stacks.has(id)) stacks.set(id, st);
+    for (const r of b.resolved) if (r.stack.length > 0 && !stacks.has(r.backtraceId)) stacks.set(r.backtraceId, r.stack);
+  }
+  const records = [...cmp.records].sort((a, b) => b.bytes - b.oldBytes - (a.bytes - a.oldBytes) || b.bytes - a.bytes);
+  const groups: StackGroup[] = [];
+  let id = section.distinct;
+  for (const r of records) {
+    const st = stacks.get(r.backtraceId) ?? [];
+    const g: StackGroup = { id: id++, count: r.count ?? 0, bytes: r.bytes, sizes: [], samples: [], frames: st.map(reportFrame) };
+    const site = logCallSite(st);
+    if (site) g.callSite = site.text;
+    groups.push(g);
+  }
+  return { ...section, status: "present", distinct: Math.max(section.distinct, groups.length), groups: [...section.groups, ...groups].slice(0, Math.max(top, section.groups.length)) };
 }
 
 function formatOf(session: WindbgSession): string {
@@ -564,10 +736,18 @@ export function sessionTarget(session: WindbgSession, file: { path: string; size
   const seen = new Set(bits.filter((b): b is 32 | 64 => b !== undefined));
   const anyX86Prompt = session.blocks.some((b) => /:x86>$/i.test(b.prompt ?? ""));
   if (anyX86Prompt && seen.size > 0) seen.add(32);
-  const arch: Arch = seen.has(64) ? "x64" : seen.has(32) ? "x86" : "unknown";
-  const wow64 = seen.has(64) && seen.has(32);
+  const statedArch = session.facts?.arch;
+  const arch: Arch = seen.has(64) ? "x64" : seen.has(32) ? "x86" : statedArch === "x86" || statedArch === "x64" ? statedArch : "unknown";
+  const wow64 = (seen.has(64) && seen.has(32)) || (seen.has(32) && session.facts?.wow64 === true);
   const umdh = session.blocks.find((b) => b.kind === "umdhLog");
   const os = parseOsVersion(umdh?.kind === "umdhLog" ? umdh.header.osVersion : undefined);
+  const stated = session.facts?.os;
+  if (stated && (stated.build > 0 || os.major === 0)) {
+    os.major = stated.major;
+    os.minor = stated.minor;
+    os.build = stated.build;
+    if (stated.buildString !== undefined) os.buildString = stated.buildString;
+  }
 
   const modulesOf = (bitness: 32 | 64): ModuleInfo[] => {
     const out: ModuleInfo[] = [];
@@ -673,6 +853,31 @@ export const windbgText = definePlugin({
       apply(engine) {
         engine.hooks.resolveReader.tap(NAME, (probe) => (claimsWindbgText(probe.head) ? reader : undefined));
 
+        engine.hooks.evidence.tapPromise(NAME, async (sink, run) => {
+          const t = run.target;
+          if (t.kind !== "text" || !t.data.windbg) return;
+          // Hostile text can print figures that are no numbers: a record never carries NaN or a negative size.
+          const finite = (x: number): number => (Number.isFinite(x) && x > 0 ? x : 0);
+          detectLogEvidence(t.data.windbg, poolFacts(t), {
+            add: (e) => {
+              if (!Number.isFinite(e.strength)) return;
+              e.bytes = finite(e.bytes);
+              e.count = finite(e.count);
+              if (e.delta) e.delta = { count: Number.isFinite(e.delta.count) ? e.delta.count : 0, bytes: Number.isFinite(e.delta.bytes) ? e.delta.bytes : 0 };
+              if (e.size !== undefined && !(Number.isFinite(e.size) && e.size >= 0)) delete e.size;
+              sink.add(e);
+            },
+            coverage: (c) => sink.coverage(c),
+          });
+        });
+
+        // A log with pool output gets its pool section in every analyze report, next to the heap part.
+        engine.hooks.report.tapPromise(NAME, async (report, run) => {
+          if (run.request.depth !== "analyze" || report.pool !== undefined || run.target.kind !== "text") return report;
+          const pool = logPoolSection(run);
+          return pool ? { ...report, pool } : report;
+        });
+
         engine.hooks.discoverHeaps.tapPromise({ name: NAME, stage: STAGE_BACKEND }, async (run) => {
           const model = modelOf(run);
           if (!model) return;
@@ -689,12 +894,13 @@ export const windbgText = definePlugin({
             Object.assign(rec.summary, h.summary);
             if (h.reservedK !== undefined) rec.stats.reserved = h.reservedK * 1024;
             if (h.committedK !== undefined) rec.stats.committed = h.committedK * 1024;
+            if (h.flags !== undefined) rec.flags = h.flags;
           }
           for (const n of model.noHeap.slice(0, 100)) {
             run.diagnostics.report(NAME, "WINDBG_TEXT_BLOCK_NO_HEAP", windbgTextCodes.WINDBG_TEXT_BLOCK_NO_HEAP.severity, `a block of ${n.what} names no heap; not added`, { file: run.input.path, line: n.line });
           }
           if (model.noHeap.length > 100) {
-            run.diagnostics.report(NAME, "WINDBG_TEXT_BLOCK_NO_HEAP", "info", `${model.noHeap.length - 100} more blocks name no heap`, { file: run.input.path });
+            run.diagnostics.report(NAME, "WINDBG_TEXT_BLOCK_NO_HEAP", "info", `${model.noHeap.length - 100} more blocks name no heap (lines ${model.noHeap[100]!.line}-${model.noHeap[model.noHeap.length - 1]!.line})`, { file: run.input.path, line: model.noHeap[100]!.line });
           }
         });
 

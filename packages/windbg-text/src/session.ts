@@ -1,7 +1,7 @@
-import { Diagnostics, type DiagnosticsOptions } from "@leakscope/core";
+import { Diagnostics, type DiagnosticsOptions, windowsVersionOfBuild } from "@leakscope/core";
 import { windbgTextCodes } from "./codes.js";
 import { decodeText } from "./decode.js";
-import type { OtherBlock, SessionBlock, TextEncoding, UnknownBlock, WindbgSession } from "./model.js";
+import type { OtherBlock, SessionBlock, SessionFacts, TextEncoding, UnknownBlock, WindbgSession } from "./model.js";
 import { parseHeapAddress, parseHeapEntryTable, parseHeapFilter, parseHeapListing, parseHeapSearch } from "./parsers/heap-entries.js";
 import { parseHeapDetail, parseHeapStat, parseHeapSummary } from "./parsers/heap-summary.js";
 import { parseAddressInfo, parseAddressSummary, parseEvaluate, parseGflag, parseModuleList } from "./parsers/misc.js";
@@ -27,6 +27,8 @@ const PROMPT = /^\s*((?:\d+:)*\d+(?::[a-z0-9]+)?>|(?:\d+:\s*)?l?kd(?::[a-z0-9]+)
 const BARE_COMMAND = /^\s*(![a-z][\w.]*|\.effmach|gflags(?:\.exe)?|umdh(?:\.exe)?|poolmon(?:\.exe)?)(?:\s.*)?$/i;
 const OTHER_COMMANDS =
   /^(g|gh|gn|gu|p|pc|pt|t|tc|tt|bp|bu|bm|bl|bc|bd|be|k|kb|kp|kv|kn|kpn|\.effmach|\.reload|\.symfix|\.sympath|\.sympath\+|\.logopen|\.logclose|\.load|\.loadby|\.ecxr|\.cls|\.cxr|\.frame|\.time|\|\||~|gflags|gflags\.exe|umdh|umdh\.exe|poolmon|poolmon\.exe)$/i;
+
+const AUTHOR_REMARK = /\s+(?:<-{1,}|<={2,}|\u2190|\u21d0)(?:\s.*|[^-=].*)?$/;
 
 interface RawBlock {
   command: string | undefined;
@@ -99,6 +101,56 @@ function dispatch(input: BlockInput, word: string, ctx: Ctx, text: string[]): Se
   }
 }
 
+/** NT version of a Windows build number, undefined when the number is no Windows build. */
+function versionOfBuild(build: number): { major: number; minor: number } | undefined {
+  const v = windowsVersionOfBuild(build);
+  return v.major > 0 ? v : undefined;
+}
+
+const WINDOWS_LINE = /\bWindows\b[^\n]*?\b(?:Kernel )?Version (\d{4,5})\b(.*)$/i;
+const BUILT_BY = /^\s*Built by:\s*(\d{4,5})\.(\S+)/i;
+const OS_VERSION = /^\s*(?:\/\/\s*)?(?:OS_VERSION:|OS version)\s*(\d+)\.(\d+)(?:\.(\d+))?/i;
+
+/** Target facts stated by any line: version lines (`vertarget`, dump headers), `Built by:`, `OS_VERSION:`, UMDH's header, `.effmach`. */
+export function scanFacts(lines: readonly string[]): SessionFacts {
+  const facts: SessionFacts = {};
+  let m: RegExpExecArray | null;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i] ?? "";
+    if (l.length > 400) continue;
+    const line = i + 1;
+    if ((m = WINDOWS_LINE.exec(l))) {
+      const build = Number(m[1]);
+      const v = versionOfBuild(build);
+      if (v && (facts.os === undefined || facts.os.build === 0)) facts.os = { ...v, build, line, text: l.trim() };
+      const tail = m[2] ?? "";
+      if (/\bx64\b|AMD64/i.test(tail)) facts.arch = "x64";
+      else if (/\bARM64\b/i.test(tail)) facts.arch = "arm64";
+      else if (/\bx86 compatible\b/i.test(tail)) {
+        facts.arch ??= "x86";
+        facts.wow64 = true;
+      } else if (/\bx86\b/i.test(tail)) facts.arch ??= "x86";
+      continue;
+    }
+    if ((m = BUILT_BY.exec(l))) {
+      const build = Number(m[1]);
+      const v = versionOfBuild(build);
+      if (v) {
+        const buildString = `${m[1]}.${m[2]}`;
+        if (facts.os === undefined || facts.os.build === build || facts.os.build === 0) facts.os = { ...v, build, buildString, line, text: l.trim() };
+        if (/amd64fre|amd64chk/i.test(buildString)) facts.arch ??= "x64";
+        else if (/arm64fre/i.test(buildString)) facts.arch ??= "arm64";
+      }
+      continue;
+    }
+    if ((m = OS_VERSION.exec(l))) {
+      const build = m[3] !== undefined ? Number(m[3]) : 0;
+      if (facts.os === undefined || (facts.os.build === 0 && build > 0)) facts.os = { major: Number(m[1]), minor: Number(m[2]), build, line, text: l.trim() };
+    }
+  }
+  return facts;
+}
+
 /**
  * Parse a WinDbg / kd session log, a UMDH log or comparison, a poolmon snapshot or a Markdown
  * note with fenced debugger output into typed blocks. Never throws on bad input: what is not
@@ -146,6 +198,9 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
       report("WINDBG_TEXT_INPUT_LIMIT", i + 1, `line longer than ${maxLineLength} characters was cut`);
       lines[i] = l.slice(0, maxLineLength);
     }
+    // An author's remark after a row (`<--- this one`, `<== leak`) is not output.
+    const remark = AUTHOR_REMARK.exec(lines[i] ?? "");
+    if (remark) lines[i] = (lines[i] ?? "").slice(0, remark.index);
   }
 
   // Markdown: only fenced code is debugger text.
@@ -156,6 +211,7 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
   let proseLines = 0;
   let inFence = !markdown;
   let current: RawBlock | undefined;
+  const seen = { umdhRecord: false, poolmonTable: false, output: false };
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i] ?? "";
     const n = i + 1;
@@ -169,9 +225,25 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
       continue;
     }
     const c = matchCommand(l);
+    // An empty prompt right after a command (Enter pressed, or a prompt pasted twice): the output
+    // that follows still belongs to that command.
+    if (c && c.command === "" && current?.command !== undefined && current.command !== "" && !seen.output) continue;
     if (c) {
       current = { command: c.command, prompt: c.prompt, first: n + 1, lines: [] };
+      seen.umdhRecord = false;
+      seen.poolmonTable = false;
+      seen.output = false;
       raw.push(current);
+      continue;
+    }
+    // A second UMDH snapshot or poolmon screen pasted after the first: a snapshot of its own, never merged into the first.
+    // (What the current block holds is tracked as lines arrive: no rescans, linear on hostile input.)
+    if (current && ((seen.umdhRecord && /^\/\/ UMDH: version /.test(l)) || (seen.poolmonTable && /^\s*Memory:\s*\d+K\s+Avail:/i.test(l)))) {
+      current = { command: undefined, prompt: undefined, first: n, lines: [l] };
+      raw.push(current);
+      seen.umdhRecord = false;
+      seen.poolmonTable = false;
+      seen.output = true;
       continue;
     }
     if (markdown && /^#+\s/.test(l)) {
@@ -181,8 +253,14 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
     if (!current) {
       current = { command: undefined, prompt: undefined, first: n, lines: [] };
       raw.push(current);
+      seen.umdhRecord = false;
+      seen.poolmonTable = false;
+      seen.output = false;
     }
     current.lines.push(l);
+    if (!seen.output && l.trim() !== "") seen.output = true;
+    if (!seen.umdhRecord && / by BackTrace/i.test(l)) seen.umdhRecord = true;
+    if (!seen.poolmonTable && /^\s*Tag\s+Type\s+Allocs/i.test(l)) seen.poolmonTable = true;
   }
 
   const blocks: SessionBlock[] = [];
@@ -208,6 +286,7 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
     let block: SessionBlock | undefined;
     try {
       block = dispatch(input, word, ctx, r.lines);
+      ctx.flush();
       if (block === undefined)
         report("WINDBG_TEXT_UNKNOWN_COMMAND", Math.max(1, r.first - 1), `no parser for \`${clip(command ?? word)}\`; its output was kept as text`);
     } catch (error) {
@@ -220,5 +299,5 @@ export function parseWindbgLog(input: string | Uint8Array, options: ParseWindbgL
   // Attach the file name to every diagnostic raised by the block parsers.
   const list = diagnostics.list();
   if (options.file !== undefined) for (const d of list) if (d.location) d.location.file = options.file;
-  return { encoding, lineCount: lines.length, markdown, proseLines, blocks, diagnostics: list };
+  return { encoding, lineCount: lines.length, markdown, proseLines, facts: scanFacts(lines), blocks, diagnostics: list };
 }

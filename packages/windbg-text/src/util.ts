@@ -30,8 +30,25 @@ export class Ctx {
     this.diagnostics.report(SOURCE, code, windbgTextCodes[code].severity, message, { line, where: this.where });
   }
 
+  /** A run of consecutive lines not understood, reported once when it ends ({@link flush}). */
+  private run: { first: number; last: number; text: string } | undefined;
+
   unparsed(line: number, text: string): void {
-    this.report("WINDBG_TEXT_UNPARSED_LINE", line, `${this.where}: line not understood: ${clip(text)}`);
+    if (this.run && line === this.run.last + 1) {
+      this.run.last = line;
+      return;
+    }
+    this.flush();
+    this.run = { first: line, last: line, text };
+  }
+
+  /** Report the pending run of lines not understood (one diagnostic per run, at its first line). */
+  flush(): void {
+    const r = this.run;
+    if (!r) return;
+    this.run = undefined;
+    const lines = r.last > r.first ? `lines ${r.first}-${r.last} not understood, the first` : "line not understood";
+    this.report("WINDBG_TEXT_UNPARSED_LINE", r.first, `${this.where}: ${lines}: ${clip(r.text)}`);
   }
 
   note(line: number, kind: BlockNote["kind"], text: string): void {

@@ -37,7 +37,7 @@ const SAMPLES: [string, string, string, number, number, number, number, number][
   ["data/windbg-samples/heap-s_segmentheap_x64_win10-11_terminal16217.txt", "windbg-log", "x64", 6, 0, 0, 0, 0],
   ["data/windbg-samples/heap-stat-flt-p-a_pageheap_x64_win10-11_rublog.txt", "windbg-log", "x64", 7, 2, 2, 20, 0],
   ["data/windbg-samples/umdh-diff-log_msdocs.txt", "umdh-log", "unknown", 0, 0, 1, 0, 0],
-  ["data/windbg-samples/umdh-log_x86_wow64_win7_pyumdh.txt", "umdh-log", "x86", 2, 9, 3, 0, 0],
+  ["data/windbg-samples/umdh-log_x86_wow64_win7_pyumdh.txt", "umdh-log", "x86", 2, 9, 5, 0, 0],
   ["data/windbg-samples/umdh-v_x86_vista-7_aiocf.txt", "umdh-log", "unknown", 0, 0, 1, 0, 0],
   ["data/poolused-samples/A_msdocs_default_oldformat.txt", "poolused-log", "unknown", 0, 0, 0, 0, 35],
   ["data/poolused-samples/B_msdocs_flag4_oldformat.txt", "poolused-log", "unknown", 0, 0, 0, 0, 5],

@@ -151,7 +151,7 @@ describe("seed 003 through the engine (WoW64 x86 + x64 session, kernel !poolused
       expect(t.data.windbgPool?.snapshots.map((s) => s.command)).toEqual(["!poolused 2", "!poolused 2"]);
       const rows = poolRowsOf(t);
       expect(rows).toHaveLength(8);
-      expect(rows[0]).toEqual({ tag: "Proc", nonPagedAllocs: 156248, nonPagedFrees: 0, nonPagedBytes: 579970176, pagedAllocs: 0, pagedFrees: 0, pagedBytes: 0 });
+      expect(rows[0]).toEqual({ tag: "Proc", nonPagedAllocs: 156248, nonPagedFrees: 0, nonPagedBytes: 579970176, pagedAllocs: 0, pagedFrees: 0, pagedBytes: 0, description: "Process objects", binary: "nt!ps" });
       expect(rows.map((r) => r.tag)).toEqual(["Proc", "AleS", "AleE", "MiP2", "Even", "AleP", "MFE0", "_LFK"]);
       expect(t.data.windbgPool?.snapshots[1]?.rows[0]).toMatchObject({ description: "Process objects", binary: "nt!ps" });
     } finally {

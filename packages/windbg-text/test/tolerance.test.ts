@@ -344,7 +344,7 @@ describe("formats without real samples (synthetic, from the documented layouts)"
     const s = parseWindbgLog(["// Debug library initialized ...", "- 40 ( 0 - 40) 1 allocs BackTrace2", "Total decrease == 40"].join("\n"));
     expect(s.diagnostics).toEqual([]);
     const [u] = only(s, "umdhDiff");
-    expect(u!.records[0]).toMatchObject({ bytesDelta: -0x40, newBytes: 0, oldBytes: 0x40, countDelta: -1, backtraceId: "2" });
+    expect(u!.records[0]).toMatchObject({ bytesDelta: -0x40, newBytes: 0, oldBytes: 0x40, allocs: 1, backtraceId: "2" });
     expect(u!.totalDecrease).toBe(0x40);
   });
 });

@@ -58,7 +58,7 @@ describe("windbg-samples: every file parses with nothing unexplained", () => {
     expect(s.diagnostics).toEqual([]);
     const [b] = only(s, "umdhDiff");
     expect(b!.command).toBeUndefined();
-    expect(b!.records).toEqual([expect.objectContaining({ bytesDelta: 0x5320, newBytes: 0xf110, oldBytes: 0x9df0, countDelta: 0x3a, backtraceId: "00B53" })]);
+    expect(b!.records).toEqual([expect.objectContaining({ bytesDelta: 0x5320, newBytes: 0xf110, oldBytes: 0x9df0, allocs: 0x3a, backtraceId: "00B53" })]);
     expect(b!.totalIncrease).toBe(0x5320);
     expect(b!.resolved).toHaveLength(1);
     const r = b!.resolved[0]!;

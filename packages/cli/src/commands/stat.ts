@@ -1,5 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import { statBySize } from "@leakscope/core";
+import { logStatSection } from "@leakscope/windbg-text";
 import { checkHeapExists } from "../checks.js";
 import type { CommandContext } from "../context.js";
 import { heapOption, jsonOption, parseCount, parseNumberArg, topOption } from "../options.js";
@@ -19,7 +20,7 @@ export function statCommand(ctx: CommandContext) {
         checkHeapExists(run, heap);
         return {
         ...r,
-        stat: statBySize(run.allocations, run.heaps, heap, top),
+        stat: logStatSection(run, heap, top) ?? statBySize(run.allocations, run.heaps, heap, top),
         };
       });
       ctx.emit(report, flags, renderStat);

@@ -24,6 +24,22 @@ export interface OsInfo {
   revision?: number;
 }
 
+/**
+ * Windows major/minor version of a build number (kernel dump headers and debugger version lines
+ * print only the build; old debuggers call Windows 10 builds "Windows 8"). 0.0 when unknown.
+ */
+export function windowsVersionOfBuild(build: number): { major: number; minor: number } {
+  if (build >= 10240) return { major: 10, minor: 0 };
+  if (build >= 9600) return { major: 6, minor: 3 };
+  if (build >= 9200) return { major: 6, minor: 2 };
+  if (build >= 7600) return { major: 6, minor: 1 };
+  if (build >= 6000) return { major: 6, minor: 0 };
+  if (build >= 3790) return { major: 5, minor: 2 };
+  if (build >= 2600) return { major: 5, minor: 1 };
+  if (build >= 2195) return { major: 5, minor: 0 };
+  return { major: 0, minor: 0 };
+}
+
 export interface CodeViewInfo {
   /** `RSDS` (PDB 7.0) or `NB10` (PDB 2.0). */
   format: "RSDS" | "NB10";

@@ -342,6 +342,11 @@ export function parseHeapAddress(input: BlockInput, ctx: Ctx): HeapAddressBlock 
     }
     if (ctx.noise(line, text)) continue;
     if (out.stack.length === 0 && TRACE_LINE.test(text) && annotate(out.entry, text)) continue;
+    // `? module!symbol` is what a pointer resolves to, printed by the author or an extension: not a frame.
+    if (/^\s*\?\s+\S+!\S/.test(text)) {
+      ctx.note(line, "legend", text);
+      continue;
+    }
     const f = parseFrame(text);
     if (f) {
       if (out.stack.length < MAX_FRAMES) out.stack.push(f);
@@ -351,6 +356,15 @@ export function parseHeapAddress(input: BlockInput, ctx: Ctx): HeapAddressBlock 
     ctx.unparsed(line, text);
   }
   if (dropped > 0) ctx.report("WINDBG_TEXT_INPUT_LIMIT", out.line, `!heap -p -a: ${dropped} frames beyond ${MAX_FRAMES} ignored`);
+  // In a stack whose frames print return addresses, a bare `module!symbol` line (no address, no
+  // offset) is a symbol annotation (what the block's first pointer resolves to), not a frame.
+  if (out.stack.some((f) => Number.isFinite(f.address))) {
+    out.stack = out.stack.filter((f) => {
+      const annotation = !Number.isFinite(f.address) && f.module !== undefined && (f.offset === undefined || Number.isNaN(f.offset)) && !/\+/.test(f.text);
+      if (annotation && out.entry && out.entry.symbol === undefined) out.entry.symbol = f.text;
+      return !annotation;
+    });
+  }
   out.elided = ctx.elided;
   return out;
 }

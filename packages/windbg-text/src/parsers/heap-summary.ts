@@ -173,6 +173,9 @@ const STAT_ROW = /^\s*([0-9a-f]+)\s+([0-9a-f]+)\s+-\s+([0-9a-f]+)\s+\(\s*([\d.]+
 export function parseHeapStat(input: BlockInput, ctx: Ctx): HeapStatBlock {
   const out: HeapStatBlock = { ...ctx.base(input), kind: "heapStat", tables: [] };
   let table: HeapStatBlock["tables"][number] | undefined;
+  // A table pasted without its `heap @` line belongs to the heap the command names (`-h <heap>`, not `-h 0`).
+  const named = /(?:^|\s)-h\s+([0-9a-f`x]+)/i.exec(input.args);
+  const commandHeap = named && addr(named[1]) !== 0 ? addr(named[1]) : Number.NaN;
   let m: RegExpExecArray | null;
   const lines = input.lines;
   for (let i = 0; i < lines.length; i++) {
@@ -185,7 +188,7 @@ export function parseHeapStat(input: BlockInput, ctx: Ctx): HeapStatBlock {
     }
     if ((m = /^\s*group-by:\s*(\S+)\s+max-display:\s*(\d+)/i.exec(text))) {
       if (!table) {
-        table = { heap: Number.NaN, groups: [], line };
+        table = { heap: commandHeap, groups: [], line };
         out.tables.push(table);
       }
       table.groupBy = m[1] ?? "";
@@ -209,7 +212,7 @@ export function parseHeapStat(input: BlockInput, ctx: Ctx): HeapStatBlock {
     }
     if (m) {
       if (!table) {
-        table = { heap: Number.NaN, groups: [], line };
+        table = { heap: commandHeap, groups: [], line };
         out.tables.push(table);
       }
       const g = { size: num(m[1]), count: num(m[2]), total: num(m[3]), percent: Number(m[4]), line };

@@ -79,18 +79,39 @@ export function parseUmdhLog(input: BlockInput, ctx: Ctx): UmdhLogBlock {
   return out;
 }
 
+/**
+ * Radix of a comparison's figures: `umdh -d` prints decimals. Decimal when the command says
+ * `-d`, or when no figure holds a hex letter and the rows add up in decimal but not in hex.
+ */
+function diffRadix(input: BlockInput): 10 | 16 {
+  if (/(^|\s)[-/]d(\s|$)/i.test(input.args)) return 10;
+  let hexOk = true;
+  let decOk = true;
+  let rows = 0;
+  for (const l of input.lines) {
+    const m = DIFF_ROW.exec(l);
+    if (!m) continue;
+    if (/[a-f]/i.test(`${m[2]}${m[3]}${m[4]}${m[5] ?? ""}`)) return 16;
+    rows++;
+    if (num(m[3]) - num(m[4]) !== num(m[2])) hexOk = false;
+    if (dec(m[3]) - dec(m[4]) !== dec(m[2])) decOk = false;
+  }
+  return rows > 0 && decOk && !hexOk ? 10 : 16;
+}
+
 /** UMDH comparison output (`umdh log1 log2`, `umdh -v log`) and resolved records. */
 export function parseUmdhDiff(input: BlockInput, ctx: Ctx): UmdhDiffBlock {
   const out: UmdhDiffBlock = { ...ctx.base(input), kind: "umdhDiff", records: [], resolved: [], stacks: {} };
   let stack: StackFrame[] | undefined;
   let m: RegExpExecArray | null;
+  const radix = diffRadix(input);
   for (let i = 0; i < input.lines.length; i++) {
     const text = input.lines[i] ?? "";
     const line = input.first + i;
     if ((m = DIFF_ROW.exec(text))) {
       const sign = m[1] === "-" ? -1 : 1;
-      const r: UmdhDiffBlock["records"][number] = { bytesDelta: sign * num(m[2]), newBytes: num(m[3]), oldBytes: num(m[4]), backtraceId: m[6] ?? "", line };
-      if (m[5] !== undefined) r.countDelta = sign * num(m[5]);
+      const r: UmdhDiffBlock["records"][number] = { bytesDelta: sign * num(m[2], radix), newBytes: num(m[3], radix), oldBytes: num(m[4], radix), backtraceId: m[6] ?? "", line };
+      if (m[5] !== undefined) r.allocs = num(m[5], radix);
       if (r.newBytes - r.oldBytes !== r.bytesDelta) ctx.report("WINDBG_TEXT_INCONSISTENT", line, "UMDH record: new - old != delta");
       out.records.push(r);
       stack = out.stacks[r.backtraceId] ??= [];
@@ -100,15 +121,15 @@ export function parseUmdhDiff(input: BlockInput, ctx: Ctx): UmdhDiffBlock {
       const id = m[5] ?? "";
       const r = out.records.findLast((x) => x.backtraceId === id);
       if (r) {
-        r.countDelta = (m[1] === "-" ? -1 : 1) * num(m[2]);
-        r.newCount = num(m[3]);
-        r.oldCount = num(m[4]);
+        r.countDelta = (m[1] === "-" ? -1 : 1) * num(m[2], radix);
+        r.newCount = num(m[3], radix);
+        r.oldCount = num(m[4], radix);
       } else ctx.unparsed(line, text);
       continue;
     }
     if ((m = /^\s*Total (increase|decrease) ==\s*([0-9a-f]+)/i.exec(text))) {
-      if (m[1] === "increase") out.totalIncrease = num(m[2]);
-      else out.totalDecrease = num(m[2]);
+      if (m[1] === "increase") out.totalIncrease = num(m[2], radix);
+      else out.totalDecrease = num(m[2], radix);
       continue;
     }
     if ((m = RESOLVED.exec(text))) {
