@@ -92,4 +92,28 @@ describe("which kind of leak in `info` and `analyze`", () => {
     expect(text).toMatch(/threads:kinds\+0x1500\s+0\s+300\s+\+300/);
     expect((await run(["diff", before, before])).out).toMatch(/\nProcess figures \(memory, handles, GDI objects, threads\): unchanged/);
   });
+
+  it("process growth between two snapshots reaches the diff's verdict, naming the kind", async () => {
+    const before = write("v-before.dmp", buildKindLeakDump("none"));
+    // (the healthy dump has no GDI table to compare with: GDI growth is tested in analyze)
+    const keys: Record<string, string> = { handles: "handles:Event", threads: "threads:kinds+0x1500", "virtual-memory": "region:outside-heaps" };
+    for (const kind of ["handles", "threads", "virtual-memory"] as const) {
+      const r = await run(["diff", before, write(`v-after-${kind}.dmp`, buildKindLeakDump(kind)), "--json"]);
+      expect(r.code, r.err).toBe(0);
+      const report = JSON.parse(r.out);
+      expect(validateReport(report).errors).toEqual([]);
+      expect(report.analysis.verdict, kind).toBe("leak-suspected");
+      expect(report.analysis.leakKind).toBe(kind);
+      expect(report.analysis.suspects[0]).toMatchObject({ kind, keys: [keys[kind]] });
+      expect(report.analysis.suspects[0].score).toBeGreaterThanOrEqual(0.3);
+    }
+    // no process growth (and no heap memory in either): the verdict is what it was
+    const same = JSON.parse((await run(["diff", before, before, "--json"])).out);
+    expect(same.analysis.verdict).toBe("cannot-judge");
+    expect(same.analysis.suspects).toEqual([]);
+    // the leak already in the earlier snapshot, nothing more in the later one: no growth, no suspect
+    const leaked = write("v-leaked.dmp", buildKindLeakDump("handles"));
+    const flat = JSON.parse((await run(["diff", leaked, leaked, "--json"])).out);
+    expect(flat.analysis.suspects.filter((s: { kind: string }) => s.kind === "handles")).toEqual([]);
+  });
 });
