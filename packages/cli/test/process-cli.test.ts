@@ -116,4 +116,39 @@ describe("which kind of leak in `info` and `analyze`", () => {
     const flat = JSON.parse((await run(["diff", leaked, leaked, "--json"])).out);
     expect(flat.analysis.suspects.filter((s: { kind: string }) => s.kind === "handles")).toEqual([]);
   });
+
+  it("trend follows handles, threads and private memory outside the heaps over timed snapshots", async () => {
+    const t0 = Date.UTC(2026, 11, 1) / 1000;
+    const series = (kind: KindLeak, counts: number[]) => counts.map((count, i) => write(`trend-${kind}-${i}.dmp`, buildKindLeakDump(kind, { count, timestamp: t0 + i * 3600 })));
+    // given out of order: sorted by capture time
+    const handles = series("handles", [1000, 3000, 5000, 7000]);
+    const r = await run(["trend", handles[2]!, handles[0]!, handles[3]!, handles[1]!, "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(validateReport(report).errors).toEqual([]);
+    const ev = report.trend.series.find((s: { key: string }) => s.key === "handles:Event");
+    expect(ev).toMatchObject({ kind: "handles", counts: [1040, 3040, 5040, 7040], status: "growing", slopeCountPerHour: 2000, slopeCountPerSnapshot: 2000 });
+    expect(report.trend.suspects[0].key).toBe("handles:Event");
+    expect(ev.score).toBeGreaterThanOrEqual(0.3);
+    // the other handle types did not move: no suspects
+    expect(report.trend.suspects.map((s: { key: string }) => s.key)).toEqual(["handles:Event"]);
+
+    const threads = JSON.parse((await run(["trend", ...series("threads", [10, 60, 110]), "--json"])).out);
+    expect(threads.trend.series.find((s: { key: string }) => s.key === "threads:total")).toMatchObject({ kind: "threads", counts: [11, 61, 111], status: "growing" });
+    expect(threads.trend.suspects.map((s: { key: string }) => s.key)).toContain("threads:total");
+
+    const vm = JSON.parse((await run(["trend", ...series("virtual-memory", [16, 48, 80]), "--json"])).out);
+    const outside = vm.trend.series.find((s: { key: string }) => s.key === "memory:outside-heaps");
+    expect(outside).toMatchObject({ kind: "virtual-memory", bytes: [16 << 20, 48 << 20, 80 << 20], status: "growing", slopeBytesPerHour: 32 << 20 });
+    expect(vm.trend.suspects.map((s: { key: string }) => s.key)).toContain("memory:outside-heaps");
+
+    // the leak stopped growing: a series, not a suspect
+    const stopped = JSON.parse((await run(["trend", ...series("handles", [1000, 5000, 5000, 5000]), "--json"])).out);
+    expect(stopped.trend.suspects).toEqual([]);
+    expect(stopped.trend.stopped).toContain("handles:Event");
+    // a healthy process: nothing grows
+    const flat = JSON.parse((await run(["trend", ...series("none", [0, 0, 0]), "--json"])).out);
+    expect(flat.trend.suspects).toEqual([]);
+    expect(flat.trend.stopped).toEqual([]);
+  });
 });
