@@ -2,6 +2,7 @@ import { type Report, callSiteOf } from "@leakscope/core";
 import { hex, humanBytes, inputLine, signedCount, signedHex, verdictLine } from "./common.js";
 import { stackLine } from "./frames.js";
 import { trendHtml } from "./trend.js";
+import { processHtml } from "./process.js";
 import { crashHead } from "./target-head.js";
 
 /** Escape for HTML text and attribute values. Every dump-derived string goes through it. */
@@ -149,6 +150,7 @@ export function formatHtml(report: Report): string {
         .join("")}</tbody></table></section>`,
     );
   }
+  parts.splice(a ? 1 : 0, 0, processHtml(report, esc)); // the process section right after the verdict
   return (
     `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">` +
