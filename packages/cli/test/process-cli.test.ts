@@ -151,4 +151,29 @@ describe("which kind of leak in `info` and `analyze`", () => {
     expect(flat.trend.suspects).toEqual([]);
     expect(flat.trend.stopped).toEqual([]);
   });
+
+  it("a WinDbg log with `!handle` output gets the handle triage: the summary or `!handle 0 f` listings", async () => {
+    const listing = (n: number, type: string, name?: string) =>
+      Array.from({ length: n }, (_, i) => [`Handle ${(4 * (i + 1)).toString(16).padStart(16, "0")}`, `  Type         \t${type}`, "  HandleCount  \t1", "  PointerCount \t32", `  Name         \t${name ?? "<none>"}`].join("\n")).join("\n");
+    // the plain summary: 30,000 Event handles
+    const summary = write("handles-summary.log", new TextEncoder().encode(["0:000> !handle", "30120 Handles", "Type           \tCount", "Event          \t30000", "File           \t120", "0:000> q", ""].join("\n")));
+    const r = await run(["analyze", summary, "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(validateReport(report).errors).toEqual([]);
+    expect(report.analysis).toMatchObject({ verdict: "leak-suspected", leakKind: "handles" });
+    expect(report.analysis.suspects[0]).toMatchObject({ kind: "handles", keys: ["handles:Event"], count: 30000 });
+    // a `!handle 0 f` listing: the repeated name is named; a filtered listing of one type loses to the full one
+    const text = ["0:000> !handle 0 f Mutant", listing(3, "Mutant"), "0:000> !handle 0 f", listing(2500, "Event", "\\BaseNamedObjects\\JobDone"), listing(5, "File"), "Handle 0000000000fffff0", "  HandleCount  \t1", "2506 Handles", ""].join("\n");
+    const f = JSON.parse((await run(["analyze", write("handles-f.log", new TextEncoder().encode(text)), "--json"])).out);
+    expect(f.analysis.suspects[0]).toMatchObject({ kind: "handles", keys: ["handles:Event"], count: 2500 });
+    expect(f.analysis.suspects[0].evidence.join(" ")).toContain('2,500 of them name "\\BaseNamedObjects\\JobDone"');
+    // the handle block without a Type line: a diagnostic with its line in the log
+    const bad = f.diagnostics.find((d: { code: string }) => d.code === "PROCESS_HANDLE_TEXT_MALFORMED");
+    expect(bad?.location?.line).toBe(text.split("\n").indexOf("Handle 0000000000fffff0") + 1);
+    // a healthy handle count: no handle suspect, the verdict is the log's own
+    const healthy = JSON.parse((await run(["analyze", write("handles-ok.log", new TextEncoder().encode(["0:000> !handle", "Type           \tCount", "Event          \t40", ""].join("\n"))), "--json"])).out);
+    expect(healthy.analysis.suspects.filter((s: { kind: string }) => s.kind === "handles")).toEqual([]);
+    expect(healthy.analysis.verdict).toBe("cannot-judge");
+  });
 });
