@@ -104,6 +104,14 @@ const SIGNAL_WORDS: Record<EvidenceSignal, string> = {
   size: "size",
 };
 
+/** What a non-heap kind's own records (not growth) rest on, in words. */
+const KIND_WORDS: Partial<Record<LeakKind, string>> = {
+  handles: "a handle count far above the usual",
+  gdi: "GDI objects near the quota",
+  threads: "many threads parked at one place",
+  "virtual-memory": "private memory outside the heaps",
+};
+
 /** What a cause rests on, strongest signal first, in words (for the verdict's reason). */
 export function signalWords(cause: Cause): string[] {
   const best = new Map<EvidenceSignal, number>();
@@ -111,7 +119,7 @@ export function signalWords(cause: Cause): string[] {
   return [...best.entries()]
     .filter(([sig, v]) => sig !== "size" && v > 0)
     .sort((a, b) => b[1] - a[1])
-    .map(([sig]) => SIGNAL_WORDS[sig]);
+    .map(([sig]) => (sig !== "growth" && KIND_WORDS[cause.leakKind]) || SIGNAL_WORDS[sig]);
 }
 
 /** {@link signalWords} of the cause behind a card built by {@link suspectsOf}. */
@@ -190,7 +198,7 @@ export function buildSuspect(cause: Cause, ctx: CardContext): Suspect {
     default:
       title = rs.find((r) => r.title)?.title ?? rs[0]!.text;
   }
-  if (delta && kind !== "growth") title += `, +${delta.count} since the earlier snapshot`;
+  if (delta && kind !== "growth" && delta.count !== 0) title += `, +${delta.count} since the earlier snapshot`;
 
   const nextStep =
     rs.find((r) => r.nextStep && (r.signal !== "unreferenced" || !callSite))?.nextStep ??

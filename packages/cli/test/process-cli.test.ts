@@ -69,6 +69,9 @@ describe("which kind of leak in `info` and `analyze`", () => {
       expect(report.process.triage[0]).toMatchObject({ kind, abnormal: true });
       expect(report.analysis.suspects[0].kind).toBe(kind);
       expect(report.analysis.verdict).toBe("leak-suspected");
+      // the reason names what the kind's evidence rests on, not a heap signal
+      const words = { handles: "a handle count far above the usual", gdi: "GDI objects near the quota", threads: "many threads parked at one place", "virtual-memory": "private memory outside the heaps" };
+      expect(report.analysis.verdictReason).toContain(`on ${words[kind]}`);
     }
     const heap = JSON.parse((await run(["analyze", write("example.dmp", buildExampleDump()), "--json"])).out);
     expect(heap.process.triage[0]).toMatchObject({ kind: "heap", abnormal: true });
@@ -106,6 +109,7 @@ describe("which kind of leak in `info` and `analyze`", () => {
       expect(report.analysis.leakKind).toBe(kind);
       expect(report.analysis.suspects[0]).toMatchObject({ kind, keys: [keys[kind]] });
       expect(report.analysis.suspects[0].score).toBeGreaterThanOrEqual(0.3);
+      expect(report.analysis.verdictReason).toContain("on growth between snapshots");
     }
     // no process growth (and no heap memory in either): the verdict is what it was
     const same = JSON.parse((await run(["diff", before, before, "--json"])).out);

@@ -48,7 +48,8 @@ export function processGrowthEvidence(rows: readonly ProcessGrowthRow[], sink: E
             bytes: 0,
             delta: { count: r.delta, bytes: 0 },
             leakKind,
-            title: `${thousands(r.delta)} more ${what}`,
+            // the card adds "+N since the earlier snapshot"
+            title: `${what[0]!.toUpperCase()}${what.slice(1)} (${thousands(r.before)} → ${thousands(r.after)})`,
             text: `${thousands(r.delta)} more ${what} between the snapshots (${thousands(r.before)} → ${thousands(r.after)}).`,
             nextStep,
             source: "diff.process",
@@ -89,7 +90,7 @@ export function processGrowthEvidence(rows: readonly ProcessGrowthRow[], sink: E
         bytes: r.after,
         delta: { count: 0, bytes: r.delta },
         leakKind: "virtual-memory",
-        title: `${mib(r.delta)} more private memory outside the heaps`,
+        title: `Private memory outside the heaps: +${mib(r.delta)} (${mib(r.before)} → ${mib(r.after)})`,
         text: `Committed private memory in no heap, stack or TEB grew by ${mib(r.delta)} between the snapshots (${mib(r.before)} → ${mib(r.after)}): memory allocated with VirtualAlloc directly.`,
         nextStep:
           "Look at the private allocation groups of the later dump (`leakscope info`, `!address -f:PAGE_READWRITE,MEM_PRIVATE`) and at who points at them; find the VirtualAlloc calls without VirtualFree (a breakpoint on KERNELBASE!VirtualAlloc, or ETW VirtualAlloc events).",
