@@ -70,7 +70,7 @@ describe("which kind of leak in `info` and `analyze`", () => {
       expect(report.analysis.suspects[0].kind).toBe(kind);
       expect(report.analysis.verdict).toBe("leak-suspected");
       // the reason names what the kind's evidence rests on, not a heap signal
-      const words = { handles: "a handle count far above the usual", gdi: "GDI objects near the quota", threads: "many threads parked at one place", "virtual-memory": "private memory outside the heaps" };
+      const words: Record<string, string> = { handles: "a handle count far above the usual", gdi: "GDI objects near the quota", threads: "many threads parked at one place", "virtual-memory": "private memory outside the heaps" };
       expect(report.analysis.verdictReason).toContain(`on ${words[kind]}`);
     }
     const heap = JSON.parse((await run(["analyze", write("example.dmp", buildExampleDump()), "--json"])).out);
