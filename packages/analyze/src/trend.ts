@@ -284,24 +284,8 @@ export function trendOfSnapshots(inputs: readonly TrendInput[], options: TrendOp
       if (s) out.push(s);
       continue;
     }
-    const fit = linearFit(hours, a.bytes);
-    const cls = classifySeries(a.bytes, minGrowth);
-    const growth = a.bytes[n - 1]! - a.bytes[0]!;
-    const s: TrendSeries = {
-      key: a.key,
-      kind: a.kind,
-      label: a.label,
-      counts: Array.from(a.counts),
-      bytes: Array.from(a.bytes),
-      growth: { count: a.counts[n - 1]! - a.counts[0]!, bytes: growth },
-      slopeBytesPerHour: timed ? Math.round(fit.slope) : 0,
-      slopeBytesPerSnapshot: Math.round(timed ? linearFit(Float64Array.from(inputs, (_, i) => i), a.bytes).slope : fit.slope),
-      r2: Math.round(fit.r2 * 1000) / 1000,
-      steadiness: Math.round(cls.steadiness * 1000) / 1000,
-      status: cls.status,
-      score: 0,
-    };
-    if (cls.since > 0) s.since = cls.since;
+    const { s, fit, cls } = fitSeries(a, a.bytes, hours, timed, minGrowth, false);
+    const growth = s.growth.bytes;
     if (a.heap !== undefined) s.heap = a.heap;
     if (a.size !== undefined) s.size = a.size;
     if (a.frames) s.frames = a.frames;
@@ -365,8 +349,24 @@ function processSeries(a: Accumulator, hours: Float64Array, timed: boolean, ever
   if (!everywhere.has(kind === "virtual-memory" ? "memory" : kind)) return undefined;
   const values = byCount ? a.counts : a.bytes;
   const n = values.length;
+  const { s, fit, cls } = fitSeries(a, values, hours, timed, TREND_PROCESS_MIN_GROWTH[kind], byCount);
+  if (s.status === "growing" || s.status === "started-growing") {
+    const rel = (values[n - 1]! - values[0]!) / Math.max(1, values[0]!);
+    const ramp = Math.max(0, Math.min(1, (rel - 0.5) / 3.5));
+    s.score = Math.round(Math.min(1, cls.steadiness * (0.5 + 0.5 * fit.r2) * (0.5 + 0.5 * ramp)) * 1000) / 1000;
+  }
+  return s;
+}
+
+/**
+ * A series from its figures: the straight-line fit over the hours (or the input order), the
+ * shape, growth and slopes; byte slopes for byte series, `slopeCount*` for series of objects.
+ * Score 0 (the caller scores what keeps growing).
+ */
+function fitSeries(a: Accumulator, values: Float64Array, hours: Float64Array, timed: boolean, minGrowth: number, byCount: boolean) {
+  const n = values.length;
   const fit = linearFit(hours, values);
-  const cls = classifySeries(values, TREND_PROCESS_MIN_GROWTH[kind]);
+  const cls = classifySeries(values, minGrowth);
   const perSnapshot = timed ? linearFit(Float64Array.from(values, (_, i) => i), values).slope : fit.slope;
   const s: TrendSeries = {
     key: a.key,
@@ -387,12 +387,7 @@ function processSeries(a: Accumulator, hours: Float64Array, timed: boolean, ever
     s.slopeCountPerSnapshot = Math.round(perSnapshot * 100) / 100;
   }
   if (cls.since > 0) s.since = cls.since;
-  if (s.status === "growing" || s.status === "started-growing") {
-    const rel = (values[n - 1]! - values[0]!) / Math.max(1, values[0]!);
-    const ramp = Math.max(0, Math.min(1, (rel - 0.5) / 3.5));
-    s.score = Math.round(Math.min(1, cls.steadiness * (0.5 + 0.5 * fit.r2) * (0.5 + 0.5 * ramp)) * 1000) / 1000;
-  }
-  return s;
+  return { s, fit, cls };
 }
 
 function stackLabel(frames: readonly Frame[]): string {

@@ -9,7 +9,7 @@ export { formatMarkdown, mdEscape } from "./markdown.js";
 export { formatCsv, csvField } from "./csv.js";
 export { formatHtml, esc, barChart } from "./html.js";
 export { humanBytes, safeText } from "./common.js";
-export { processHtml, processMarkdown } from "./process.js";
+export { processHtml, processMarkdown, vmCounterParts } from "./process.js";
 export { sparkline, trendText, trendMarkdown, trendHtml, trendChartSvg, trendStatusText } from "./trend.js";
 
 export type FormatName = "text" | "json" | "markdown" | "csv" | "html";

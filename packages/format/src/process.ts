@@ -19,6 +19,17 @@ interface Block {
 const num = (n: number): Cell => ({ n: count(n) });
 const pct = (part: number, whole: number): string => (whole > 0 ? `${((part / whole) * 100).toFixed(1)}%` : "0%");
 
+/** ProcessVmCounters in words (`private bytes 12.00 MiB`, `commit ... (peak ...)`, working set, virtual size). */
+export function vmCounterParts(v: Record<string, number> | undefined): string[] {
+  if (!v) return [];
+  return [
+    v.privateUsage !== undefined ? `private bytes ${humanBytes(v.privateUsage)}` : "",
+    v.pagefileUsage !== undefined ? `commit ${humanBytes(v.pagefileUsage)} (peak ${humanBytes(v.peakPagefileUsage ?? 0)})` : "",
+    v.workingSetSize !== undefined ? `working set ${humanBytes(v.workingSetSize)}` : "",
+    v.virtualSize !== undefined ? `virtual ${humanBytes(v.virtualSize)}` : "",
+  ].filter(Boolean);
+}
+
 /** The triage, memory, handles, GDI objects and threads of the `process` section, as blocks. */
 function sectionBlocks(p: ProcessSection): Block[] {
   const blocks: Block[] = [];
@@ -37,15 +48,8 @@ function sectionBlocks(p: ProcessSection): Block[] {
     const hc = heaps.reduce((s, h) => s + h.committed, 0);
     memory.push(`Heaps hold ${humanBytes(hc)} committed in ${heaps.length} heap(s), ${pct(hc, c.committedByType.private + c.committedByType.mapped)} of the private and mapped bytes.`);
   }
-  const v = c.vmCounters;
-  if (v) {
-    const parts = [
-      v.privateUsage !== undefined ? `private bytes ${humanBytes(v.privateUsage)}` : "",
-      v.pagefileUsage !== undefined ? `commit ${humanBytes(v.pagefileUsage)} (peak ${humanBytes(v.peakPagefileUsage ?? 0)})` : "",
-      v.workingSetSize !== undefined ? `working set ${humanBytes(v.workingSetSize)}` : "",
-    ].filter(Boolean);
-    if (parts.length > 0) memory.push(`Counters: ${parts.join(", ")}.`);
-  }
+  const parts = vmCounterParts(c.vmCounters);
+  if (parts.length > 0) memory.push(`Counters: ${parts.join(", ")}.`);
   blocks.push({
     title: "Memory (like !address -summary)",
     lines: memory,
