@@ -276,7 +276,8 @@ export function trendOfSnapshots(inputs: readonly TrendInput[], options: TrendOp
 
   // a process figure some input lacks (no HandleData, no GDI table) would read as growth from 0: not followed
   const figureKinds = (x: TrendInput): Set<string> => new Set([...(x.process ?? new Map()).values()].map((f) => f.kind));
-  const everywhere = inputs.map(figureKinds).reduce((acc, k) => new Set([...acc].filter((x) => k.has(x))));
+  const kindsPerInput = inputs.map(figureKinds);
+  const everywhere = new Set([...(kindsPerInput[0] ?? [])].filter((k) => kindsPerInput.every((x) => x.has(k))));
   const out: TrendSeries[] = [];
   for (const a of series.values()) {
     if (a.kind in TREND_PROCESS_MIN_GROWTH) {

@@ -125,3 +125,9 @@ describe("trendOfSnapshots: process figures", () => {
     expect(keys).toContain("class:32:0x700000/4096");
   });
 });
+
+describe("trendOfSnapshots: no inputs", () => {
+  it("gives an empty trend, not an exception", () => {
+    expect(trendOfSnapshots([])).toMatchObject({ series: [], suspects: [], stopped: [] });
+  });
+});
