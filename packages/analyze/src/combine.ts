@@ -104,32 +104,22 @@ const SIGNAL_WORDS: Record<EvidenceSignal, string> = {
   size: "size",
 };
 
-/** The words of a signal for the other kinds of leak: "a C++ type in numbers" is the heap's wording of `count`. */
-const KIND_SIGNAL_WORDS: Partial<Record<LeakKind, Partial<Record<EvidenceSignal, string>>>> = {
-  handles: { count: "handles of one type in numbers", dominance: "handles of one type in numbers", growth: "handles gained between snapshots" },
-  gdi: { count: "GDI objects of one type in numbers", dominance: "GDI objects of one type in numbers", growth: "GDI objects gained between snapshots" },
-  threads: { count: "threads parked at one place", dominance: "threads parked at one place", growth: "threads gained between snapshots" },
-  "virtual-memory": {
-    count: "private memory outside the heaps",
-    dominance: "private memory outside the heaps",
-    growth: "private memory gained between snapshots",
-  },
-  pool: { count: "a pool tag in numbers", dominance: "a pool tag holding most of the pool", growth: "pool growth between snapshots" },
+/** What a non-heap kind's own records (not growth) rest on, in words. */
+const KIND_WORDS: Partial<Record<LeakKind, string>> = {
+  handles: "a handle count far above the usual",
+  gdi: "GDI objects near the quota",
+  threads: "many threads parked at one place",
+  "virtual-memory": "private memory outside the heaps",
 };
 
 /** What a cause rests on, strongest signal first, in words (for the verdict's reason). */
 export function signalWords(cause: Cause): string[] {
   const best = new Map<EvidenceSignal, number>();
   for (const r of cause.records) best.set(r.signal, Math.max(best.get(r.signal) ?? 0, r.strength));
-  const words = KIND_SIGNAL_WORDS[cause.leakKind] ?? {};
-  return [
-    ...new Set(
-      [...best.entries()]
-        .filter(([sig, v]) => sig !== "size" && v > 0)
-        .sort((a, b) => b[1] - a[1])
-        .map(([sig]) => words[sig] ?? SIGNAL_WORDS[sig]),
-    ),
-  ];
+  return [...best.entries()]
+    .filter(([sig, v]) => sig !== "size" && v > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([sig]) => (sig !== "growth" && KIND_WORDS[cause.leakKind]) || SIGNAL_WORDS[sig]);
 }
 
 /** {@link signalWords} of the cause behind a card built by {@link suspectsOf}. */
@@ -214,7 +204,7 @@ export function buildSuspect(cause: Cause, ctx: CardContext): Suspect {
     default:
       title = rs.find((r) => r.title)?.title ?? rs[0]!.text;
   }
-  if (delta && kind !== "growth") title += `, +${delta.count} since the earlier snapshot`;
+  if (delta && kind !== "growth" && delta.count !== 0) title += `, +${delta.count} since the earlier snapshot`;
 
   const nextStep =
     rs.find((r) => r.nextStep && (r.signal !== "unreferenced" || !callSite))?.nextStep ??

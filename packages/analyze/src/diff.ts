@@ -2,6 +2,7 @@ import { type AnalysisSection, type DiffSection, type Frame, type GrowthRow, typ
 import { mergeEvidence, signalWordsOf, suspectsOf } from "./combine.js";
 import { CollectingSink, stackFrames } from "./detectors/context.js";
 import { growthEvidence } from "./detectors/growth.js";
+import { processGrowthEvidence } from "./detectors/process-growth.js";
 import { type Coverage, coverageOf, verdictOf } from "./verdict.js";
 
 /**
@@ -120,11 +121,15 @@ export function diffSnapshots(before: Snapshot, after: Snapshot, top = 50): Diff
 /**
  * The verdict of a diff: growth evidence ({@link growthEvidence}) combined like analyze's (one
  * card per cause), with the later run's coverage and the earlier one's (take it with
- * {@link coverageOf} while the earlier run is open).
+ * {@link coverageOf} while the earlier run is open). Growth of the process figures
+ * (`diff.process`: handles, GDI objects, threads, private memory outside the heaps) is evidence
+ * too ({@link processGrowthEvidence}), judged even when the heaps are not captured.
  */
 export function analyzeDiff(diff: DiffSection, after: Run, beforeCoverage?: Coverage, top = 10, afterReported: Partial<InputCoverage> = {}): AnalysisSection {
   const sink = new CollectingSink();
   growthEvidence(diff, sink);
+  // handles, GDI objects, threads and private memory outside the heaps that grew: the same path
+  if (diff.process) processGrowthEvidence(diff.process, sink);
   const causes = mergeEvidence(sink.records);
   const total = diff.total.after.bytes;
   const heapBytes = new Map<string, number>();
@@ -142,7 +147,7 @@ export function analyzeDiff(diff: DiffSection, after: Run, beforeCoverage?: Cove
   const covAfter = coverageOf(after, diff.total.after.count, afterReported);
   const covBefore = beforeCoverage;
   const coverage = covBefore?.reason && !covAfter.reason ? { ...covBefore, reason: `Earlier snapshot: ${covBefore.reason}` } : covAfter;
-  const verdict = verdictOf(suspects, coverage, `the growth between ${diff.total.before.count} and ${diff.total.after.count} busy blocks`, (s) =>
+  const verdict = verdictOf(suspects, coverage, `the growth between ${diff.total.before.count} and ${diff.total.after.count} busy blocks${diff.process ? " and the process figures" : ""}`, (s) =>
     signalWordsOf(causes, s),
   );
   const lead = suspects.find((s) => s.score >= 0.3);

@@ -29,6 +29,7 @@ export { typeDetector, TYPE_COUNT_MAX } from "./detectors/types.js";
 export { unreferencedDetector, unreferencedStrength, unreferencedBaseline, UNREFERENCED_MAX } from "./detectors/unreferenced.js";
 export { heapDetector, FRAGMENTATION_MAX } from "./detectors/heap.js";
 export { growthEvidence, GROWTH_MIN, GROWTH_MAX } from "./detectors/growth.js";
+export { PROCESS_GROWTH_FLOORS, processGrowthEvidence } from "./detectors/process-growth.js";
 export { mergeEvidence, scoreRecords, buildSuspect, suspectsOf, signalWords, CORROBORATION_BONUS, LISTED_SCORE_FLOOR, type Cause, type CardContext } from "./combine.js";
 export { coverageOf, verdictOf, verdictLead, shownScore, capturedShare, TRUNCATION_CODES, MIN_CAPTURED, type Coverage } from "./verdict.js";
 export { diffSnapshots, snapshotOfRun, emptySnapshot, analyzeDiff, snapshotHasFigures, type Snapshot } from "./diff.js";

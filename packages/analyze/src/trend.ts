@@ -22,6 +22,12 @@ import { RttiResolver } from "./rtti.js";
 /** One input of a trend, in capture order. */
 export interface TrendInput {
   snapshot: Snapshot;
+  /**
+   * The process figures of the input by key (`@leakscope/process`'s `processFigures`:
+   * `handles:<type>`, `gdi:<type>`, `threads:total`, `memory:outside-heaps`...); absent for
+   * kernel dumps and logs.
+   */
+  process?: ReadonlyMap<string, { kind: string; value: number }>;
   /** Capture time, milliseconds since 1970 (the dump header's time stamp); undefined for logs. */
   capturedAt?: number;
 }
@@ -31,6 +37,28 @@ export interface TrendOptions {
   top?: number;
   /** Series listed per kind (default 20). */
   topSeries?: number;
+}
+
+/** Series kinds that count objects (handles, GDI objects, threads) rather than bytes. */
+export const COUNT_SERIES_KINDS: ReadonlySet<TrendSeries["kind"]> = new Set(["handles", "gdi", "threads"]);
+
+/**
+ * Smallest growth a process series needs to count: 64 handles or GDI objects of one type, 8
+ * threads, 16 MiB of private memory outside the heaps (as a diff's process evidence).
+ */
+export const TREND_PROCESS_MIN_GROWTH = { handles: 64, gdi: 64, threads: 8, "virtual-memory": 16 << 20 } as const;
+
+type ProcessKind = keyof typeof TREND_PROCESS_MIN_GROWTH;
+
+/** Which process figures become series, of what kind, with what label (undefined: not followed). */
+function processSeriesOf(key: string): { kind: ProcessKind; label: string } | undefined {
+  const name = key.slice(key.indexOf(":") + 1);
+  if (key === "handles:total" || key === "gdi:total") return undefined;
+  if (key.startsWith("handles:")) return { kind: "handles", label: `${name} handles` };
+  if (key.startsWith("gdi:")) return { kind: "gdi", label: `GDI ${name} objects` };
+  if (key === "threads:total") return { kind: "threads", label: "threads" };
+  if (key === "memory:outside-heaps") return { kind: "virtual-memory", label: "committed private memory outside the heaps" };
+  return undefined;
 }
 
 interface Accumulator {
@@ -197,7 +225,8 @@ export function trendOfSnapshots(inputs: readonly TrendInput[], options: TrendOp
     return a;
   };
   const totals = inputs.map(() => ({ count: 0, bytes: 0 }));
-  inputs.forEach(({ snapshot: s }, i) => {
+  inputs.forEach((x, i) => {
+    const s = x.snapshot;
     for (const [k, h] of s.heaps) {
       const a = get(`heap:${k}`, () => ({ key: `heap:${k}`, kind: "heap", label: `heap ${k.slice(k.indexOf(":") + 1)} (${k.slice(0, k.indexOf(":"))}-bit)`, heap: k.slice(k.indexOf(":") + 1) }));
       a.counts[i] = h.count;
@@ -222,6 +251,13 @@ export function trendOfSnapshots(inputs: readonly TrendInput[], options: TrendOp
       a.counts[i] = o.count;
       a.bytes[i] = o.bytes;
     }
+    for (const [k, f] of x.process ?? []) {
+      const ps = processSeriesOf(k);
+      if (!ps) continue;
+      const a = get(`process:${k}`, () => ({ key: k, kind: ps.kind, label: ps.label }));
+      if (COUNT_SERIES_KINDS.has(ps.kind)) a.counts[i] = f.value;
+      else a.bytes[i] = f.value;
+    }
     // pool-only inputs: the totals are the tags'
     if (s.heaps.size === 0 && s.other) {
       for (const o of s.other.values()) {
@@ -238,26 +274,19 @@ export function trendOfSnapshots(inputs: readonly TrendInput[], options: TrendOp
   const lastBusy = totals[n - 1]?.bytes ?? 0;
   const minGrowth = Math.max(TREND_MIN_GROWTH_BYTES, lastBusy * TREND_MIN_GROWTH_SHARE);
 
+  // a process figure some input lacks (no HandleData, no GDI table) would read as growth from 0: not followed
+  const figureKinds = (x: TrendInput): Set<string> => new Set([...(x.process ?? new Map()).values()].map((f) => f.kind));
+  const kindsPerInput = inputs.map(figureKinds);
+  const everywhere = new Set([...(kindsPerInput[0] ?? [])].filter((k) => kindsPerInput.every((x) => x.has(k))));
   const out: TrendSeries[] = [];
   for (const a of series.values()) {
-    const fit = linearFit(hours, a.bytes);
-    const cls = classifySeries(a.bytes, minGrowth);
-    const growth = a.bytes[n - 1]! - a.bytes[0]!;
-    const s: TrendSeries = {
-      key: a.key,
-      kind: a.kind,
-      label: a.label,
-      counts: Array.from(a.counts),
-      bytes: Array.from(a.bytes),
-      growth: { count: a.counts[n - 1]! - a.counts[0]!, bytes: growth },
-      slopeBytesPerHour: timed ? Math.round(fit.slope) : 0,
-      slopeBytesPerSnapshot: Math.round(timed ? linearFit(Float64Array.from(inputs, (_, i) => i), a.bytes).slope : fit.slope),
-      r2: Math.round(fit.r2 * 1000) / 1000,
-      steadiness: Math.round(cls.steadiness * 1000) / 1000,
-      status: cls.status,
-      score: 0,
-    };
-    if (cls.since > 0) s.since = cls.since;
+    if (a.kind in TREND_PROCESS_MIN_GROWTH) {
+      const s = processSeries(a, hours, timed, everywhere);
+      if (s) out.push(s);
+      continue;
+    }
+    const { s, fit, cls } = fitSeries(a, a.bytes, hours, timed, minGrowth, false);
+    const growth = s.growth.bytes;
     if (a.heap !== undefined) s.heap = a.heap;
     if (a.size !== undefined) s.size = a.size;
     if (a.frames) s.frames = a.frames;
@@ -273,11 +302,13 @@ export function trendOfSnapshots(inputs: readonly TrendInput[], options: TrendOp
   const rankValue = (s: TrendSeries) => s.slopeBytesPerSnapshot * Math.max(s.steadiness, 0.01);
   out.sort((x, y) => y.score - x.score || rankValue(y) - rankValue(x) || x.key.localeCompare(y.key));
 
-  const suspects = out
-    .filter((s) => s.kind !== "heap" && (s.status === "growing" || s.status === "started-growing"))
-    .sort((x, y) => rankValue(y) - rankValue(x) || y.score - x.score)
-    .slice(0, top)
-    .map((s, k) => ({ rank: k + 1, key: s.key }));
+  const keepsGrowing = (s: TrendSeries): boolean => s.kind !== "heap" && (s.status === "growing" || s.status === "started-growing");
+  const bySlope = out.filter((s) => keepsGrowing(s) && !(s.kind in TREND_PROCESS_MIN_GROWTH)).sort((x, y) => rankValue(y) - rankValue(x) || y.score - x.score);
+  // process series (counts, or bytes outside the heaps) join the block series by score
+  const byScore = out.filter((s) => keepsGrowing(s) && s.kind in TREND_PROCESS_MIN_GROWTH).sort((x, y) => y.score - x.score || x.key.localeCompare(y.key));
+  const merged: TrendSeries[] = [];
+  while (bySlope.length > 0 || byScore.length > 0) merged.push(byScore.length > 0 && (bySlope.length === 0 || byScore[0]!.score > bySlope[0]!.score) ? byScore.shift()! : bySlope.shift()!);
+  const suspects = merged.slice(0, top).map((s, k) => ({ rank: k + 1, key: s.key }));
   const stopped = out.filter((s) => s.kind !== "heap" && s.status === "grew-then-stopped").slice(0, top).map((s) => s.key);
 
   // keep every suspect and stopped series, then the top series of each kind
@@ -285,7 +316,7 @@ export function trendOfSnapshots(inputs: readonly TrendInput[], options: TrendOp
   const perKind = new Map<string, number>();
   for (const s of out) {
     const k = perKind.get(s.kind) ?? 0;
-    if (k < topSeries && (s.growth.bytes !== 0 || s.kind === "heap")) {
+    if (k < topSeries && (s.growth.bytes !== 0 || s.growth.count !== 0 || s.kind === "heap")) {
       keep.add(s.key);
       perKind.set(s.kind, k + 1);
     }
@@ -305,6 +336,59 @@ export function trendOfSnapshots(inputs: readonly TrendInput[], options: TrendOp
     suspects,
     stopped,
   };
+}
+
+/**
+ * A process series: handles, GDI objects and threads are classified on their counts (slopes in
+ * objects per hour and per snapshot), private memory outside the heaps on its bytes. Score when
+ * it keeps growing: steadiness × (0.5 + 0.5 × R²) × (0.5 + 0.5 × ramp(growth / first figure,
+ * 50% → 400%)).
+ */
+function processSeries(a: Accumulator, hours: Float64Array, timed: boolean, everywhere: ReadonlySet<string>): TrendSeries | undefined {
+  const kind = a.kind as ProcessKind;
+  const byCount = COUNT_SERIES_KINDS.has(kind);
+  if (!everywhere.has(kind === "virtual-memory" ? "memory" : kind)) return undefined;
+  const values = byCount ? a.counts : a.bytes;
+  const n = values.length;
+  const { s, fit, cls } = fitSeries(a, values, hours, timed, TREND_PROCESS_MIN_GROWTH[kind], byCount);
+  if (s.status === "growing" || s.status === "started-growing") {
+    const rel = (values[n - 1]! - values[0]!) / Math.max(1, values[0]!);
+    const ramp = Math.max(0, Math.min(1, (rel - 0.5) / 3.5));
+    s.score = Math.round(Math.min(1, cls.steadiness * (0.5 + 0.5 * fit.r2) * (0.5 + 0.5 * ramp)) * 1000) / 1000;
+  }
+  return s;
+}
+
+/**
+ * A series from its figures: the straight-line fit over the hours (or the input order), the
+ * shape, growth and slopes; byte slopes for byte series, `slopeCount*` for series of objects.
+ * Score 0 (the caller scores what keeps growing).
+ */
+function fitSeries(a: Accumulator, values: Float64Array, hours: Float64Array, timed: boolean, minGrowth: number, byCount: boolean) {
+  const n = values.length;
+  const fit = linearFit(hours, values);
+  const cls = classifySeries(values, minGrowth);
+  const perSnapshot = timed ? linearFit(Float64Array.from(values, (_, i) => i), values).slope : fit.slope;
+  const s: TrendSeries = {
+    key: a.key,
+    kind: a.kind,
+    label: a.label,
+    counts: Array.from(a.counts),
+    bytes: Array.from(a.bytes),
+    growth: { count: a.counts[n - 1]! - a.counts[0]!, bytes: a.bytes[n - 1]! - a.bytes[0]! },
+    slopeBytesPerHour: byCount || !timed ? 0 : Math.round(fit.slope),
+    slopeBytesPerSnapshot: byCount ? 0 : Math.round(perSnapshot),
+    r2: Math.round(fit.r2 * 1000) / 1000,
+    steadiness: Math.round(cls.steadiness * 1000) / 1000,
+    status: cls.status,
+    score: 0,
+  };
+  if (byCount) {
+    s.slopeCountPerHour = timed ? Math.round(fit.slope * 100) / 100 : 0;
+    s.slopeCountPerSnapshot = Math.round(perSnapshot * 100) / 100;
+  }
+  if (cls.since > 0) s.since = cls.since;
+  return { s, fit, cls };
 }
 
 function stackLabel(frames: readonly Frame[]): string {

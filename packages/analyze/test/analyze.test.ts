@@ -1,6 +1,7 @@
 import { validateReport } from "@leakscope/core";
 import { describe, expect, it } from "vitest";
-import { analyzeDiff, demangleTypeName, diffSnapshots, leakAnalyzer, snapshotOfRun, sortedByBlockAddress } from "../src/index.js";
+import { CollectingSink } from "../src/detectors/context.js";
+import { PROCESS_GROWTH_FLOORS, analyzeDiff, demangleTypeName, processGrowthEvidence, diffSnapshots, leakAnalyzer, snapshotOfRun, sortedByBlockAddress } from "../src/index.js";
 import { Mem, type PlannedBlock, type Scenario, rttiModule, runScenario } from "./fixtures.js";
 
 function leakyProcess(ps: 4 | 8, leaks: number): Scenario {
@@ -174,6 +175,53 @@ describe("leak analysis", () => {
     expect(a.suspects.filter((s) => s.score >= 0.3)).toEqual([
       expect.objectContaining({ kind: "size-class", size: 0x3fff, callSite: "leaky!main+0x69", delta: { count: 15, bytes: 15 * 0x3fff } }),
     ]);
+  });
+
+  it("process growth is evidence in a diff: each kind by its key, the totals and small changes are not", () => {
+    const row = (key: string, kind: "handles" | "gdi" | "threads" | "memory", before: number, after: number) => ({ key, kind, before, after, delta: after - before });
+    const sink = new CollectingSink();
+    processGrowthEvidence(
+      [
+        row("handles:Event", "handles", 40, 20040),
+        row("handles:total", "handles", 100, 20100),
+        row("gdi:Bitmap", "gdi", 10, 9010),
+        row("threads:app+0x1500", "threads", 2, 302),
+        row("memory:outside-heaps", "memory", 0, 400 << 20),
+        // below the floors: a few more handles, a type that grew by less than half, less than 16 MiB
+        row("handles:File", "handles", 12, 12 + PROCESS_GROWTH_FLOORS.handles - 1),
+        row("handles:Key", "handles", 1000, 1400),
+        row("threads:app+0x1600", "threads", 10, 5),
+      ],
+      sink,
+    );
+    expect(sink.records.map((e) => [e.keys[0], e.leakKind, e.signal])).toEqual([
+      ["handles:Event", "handles", "growth"],
+      ["gdi:Bitmap", "gdi", "growth"],
+      ["threads:app+0x1500", "threads", "growth"],
+      ["region:outside-heaps", "virtual-memory", "growth"],
+    ]);
+    for (const e of sink.records) expect(e.strength).toBeGreaterThanOrEqual(0.3);
+    // a handful more than the floor scores less than thousands more
+    const small = new CollectingSink();
+    processGrowthEvidence([row("handles:Event", "handles", 40, 140)], small);
+    expect(small.records[0]!.strength).toBeLessThan(sink.records[0]!.strength);
+    const vm = new CollectingSink();
+    processGrowthEvidence([row("memory:outside-heaps", "memory", 0, PROCESS_GROWTH_FLOORS.virtualBytes - 1), row("memory:private", "memory", 0, 400 << 20)], vm);
+    expect(vm.records).toEqual([]);
+  });
+
+  it("a diff whose process figures grew is leak-suspected on that kind; without process growth the verdict is unchanged", async () => {
+    const before = await runScenario(leakyProcess(8, 10), [], "walk");
+    const after = await runScenario(leakyProcess(8, 10), [], "walk");
+    const diff = diffSnapshots(snapshotOfRun(before.run), snapshotOfRun(after.run));
+    const plain = analyzeDiff(diff, after.run);
+    expect(plain.verdict).toBe("no-leak-evidence");
+    const flat = analyzeDiff({ ...diff, process: [{ key: "threads:total", kind: "threads", before: 3, after: 4, delta: 1 }] }, after.run);
+    expect(flat.verdict).toBe(plain.verdict);
+    expect(flat.suspects).toEqual(plain.suspects);
+    const grown = analyzeDiff({ ...diff, process: [{ key: "gdi:Bitmap", kind: "gdi", before: 50, after: 9050, delta: 9000 }] }, after.run);
+    expect(grown).toMatchObject({ verdict: "leak-suspected", leakKind: "gdi" });
+    expect(grown.suspects[0]).toMatchObject({ kind: "gdi", keys: ["gdi:Bitmap"], delta: { count: 9000, bytes: 0 } });
   });
 
   it("demangles MSVC type descriptor names", () => {

@@ -82,3 +82,52 @@ describe("trendOfSnapshots", () => {
   });
 });
 
+
+describe("trendOfSnapshots: process figures", () => {
+  type Fig = Map<string, { kind: string; value: number }>;
+  const figs = (o: Record<string, number>): Fig =>
+    new Map(Object.entries(o).map(([k, v]) => [k, { kind: k.startsWith("memory:") ? "memory" : k.slice(0, k.indexOf(":")), value: v }]));
+  const hour = 3_600_000;
+  const inputs = (list: Fig[], heapBlocks: (i: number) => Record<number, number> = () => ({ 0x40: 100 })) =>
+    list.map((process, i) => ({ snapshot: snap(i, heapBlocks(i)), capturedAt: i * hour, process }));
+
+  it("handles, GDI objects, threads and memory outside the heaps become series; those that keep growing are suspects", () => {
+    const t = trendOfSnapshots(
+      inputs([0, 1, 2, 3].map((i) => figs({ "handles:total": 100 + 500 * i, "handles:Event": 40 + 500 * i, "handles:File": 60, "gdi:Bitmap": 20 + 100 * i, "threads:total": 5, "memory:outside-heaps": (1 + i) << 20 }))),
+    );
+    const by = (k: string) => t.series.find((s) => s.key === k);
+    expect(by("handles:Event")).toMatchObject({ kind: "handles", counts: [40, 540, 1040, 1540], bytes: [0, 0, 0, 0], status: "growing", slopeCountPerHour: 500, slopeBytesPerHour: 0 });
+    expect(by("gdi:Bitmap")).toMatchObject({ kind: "gdi", status: "growing", slopeCountPerSnapshot: 100 });
+    // the total only sums the types; flat series and growth under 16 MiB are not suspects
+    expect(by("handles:total")).toBeUndefined();
+    expect(t.suspects.map((s) => s.key).sort()).toEqual(["gdi:Bitmap", "handles:Event"]);
+    expect(by("memory:outside-heaps")).toMatchObject({ kind: "virtual-memory", status: "flat" });
+    for (const s of t.suspects) expect(by(s.key)!.score).toBeGreaterThanOrEqual(0.3);
+  });
+
+  it("a figure one input lacks (no HandleData there) is not followed; growth under the floor is flat", () => {
+    const list = [figs({ "threads:total": 5 }), figs({ "handles:Event": 4000, "threads:total": 8 }), figs({ "handles:Event": 9000, "threads:total": 11 })];
+    const t = trendOfSnapshots(inputs(list));
+    expect(t.series.find((s) => s.key === "handles:Event")).toBeUndefined();
+    expect(t.series.find((s) => s.key === "threads:total")).toMatchObject({ status: "flat", score: 0 });
+    expect(t.suspects).toEqual([]);
+  });
+
+  it("a growing block series keeps its place; a process series joins by score", () => {
+    const t = trendOfSnapshots(
+      inputs(
+        [0, 1, 2, 3].map((i) => figs({ "threads:total": 10 + 50 * i })),
+        (i) => ({ 0x40: 100, 0x1000: 100 + 200 * i }),
+      ),
+    );
+    const keys = t.suspects.map((s) => s.key);
+    expect(keys).toContain("threads:total");
+    expect(keys).toContain("class:32:0x700000/4096");
+  });
+});
+
+describe("trendOfSnapshots: no inputs", () => {
+  it("gives an empty trend, not an exception", () => {
+    expect(trendOfSnapshots([])).toMatchObject({ series: [], suspects: [], stopped: [] });
+  });
+});

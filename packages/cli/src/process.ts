@@ -1,4 +1,5 @@
 import type { Report } from "@leakscope/core";
+import { vmCounterParts } from "@leakscope/format";
 import { addr, bytesHuman, dec, hex, table } from "./text.js";
 
 type ProcessSection = NonNullable<Report["process"]>;
@@ -24,16 +25,7 @@ export function renderProcess(report: Report, options: { detail: boolean }): str
         heaps.map((h) => `${h.heap}${h.label ? ` (${h.label})` : ""} ${bytesHuman(h.committed)}`).join(", "),
     );
   }
-  if (c.vmCounters) {
-    const v = c.vmCounters;
-    const parts = [
-      v.privateUsage !== undefined ? `private bytes ${bytesHuman(v.privateUsage)}` : "",
-      v.pagefileUsage !== undefined ? `commit ${bytesHuman(v.pagefileUsage)} (peak ${bytesHuman(v.peakPagefileUsage ?? 0)})` : "",
-      v.workingSetSize !== undefined ? `working set ${bytesHuman(v.workingSetSize)}` : "",
-      v.virtualSize !== undefined ? `virtual ${bytesHuman(v.virtualSize)}` : "",
-    ].filter(Boolean);
-    out.push(`Counters: ${parts.join(", ")}`);
-  }
+  if (c.vmCounters) out.push(`Counters: ${vmCounterParts(c.vmCounters).join(", ")}`);
   if (c.systemMemory) {
     const s = c.systemMemory;
     out.push(

@@ -70,8 +70,9 @@ describe("which kind of leak in `info` and `analyze`", () => {
       expect(report.analysis.suspects[0].kind).toBe(kind);
       expect(report.analysis.verdict).toBe("leak-suspected");
       expect(report.analysis.leakKind).toBe(kind);
-      // the reason names the kind's own signal, not a heap's ("a C++ type in numbers")
-      expect(report.analysis.verdictReason).not.toMatch(/C\+\+ type|size class/);
+      // the reason names what the kind's evidence rests on, not a heap signal
+      const words: Record<string, string> = { handles: "a handle count far above the usual", gdi: "GDI objects near the quota", threads: "many threads parked at one place", "virtual-memory": "private memory outside the heaps" };
+      expect(report.analysis.verdictReason).toContain(`on ${words[kind]}`);
     }
     const heap = JSON.parse((await run(["analyze", write("example.dmp", buildExampleDump()), "--json"])).out);
     expect(heap.process.triage[0]).toMatchObject({ kind: "heap", abnormal: true });
@@ -94,5 +95,90 @@ describe("which kind of leak in `info` and `analyze`", () => {
     expect(text).toMatch(/\nProcess figures that changed/);
     expect(text).toMatch(/threads:kinds\+0x1500\s+0\s+300\s+\+300/);
     expect((await run(["diff", before, before])).out).toMatch(/\nProcess figures \(memory, handles, GDI objects, threads\): unchanged/);
+  });
+
+  it("process growth between two snapshots reaches the diff's verdict, naming the kind", async () => {
+    const before = write("v-before.dmp", buildKindLeakDump("none"));
+    // (the healthy dump has no GDI table to compare with: GDI growth is tested in analyze)
+    const keys: Record<string, string> = { handles: "handles:Event", threads: "threads:kinds+0x1500", "virtual-memory": "region:outside-heaps" };
+    for (const kind of ["handles", "threads", "virtual-memory"] as const) {
+      const r = await run(["diff", before, write(`v-after-${kind}.dmp`, buildKindLeakDump(kind)), "--json"]);
+      expect(r.code, r.err).toBe(0);
+      const report = JSON.parse(r.out);
+      expect(validateReport(report).errors).toEqual([]);
+      expect(report.analysis.verdict, kind).toBe("leak-suspected");
+      expect(report.analysis.leakKind).toBe(kind);
+      expect(report.analysis.suspects[0]).toMatchObject({ kind, keys: [keys[kind]] });
+      expect(report.analysis.suspects[0].score).toBeGreaterThanOrEqual(0.3);
+      expect(report.analysis.verdictReason).toContain("on growth between snapshots");
+    }
+    // no process growth (and no heap memory in either): the verdict is what it was
+    const same = JSON.parse((await run(["diff", before, before, "--json"])).out);
+    expect(same.analysis.verdict).toBe("cannot-judge");
+    expect(same.analysis.suspects).toEqual([]);
+    // the leak already in the earlier snapshot, nothing more in the later one: no growth, no suspect
+    const leaked = write("v-leaked.dmp", buildKindLeakDump("handles"));
+    const flat = JSON.parse((await run(["diff", leaked, leaked, "--json"])).out);
+    expect(flat.analysis.suspects.filter((s: { kind: string }) => s.kind === "handles")).toEqual([]);
+  });
+
+  it("trend follows handles, threads and private memory outside the heaps over timed snapshots", async () => {
+    const t0 = Date.UTC(2026, 11, 1) / 1000;
+    const series = (kind: KindLeak, counts: number[]) => counts.map((count, i) => write(`trend-${kind}-${i}.dmp`, buildKindLeakDump(kind, { count, timestamp: t0 + i * 3600 })));
+    // given out of order: sorted by capture time
+    const handles = series("handles", [1000, 3000, 5000, 7000]);
+    const r = await run(["trend", handles[2]!, handles[0]!, handles[3]!, handles[1]!, "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(validateReport(report).errors).toEqual([]);
+    const ev = report.trend.series.find((s: { key: string }) => s.key === "handles:Event");
+    expect(ev).toMatchObject({ kind: "handles", counts: [1040, 3040, 5040, 7040], status: "growing", slopeCountPerHour: 2000, slopeCountPerSnapshot: 2000 });
+    expect(report.trend.suspects[0].key).toBe("handles:Event");
+    expect(ev.score).toBeGreaterThanOrEqual(0.3);
+    // the other handle types did not move: no suspects
+    expect(report.trend.suspects.map((s: { key: string }) => s.key)).toEqual(["handles:Event"]);
+
+    const threads = JSON.parse((await run(["trend", ...series("threads", [10, 60, 110]), "--json"])).out);
+    expect(threads.trend.series.find((s: { key: string }) => s.key === "threads:total")).toMatchObject({ kind: "threads", counts: [11, 61, 111], status: "growing" });
+    expect(threads.trend.suspects.map((s: { key: string }) => s.key)).toContain("threads:total");
+
+    const vm = JSON.parse((await run(["trend", ...series("virtual-memory", [16, 48, 80]), "--json"])).out);
+    const outside = vm.trend.series.find((s: { key: string }) => s.key === "memory:outside-heaps");
+    expect(outside).toMatchObject({ kind: "virtual-memory", bytes: [16 << 20, 48 << 20, 80 << 20], status: "growing", slopeBytesPerHour: 32 << 20 });
+    expect(vm.trend.suspects.map((s: { key: string }) => s.key)).toContain("memory:outside-heaps");
+
+    // the leak stopped growing: a series, not a suspect
+    const stopped = JSON.parse((await run(["trend", ...series("handles", [1000, 5000, 5000, 5000]), "--json"])).out);
+    expect(stopped.trend.suspects).toEqual([]);
+    expect(stopped.trend.stopped).toContain("handles:Event");
+    // a healthy process: nothing grows
+    const flat = JSON.parse((await run(["trend", ...series("none", [0, 0, 0]), "--json"])).out);
+    expect(flat.trend.suspects).toEqual([]);
+    expect(flat.trend.stopped).toEqual([]);
+  });
+
+  it("a WinDbg log with `!handle` output gets the handle triage: the summary or `!handle 0 f` listings", async () => {
+    const listing = (n: number, type: string, name?: string) =>
+      Array.from({ length: n }, (_, i) => [`Handle ${(4 * (i + 1)).toString(16).padStart(16, "0")}`, `  Type         \t${type}`, "  HandleCount  \t1", "  PointerCount \t32", `  Name         \t${name ?? "<none>"}`].join("\n")).join("\n");
+    // the plain summary: 30,000 Event handles
+    const summary = write("handles-summary.log", new TextEncoder().encode(["0:000> !handle", "30120 Handles", "Type           \tCount", "Event          \t30000", "File           \t120", "0:000> q", ""].join("\n")));
+    const r = await run(["analyze", summary, "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(r.out);
+    expect(validateReport(report).errors).toEqual([]);
+    expect(report.analysis).toMatchObject({ verdict: "leak-suspected", leakKind: "handles" });
+    expect(report.analysis.suspects[0]).toMatchObject({ kind: "handles", keys: ["handles:Event"], count: 30000 });
+    // a `!handle 0 f` listing: the repeated name is named; a filtered listing of one type loses to the full one
+    const text = ["0:000> !handle 0 f Mutant", listing(3, "Mutant"), "0:000> !handle 0 f", listing(2500, "Event", "\\BaseNamedObjects\\JobDone"), listing(5, "File"), "Handle 0000000000fffff0", "  HandleCount  \t1", "2506 Handles", ""].join("\n");
+    const f = JSON.parse((await run(["analyze", write("handles-f.log", new TextEncoder().encode(text)), "--json"])).out);
+    expect(f.analysis.suspects[0]).toMatchObject({ kind: "handles", keys: ["handles:Event"], count: 2500 });
+    expect(f.analysis.suspects[0].evidence.join(" ")).toContain('2,500 of them name "\\BaseNamedObjects\\JobDone"');
+    // the handle block without a Type line: a diagnostic with its line in the log
+    const bad = f.diagnostics.find((d: { code: string }) => d.code === "PROCESS_HANDLE_TEXT_MALFORMED");
+    expect(bad?.location?.line).toBe(text.split("\n").indexOf("Handle 0000000000fffff0") + 1);
+    // a healthy handle count: no handle suspect, the verdict is the log's own
+    const healthy = JSON.parse((await run(["analyze", write("handles-ok.log", new TextEncoder().encode(["0:000> !handle", "Type           \tCount", "Event          \t40", ""].join("\n"))), "--json"])).out);
+    expect(healthy.analysis.suspects.filter((s: { kind: string }) => s.kind === "handles")).toEqual([]);
+    expect(healthy.analysis.verdict).toBe("cannot-judge");
   });
 });

@@ -2,6 +2,7 @@ import { type Frame, type Report, SUSPECT_SCORE_FLOOR, callSiteOf } from "@leaks
 import { count, diagnosticGroups, hex, humanBytes, inputLine, signedCount, signedHex } from "./common.js";
 import { foldAllocatorFrames, stackLine } from "./frames.js";
 import { trendHtml } from "./trend.js";
+import { processHtml } from "./process.js";
 import { crashHead } from "./target-head.js";
 import { extensionsHtml } from "./extensions.js";
 
@@ -291,6 +292,12 @@ export function formatHtml(report: Report): string {
         )
         .join("")}</section>`,
     );
+  }
+  // the process section right after the verdict (first in `info`, which has none)
+  const processPart = processHtml(report, esc);
+  if (processPart) {
+    parts.splice(a ? 1 : 0, 0, processPart);
+    contents.splice(a ? 1 : 0, 0, ["process", "Process"]);
   }
   const nav = contents.length > 1 ? `<nav class="contents" aria-label="Contents">${contents.map(([id, label]) => `<a href="#${id}">${esc(label)}</a>`).join("")}</nav>` : "";
   return (

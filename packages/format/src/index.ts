@@ -11,6 +11,7 @@ export { formatHtml, esc, barChart, inlineCode } from "./html.js";
 export { foldAllocatorFrames, stackLine, type FoldedStack } from "./frames.js";
 export { humanBytes, safeText } from "./common.js";
 export { type ExtensionBlock, extensionBlocks, extensionsHtml, extensionsMarkdown, extensionsText } from "./extensions.js";
+export { processHtml, processMarkdown, vmCounterParts } from "./process.js";
 export { sparkline, trendText, trendMarkdown, trendHtml, trendChartSvg, trendStatusText } from "./trend.js";
 
 export type FormatName = "text" | "json" | "markdown" | "csv" | "html";

@@ -2,6 +2,7 @@ import type { Report } from "@leakscope/core";
 import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, signedCount, signedHex, verdictLine } from "./common.js";
 import { stackLine } from "./frames.js";
 import { trendMarkdown } from "./trend.js";
+import { processMarkdown } from "./process.js";
 import { crashHead } from "./target-head.js";
 import { extensionsMarkdown } from "./extensions.js";
 
@@ -17,6 +18,7 @@ export function formatMarkdown(report: Report): string {
   // the verdict first, then the crash the dump records
   if (a) out.push(`**${mdEscape(verdictLine(a))}**`, "");
   if (crash.length > 0) out.push(...crash.map((l) => `**${mdEscape(l)}**  `), "");
+  out.push(...processMarkdown(report, mdEscape));
   if (a) {
     out.push(`Busy: **${count(a.summary.busy.count)}** blocks, **${hex(a.summary.busy.bytes)}** bytes (${humanBytes(a.summary.busy.bytes)}); stacks: ${a.summary.traces}.`, "");
     out.push("## Suspects", "", "| # | kind | suspect | count (dec) | bytes (hex) | % | type | call site |", "|---|---|---|---|---|---|---|---|");

@@ -28,13 +28,23 @@ export function trendStatusText(s: TrendSeries): string {
   return s.since !== undefined && s.status === "started-growing" ? `${base} at input ${s.since + 1}` : base;
 }
 
+/** A series that counts objects (handles, GDI objects, threads): its figures are `counts`, its slopes `slopeCount*`. */
+const countsObjects = (s: TrendSeries): boolean => s.slopeCountPerSnapshot !== undefined;
+
+/** What a series' sparkline draws: bytes, or the counts of a series of objects. */
+const drawn = (s: TrendSeries): readonly number[] => (countsObjects(s) ? s.counts : s.bytes);
+
 function rate(t: TrendSection, s: TrendSeries): string {
+  if (countsObjects(s)) {
+    const per = t.timeBasis === "capture-time" ? s.slopeCountPerHour ?? 0 : s.slopeCountPerSnapshot ?? 0;
+    return `${per > 0 ? "+" : ""}${Math.round(per).toLocaleString("en-US")}/${t.timeBasis === "capture-time" ? "h" : "snapshot"}`;
+  }
   return t.timeBasis === "capture-time" ? `${signedHex(s.slopeBytesPerHour)}/h` : `${signedHex(s.slopeBytesPerSnapshot)}/snapshot`;
 }
 
 function seriesLine(t: TrendSection, s: TrendSeries): string {
   return (
-    `${sparkline(s.bytes)}  ${rate(t, s).padStart(14)}  ${signedHex(s.growth.bytes).padStart(12)}  ` +
+    `${sparkline(drawn(s))}  ${rate(t, s).padStart(14)}  ${signedHex(s.growth.bytes).padStart(12)}  ` +
     signedCount(s.growth.count).padStart(10) +
     `  ${trendStatusText(s).padEnd(19)} ${safeText(s.label)}`
   );
@@ -52,7 +62,7 @@ export function trendText(t: TrendSection, top = 10): string[] {
   }
   out.push("");
   out.push(`Keeps growing (leak suspects, by slope and steadiness; growth under ${hex(t.minGrowthBytes)} bytes ignored):`);
-  if (t.suspects.length === 0) out.push("  none: no stack, type, size class or pool tag grew steadily.");
+  if (t.suspects.length === 0) out.push("  none: no stack, type, size class, pool tag, handle or GDI type, thread count or private memory grew steadily.");
   const head = `  ${"#".padStart(2)}  ${"bytes".padEnd(Math.max(5, t.inputs.length))}  ${"rate".padStart(14)}  ${"+bytes (hex)".padStart(12)}  ${"+count".padStart(8)}  ${"status".padEnd(19)} what`;
   if (t.suspects.length > 0) out.push(head);
   for (const r of t.suspects.slice(0, top)) {
@@ -83,11 +93,11 @@ export function trendMarkdown(t: TrendSection, esc: (s: string) => string): stri
   const byKey = new Map(t.series.map((s) => [s.key, s]));
   for (const r of t.suspects) {
     const s = byKey.get(r.key);
-    if (s) out.push(`| ${r.rank} | ${esc(s.label)} \`${sparkline(s.bytes)}\` | ${trendStatusText(s)} | ${rate(t, s)} | ${signedHex(s.growth.bytes)} | ${signedCount(s.growth.count)} | ${s.score.toFixed(2)} |`);
+    if (s) out.push(`| ${r.rank} | ${esc(s.label)} \`${sparkline(drawn(s))}\` | ${trendStatusText(s)} | ${rate(t, s)} | ${signedHex(s.growth.bytes)} | ${signedCount(s.growth.count)} | ${s.score.toFixed(2)} |`);
   }
   for (const k of t.stopped) {
     const s = byKey.get(k);
-    if (s) out.push(`| – | ${esc(s.label)} \`${sparkline(s.bytes)}\` | ${trendStatusText(s)} | ${rate(t, s)} | ${signedHex(s.growth.bytes)} | ${signedCount(s.growth.count)} | – |`);
+    if (s) out.push(`| – | ${esc(s.label)} \`${sparkline(drawn(s))}\` | ${trendStatusText(s)} | ${rate(t, s)} | ${signedHex(s.growth.bytes)} | ${signedCount(s.growth.count)} | – |`);
   }
   out.push("");
   return out;
@@ -100,13 +110,14 @@ export function trendMarkdown(t: TrendSection, esc: (s: string) => string): stri
 export function trendChartSvg(t: TrendSection, esc: (s: string) => string, maxSeries = 6): string {
   const byKey = new Map(t.series.map((s) => [s.key, s]));
   const shown: TrendSeries[] = [];
+  // a chart of bytes: series of objects (handles, threads) are in the table only
   for (const r of t.suspects) {
     const s = byKey.get(r.key);
-    if (s && shown.length < maxSeries) shown.push(s);
+    if (s && !countsObjects(s) && shown.length < maxSeries) shown.push(s);
   }
   for (const k of t.stopped) {
     const s = byKey.get(k);
-    if (s && shown.length < maxSeries) shown.push(s);
+    if (s && !countsObjects(s) && shown.length < maxSeries) shown.push(s);
   }
   if (shown.length === 0) return "";
   const W = 640;
@@ -142,17 +153,20 @@ export function trendChartSvg(t: TrendSection, esc: (s: string) => string, maxSe
   return `<figure class="trend-chart"><svg role="img" aria-label="bytes per series over the snapshots" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${axis}${lines}${labels}</svg><ul class="trend-legend">${legend}</ul></figure>`;
 }
 
+/** A series' growth: bytes, or objects for a series of objects. */
+const grown = (s: TrendSeries): string => (countsObjects(s) ? `${signedCount(s.growth.count)} objects` : signedHex(s.growth.bytes));
+
 /** The HTML part of a trend report: chart and table. */
 export function trendHtml(t: TrendSection, esc: (s: string) => string): string {
   const byKey = new Map(t.series.map((s) => [s.key, s]));
   const rows: string[] = [];
   for (const r of t.suspects) {
     const s = byKey.get(r.key);
-    if (s) rows.push(`<tr class="trend-suspect"><td>${r.rank}</td><td>${esc(s.label)}</td><td>${esc(trendStatusText(s))}</td><td>${esc(rate(t, s))}</td><td>${esc(signedHex(s.growth.bytes))}</td><td>${s.score.toFixed(2)}</td></tr>`);
+    if (s) rows.push(`<tr class="trend-suspect"><td>${r.rank}</td><td>${esc(s.label)}</td><td>${esc(trendStatusText(s))}</td><td>${esc(rate(t, s))}</td><td>${esc(grown(s))}</td><td>${s.score.toFixed(2)}</td></tr>`);
   }
   for (const k of t.stopped) {
     const s = byKey.get(k);
-    if (s) rows.push(`<tr class="trend-stopped"><td>–</td><td>${esc(s.label)}</td><td>${esc(trendStatusText(s))}</td><td>${esc(rate(t, s))}</td><td>${esc(signedHex(s.growth.bytes))}</td><td>–</td></tr>`);
+    if (s) rows.push(`<tr class="trend-stopped"><td>–</td><td>${esc(s.label)}</td><td>${esc(trendStatusText(s))}</td><td>${esc(rate(t, s))}</td><td>${esc(grown(s))}</td><td>–</td></tr>`);
   }
   return (
     `<section id="trend"><h2>Trend over ${t.inputs.length} snapshots</h2>${trendChartSvg(t, esc)}` +

@@ -22,8 +22,9 @@ export {
   summarizeHandles,
   typicalCount,
 } from "./handles.js";
+export { handlesOfLog } from "./log-handles.js";
 export { ProcessOptionsSchema, processFacts, processKinds, processSection } from "./plugin.js";
 export { findReferrers } from "./referrers.js";
 export { type ThreadSummary, summarizeThreads } from "./threads.js";
-export { type ProcessFacts, TRIAGE_FLOORS, type TriageRow, processEvidence, runtimesOf, triageRows } from "./triage.js";
+export { type ProcessFacts, TRIAGE_FLOORS, type TriageRow, handleEvidence, processEvidence, runtimesOf, triageRows } from "./triage.js";
 export { diffProcess, processFigures } from "./diff.js";

@@ -3,9 +3,10 @@ import { type AnalysisSection, type Evidence, type ProcessSection, type Run, STA
 import { computeComposition } from "./composition.js";
 import { summarizeGdi } from "./gdi.js";
 import { summarizeHandles } from "./handles.js";
+import { handlesOfLog } from "./log-handles.js";
 import { findReferrers } from "./referrers.js";
 import { summarizeThreads } from "./threads.js";
-import { type ProcessFacts, processEvidence, runtimesOf, triageRows } from "./triage.js";
+import { type ProcessFacts, handleEvidence, processEvidence, runtimesOf, triageRows } from "./triage.js";
 
 declare module "@leakscope/core" {
   interface RunData {
@@ -84,7 +85,12 @@ export const processKinds = definePlugin({
     apply(engine) {
       engine.hooks.evidence.tapPromise("process", async (sink, run) => {
         const f = processFacts(run, options);
-        if (!f) return;
+        if (!f) {
+          // a WinDbg log: the handles of its `!handle` output, when it has one
+          const h = handlesOfLog(run);
+          if (h) for (const e of handleEvidence(h)) sink.add(e);
+          return;
+        }
         for (const e of f.evidence) sink.add(e);
         if (f.evidence.length > 0) sink.coverage({ hasFigures: true });
       });

@@ -60,30 +60,7 @@ export function runtimesOf(moduleNames: readonly string[]): string[] {
  * `region:<base>`) and carries `leakKind`.
  */
 export function processEvidence(facts: ProcessFacts): Evidence[] {
-  const out: Evidence[] = [];
-  const h = facts.handles;
-  const flagged = h.byType.filter((t) => t.typical !== undefined);
-  const heavy = flagged.length > 0 ? flagged : h.total > TYPICAL_HANDLE_TOTAL && h.byType[0] ? [h.byType[0]] : [];
-  for (const t of heavy) {
-    const typical = t.typical ?? typicalCount(t.type);
-    const name = h.names.find((n) => n.type === t.type);
-    const typeArg = t.type === NO_TYPE ? "" : ` ${t.type}`;
-    out.push({
-      detector: "handles",
-      signal: "count",
-      keys: [`handles:${t.type}`],
-      strength: clamp(0.35 + 0.15 * Math.log2(Math.max(1, t.count / typical))),
-      count: t.count,
-      bytes: 0,
-      leakKind: "handles",
-      title: `${thousands(t.count)} ${t.type} handles`,
-      text:
-        `The process holds ${thousands(t.count)} ${t.type} handles (${thousands(h.total)} in all; a process rarely needs more than ${thousands(typical)}).` +
-        (name ? ` ${thousands(name.count)} of them name "${name.name}".` : ""),
-      nextStep: `List the${typeArg} handles with their names (\`!handle 0 f${typeArg}\`); find the code that opens them without closing them: \`!htrace -enable\`, run until more leak, then \`!htrace -diff\`, or Application Verifier's Handles check.`,
-      source: h.source,
-    });
-  }
+  const out: Evidence[] = handleEvidence(facts.handles);
   const g = facts.gdi;
   if (g.status === "present" && g.total >= g.quota * TRIAGE_FLOORS.gdiShare && g.byType[0]) {
     const top = g.byType[0];
@@ -153,6 +130,38 @@ export function processEvidence(facts: ProcessFacts): Evidence[] {
       nextStep: `${runtime ? `Look at ${runtime[2]}; for the rest, look at` : "Look at"} the allocation bases (\`!address ${pg.samples[0] ?? ""}\`) and at who points at them${pg.referrers[0] ? ` (${pg.referrers[0]})` : ""}; find the VirtualAlloc calls of ${human(pg.size)} without VirtualFree (a breakpoint on KERNELBASE!VirtualAlloc, or ETW VirtualAlloc events).`,
       samples: pg.samples,
       source: "MemoryInfoList",
+    });
+  }
+  return out;
+}
+
+/**
+ * Evidence about handles: types far above their typical count (or, when none is, the largest
+ * type of a process above {@link TYPICAL_HANDLE_TOTAL} handles), keyed `handles:<type>`. From
+ * a dump's HandleData or a log's `!handle` output alike.
+ */
+export function handleEvidence(h: HandleSummary): Evidence[] {
+  const out: Evidence[] = [];
+  const flagged = h.byType.filter((t) => t.typical !== undefined);
+  const heavy = flagged.length > 0 ? flagged : h.total > TYPICAL_HANDLE_TOTAL && h.byType[0] ? [h.byType[0]] : [];
+  for (const t of heavy) {
+    const typical = t.typical ?? typicalCount(t.type);
+    const name = h.names.find((n) => n.type === t.type);
+    const typeArg = t.type === NO_TYPE ? "" : ` ${t.type}`;
+    out.push({
+      detector: "handles",
+      signal: "count",
+      keys: [`handles:${t.type}`],
+      strength: clamp(0.35 + 0.15 * Math.log2(Math.max(1, t.count / typical))),
+      count: t.count,
+      bytes: 0,
+      leakKind: "handles",
+      title: `${thousands(t.count)} ${t.type} handles`,
+      text:
+        `The process holds ${thousands(t.count)} ${t.type} handles (${thousands(h.total)} in all; a process rarely needs more than ${thousands(typical)}).` +
+        (name ? ` ${thousands(name.count)} of them name "${name.name}".` : ""),
+      nextStep: `List the${typeArg} handles with their names (\`!handle 0 f${typeArg}\`); find the code that opens them without closing them: \`!htrace -enable\`, run until more leak, then \`!htrace -diff\`, or Application Verifier's Handles check.`,
+      source: h.source,
     });
   }
   return out;

@@ -7,12 +7,13 @@ import { releaseBetweenInputs } from "../gc.js";
 import { formatOption, jsonOption, outputOption, parseCount, symbolsOption, topOption } from "../options.js";
 import { snapshotForCompare } from "../snapshots.js";
 import { type InputIdentity, identify } from "./diff.js";
+import { processFigures, processSection } from "@leakscope/process";
 
 const describe = (p: NonNullable<InputIdentity["program"]>): string => `${p.name} (size 0x${p.size.toString(16)}, timestamp 0x${p.timestamp.toString(16)})`;
 
 export function trendCommand(ctx: CommandContext) {
   return new Command("trend")
-    .description("what keeps growing over three or more snapshots of one program (stacks, types, size classes, heaps, pool tags)")
+    .description("what keeps growing over three or more snapshots of one program (stacks, types, size classes, heaps, pool tags, handles, GDI objects, threads, private memory)")
     .argument("<inputs...>", "three or more dumps of one program (or UMDH / WinDbg / poolmon logs of it)")
     .addOption(formatOption())
     .addOption(jsonOption("same as --format json"))
@@ -42,7 +43,14 @@ export function trendCommand(ctx: CommandContext) {
               `trend: ${inputs[0]!.id.path} is ${describe(first)} but ${file} is ${describe(id.program)}: give snapshots of one build of one program, or pass --force`,
             );
           }
-          inputs.push({ snapshot: snapshotForCompare(run, { types: flags.types }), id, ...(id.capturedAt !== undefined ? { capturedAt: id.capturedAt * 1000 } : {}) });
+          // handles, GDI objects, threads and private memory outside the heaps are followed too
+          const ps = processSection(run, { referrers: false });
+          inputs.push({
+            snapshot: snapshotForCompare(run, { types: flags.types }),
+            id,
+            ...(id.capturedAt !== undefined ? { capturedAt: id.capturedAt * 1000 } : {}),
+            ...(ps ? { process: processFigures(ps) } : {}),
+          });
           for (const d of run.allDiagnostics()) diagnostics.push({ ...d, location: { ...d.location, file: d.location?.file ?? file } });
           return r;
         });

@@ -729,9 +729,21 @@ export const DiffSectionSchema = Type.Object(
 /** One group followed over the snapshots of `leakscope trend`. */
 export const TrendSeriesSchema = Type.Object(
   {
-    /** `heap:<bits>:<addr>`, `class:<bits>:<heap>/<size>`, `stack:<frames>`, `type:<name>`, `pool-tag:<tag>`. */
+    /** `heap:<bits>:<addr>`, `class:<bits>:<heap>/<size>`, `stack:<frames>`, `type:<name>`, `pool-tag:<tag>`, `handles:<type>`, `gdi:<type>`, `threads:total`, `memory:outside-heaps`. */
     key: Type.String(),
-    kind: Type.Union([Type.Literal("heap"), Type.Literal("size-class"), Type.Literal("stack"), Type.Literal("type"), Type.Literal("pool-tag")]),
+    kind: Type.Union([
+      Type.Literal("heap"),
+      Type.Literal("size-class"),
+      Type.Literal("stack"),
+      Type.Literal("type"),
+      Type.Literal("pool-tag"),
+      // process figures (@leakscope/process): handles and GDI objects by type, the thread count
+      // (followed in `counts`), committed private bytes outside the heaps (in `bytes`)
+      Type.Literal("handles"),
+      Type.Literal("gdi"),
+      Type.Literal("threads"),
+      Type.Literal("virtual-memory"),
+    ]),
     label: Type.String(),
     heap: Type.Optional(Hex),
     size: Type.Optional(Bytes),
@@ -744,6 +756,9 @@ export const TrendSeriesSchema = Type.Object(
     /** Least-squares slope over the capture times (0 when the inputs have no times). */
     slopeBytesPerHour: Type.Number(),
     slopeBytesPerSnapshot: Type.Number(),
+    /** Series that count objects (`handles`, `gdi`, `threads`): the slopes of `counts` (the byte slopes are 0). */
+    slopeCountPerHour: Type.Optional(Type.Number()),
+    slopeCountPerSnapshot: Type.Optional(Type.Number()),
     /** R² of the straight-line fit, 0..1. */
     r2: Type.Number({ minimum: 0, maximum: 1 }),
     /** Share of steps that rose, weighted by bytes risen over bytes moved, 0..1. */

@@ -36,6 +36,14 @@ const MEM_RESERVE = 0x2000;
 const MEM_PRIVATE = 0x20000;
 const MEM_IMAGE = 0x1000000;
 
+/** Options of {@link buildKindLeakDump}. */
+export interface KindLeakOptions {
+  /** How many objects the leak planted (Event handles, bitmaps, parked threads, 1 MiB regions); default the {@link KIND_LEAK_FACTS} figure. */
+  count?: number;
+  /** The dump header's time stamp (seconds since 1970), for series of snapshots. */
+  timestamp?: number;
+}
+
 /**
  * A 64-bit Windows 10 process dump with MemoryInfoList, HandleData, ThreadInfoList,
  * ProcessVmCounters and SystemMemoryInfo, healthy except for one planted leak of the given kind:
@@ -45,10 +53,10 @@ const MEM_IMAGE = 0x1000000;
  * bitmaps, threads or regions are planted (the facts' figures by default): a small count makes
  * the same process with a normal load of that kind.
  */
-export function buildKindLeakDump(kind: KindLeak, options: { count?: number } = {}): Uint8Array {
+export function buildKindLeakDump(kind: KindLeak, options: KindLeakOptions = {}): Uint8Array {
   const F = KIND_LEAK_FACTS;
-  const n = (dflt: number): number => options.count ?? dflt;
-  const b = new MinidumpBuilder({ flags: 0x1826 });
+  const leaked = options.count;
+  const b = new MinidumpBuilder({ flags: 0x1826, ...(options.timestamp !== undefined ? { timestamp: options.timestamp } : {}) });
   const p = b.nativeProcess({ bitness: 64, mainImage: F.app, threadId: 0x100 });
   const peb = new DataView(p.pebBytes.buffer);
   setU64(peb, 0x30, F.processHeap); // ProcessHeap
@@ -79,7 +87,7 @@ export function buildKindLeakDump(kind: KindLeak, options: { count?: number } = 
   add("Section", 20);
   add("Thread", 2);
   add("Semaphore", 8);
-  if (kind === "handles") add("Event", n(F.leakedEvents), (i) => (i < F.namedEvents ? F.eventName : undefined));
+  if (kind === "handles") add("Event", leaked ?? F.leakedEvents, (i) => (i < F.namedEvents ? F.eventName : undefined));
   b.handles(handles);
 
   let privateBytes = 0x40000 + 0x1000 + 0x2000;
@@ -87,7 +95,7 @@ export function buildKindLeakDump(kind: KindLeak, options: { count?: number } = 
     b.module({ path: F.gdi32.path, base: F.gdi32.base, size: F.gdi32.size });
     const objects: { index: number; processId: number; type: number }[] = [];
     let index = 16;
-    for (let i = 0; i < n(F.leakedBitmaps); i++) objects.push({ index: index++, processId: F.pid, type: 0x05 });
+    for (let i = 0; i < (leaked ?? F.leakedBitmaps); i++) objects.push({ index: index++, processId: F.pid, type: 0x05 });
     for (let i = 0; i < 40; i++) objects.push({ index: index++, processId: F.pid, type: 0x01 });
     for (let i = 0; i < 60; i++) objects.push({ index: index++, processId: F.pid, type: 0x30 });
     for (let i = 0; i < F.otherProcessObjects; i++) objects.push({ index: index++, processId: 0x4e8, type: 0x05 });
@@ -96,7 +104,7 @@ export function buildKindLeakDump(kind: KindLeak, options: { count?: number } = 
     b.memoryInfo({ base: F.gdiTable, size: 0x180000, allocationBase: F.gdiTable, state: MEM_COMMIT, type: 0x40000, protect: 2 });
   }
   if (kind === "threads") {
-    for (let i = 0; i < n(F.parkedThreads); i++) {
+    for (let i = 0; i < (leaked ?? F.parkedThreads); i++) {
       const id = 0x200 + i * 4;
       const stackTop = 0x40000000 + i * 0x100000;
       const sp = stackTop - 0x200;
@@ -114,13 +122,13 @@ export function buildKindLeakDump(kind: KindLeak, options: { count?: number } = 
   if (kind === "virtual-memory") {
     const table = new Uint8Array(0x1000);
     const tv = new DataView(table.buffer);
-    for (let i = 0; i < n(F.regions); i++) {
+    for (let i = 0; i < (leaked ?? F.regions); i++) {
       const base = F.regionBase + i * F.regionSize;
       info(base, F.regionSize, MEM_PRIVATE);
       if (i < 0x1000 / 8) setU64(tv, i * 8, base);
     }
     b.memory(F.regionTable, table);
-    privateBytes += n(F.regions) * F.regionSize;
+    privateBytes += (leaked ?? F.regions) * F.regionSize;
   }
   b.threadInfo({ threadId: 0x100, startAddress: F.app.base + 0x1000 });
   b.rawStream(MinidumpProcessStream.ProcessVmCounters, minidumpProcessVmCounters({ privateUsage: privateBytes, pagefileUsage: privateBytes, peakPagefileUsage: privateBytes }));
