@@ -4,6 +4,7 @@ import {
   type Run,
   type TrendSection,
   type TrendSeries,
+  callSiteOf,
   isUserAllocation,
 } from "@leakscope/core";
 import type { Snapshot } from "./diff.js";
@@ -391,7 +392,9 @@ function fitSeries(a: Accumulator, values: Float64Array, hours: Float64Array, ti
   return { s, fit, cls };
 }
 
+/** The call site (core's rule: the first frame outside the allocator) and its caller. */
 function stackLabel(frames: readonly Frame[]): string {
-  const shown = frames.filter((f) => !/^ntdll!|^ntdll_|!RtlAllocateHeap|!malloc|!operator new/i.test(f.text));
-  return (shown.length > 0 ? shown : frames).slice(0, 2).map((f) => f.text).join(" <- ") || "(empty stack)";
+  const site = callSiteOf(frames);
+  const at = site ? frames.indexOf(site) : 0;
+  return frames.slice(at, at + 2).map((f) => f.text).join(" <- ") || "(empty stack)";
 }

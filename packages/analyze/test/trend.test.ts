@@ -131,3 +131,16 @@ describe("trendOfSnapshots: no inputs", () => {
     expect(trendOfSnapshots([])).toMatchObject({ series: [], suspects: [], stopped: [] });
   });
 });
+
+describe("trend stack series", () => {
+  it("are labelled by their call site (core's allocator rule) and its caller", () => {
+    const frames = ["ntdll!RtlAllocateHeap+0x7e", "ucrtbase!malloc+0x30", "app!Cache::Insert+0x19", "app!main+0x20"].map((text, i) => ({ address: `0x${(0x1000 + i).toString(16)}`, text }));
+    const inputs = [0, 1, 2].map((i) => {
+      const s = snap(i, { 0x40: 100 });
+      s.stacks.set("k", { frames, count: 1000 * (i + 1), bytes: 0x10000 * (i + 1) });
+      return { snapshot: s };
+    });
+    const series = trendOfSnapshots(inputs).series.find((x) => x.kind === "stack")!;
+    expect(series.label).toBe("app!Cache::Insert+0x19 <- app!main+0x20");
+  });
+});
