@@ -1,4 +1,4 @@
-import type { Run } from "@leakscope/core";
+import { type Report, type Run, minidumpOf } from "@leakscope/core";
 import { type Snapshot, addTypesToSnapshot, snapshotOfRun } from "@leakscope/analyze";
 import { outstanding } from "@leakscope/pool-km";
 import { logDiffGroups } from "@leakscope/windbg-text";
@@ -26,4 +26,44 @@ export function snapshotForCompare(run: Run, options: { types?: boolean } = {}):
     }
   }
   return snap;
+}
+
+/** What says two dumps come from one program, and when each was written (`diff`, `trend`, `batch`). */
+export interface InputIdentity {
+  path: string;
+  /** The main module (a process's executable, a kernel's ntoskrnl); absent for text logs. */
+  program?: { name: string; size: number; timestamp: number };
+  /** When the dump was written, seconds since 1970 (UTC). */
+  capturedAt?: number;
+}
+
+export function identify(run: Run): InputIdentity {
+  const t = run.target;
+  const id: InputIdentity = { path: run.input.path };
+  const main = t.kind === "text" ? undefined : t.modules[0];
+  if (main) id.program = { name: (main.name.split(/[\\/]/).pop() ?? main.name).toLowerCase(), size: main.size, timestamp: main.timestamp >>> 0 };
+  const md = minidumpOf(t);
+  if (md && md.header.timestamp > 0) id.capturedAt = md.header.timestamp;
+  const kd = (t.data as { kernelDump?: { header: { systemTime: bigint } } }).kernelDump;
+  if (kd && kd.header.systemTime > 0n) id.capturedAt = Number(kd.header.systemTime / 10_000_000n) - 11_644_473_600;
+  return id;
+}
+
+const describeProgram = (p: NonNullable<InputIdentity["program"]>): string => `${p.name} (size 0x${p.size.toString(16)}, timestamp 0x${p.timestamp.toString(16)})`;
+
+/**
+ * `A is app.exe (…) but B is other.exe (…)` when two inputs are dumps of different programs (main
+ * module name, size or link time stamp differ); undefined when they are one program or either is
+ * a log.
+ */
+export function differentPrograms(a: InputIdentity, b: InputIdentity): string | undefined {
+  const x = a.program;
+  const y = b.program;
+  if (!x || !y || (x.name === y.name && x.size === y.size && x.timestamp === y.timestamp)) return undefined;
+  return `${a.path} is ${describeProgram(x)} but ${b.path} is ${describeProgram(y)}`;
+}
+
+/** Each diagnostic names the input it came from, so the outputs can group them per input. */
+export function tagInput(diagnostics: Report["diagnostics"], path: string): Report["diagnostics"] {
+  return diagnostics.map((d) => ({ ...d, location: { ...d.location, file: d.location?.file ?? path } }));
 }

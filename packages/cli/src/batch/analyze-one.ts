@@ -1,6 +1,6 @@
 import type { BatchLine, LeakscopePlugin, Report } from "@leakscope/core";
 import { defaultPlugins } from "../plugins.js";
-import { identify } from "../commands/diff.js";
+import { identify } from "../snapshots.js";
 import type { BatchInput } from "./inputs.js";
 import { type BatchAnalyzeOptions, lineOfError, lineOfReport, parseCliError } from "./line.js";
 

@@ -1,34 +1,12 @@
 import { Command } from "@commander-js/extra-typings";
-import { type Diagnostic, InputError, type Report, type Run, minidumpOf } from "@leakscope/core";
+import { type Diagnostic, InputError } from "@leakscope/core";
 import { type Snapshot, analyzeDiff, coverageOf, diffSnapshots, snapshotHasFigures } from "@leakscope/analyze";
 import { checkOutputFile } from "../checks.js";
 import type { CommandContext } from "../context.js";
 import { formatOption, jsonOption, outputOption, parseCount, symbolsOption, topOption } from "../options.js";
-import { snapshotForCompare } from "../snapshots.js";
+import { type InputIdentity, differentPrograms, identify, snapshotForCompare, tagInput } from "../snapshots.js";
 import { diffProcess, processSection } from "@leakscope/process";
 
-/** What says two dumps come from one program, and when each was written. */
-export interface InputIdentity {
-  path: string;
-  /** The main module (a process's executable, a kernel's ntoskrnl); absent for text logs. */
-  program?: { name: string; size: number; timestamp: number };
-  /** When the dump was written, seconds since 1970 (UTC). */
-  capturedAt?: number;
-}
-
-export function identify(run: Run): InputIdentity {
-  const t = run.target;
-  const id: InputIdentity = { path: run.input.path };
-  const main = t.kind === "text" ? undefined : t.modules[0];
-  if (main) id.program = { name: (main.name.split(/[\\/]/).pop() ?? main.name).toLowerCase(), size: main.size, timestamp: main.timestamp >>> 0 };
-  const md = minidumpOf(t);
-  if (md && md.header.timestamp > 0) id.capturedAt = md.header.timestamp;
-  const kd = (t.data as { kernelDump?: { header: { systemTime: bigint } } }).kernelDump;
-  if (kd && kd.header.systemTime > 0n) id.capturedAt = Number(kd.header.systemTime / 10_000_000n) - 11_644_473_600;
-  return id;
-}
-
-const describe = (p: NonNullable<InputIdentity["program"]>): string => `${p.name} (size 0x${p.size.toString(16)}, timestamp 0x${p.timestamp.toString(16)})`;
 const when = (s: number): string => new Date(s * 1000).toISOString().replace(".000Z", "Z");
 
 /**
@@ -37,10 +15,8 @@ const when = (s: number): string => new Date(s * 1000).toISOString().replace(".0
  */
 export function checkDiffInputs(before: InputIdentity, after: InputIdentity, force: boolean): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const a = before.program;
-  const b = after.program;
-  if (a && b && (a.name !== b.name || a.size !== b.size || a.timestamp !== b.timestamp)) {
-    const message = `${before.path} is ${describe(a)} but ${after.path} is ${describe(b)}`;
+  const message = differentPrograms(before, after);
+  if (message) {
     if (!force) throw new InputError("CLI_DIFF_DIFFERENT_PROGRAMS", `diff: ${message}: compare two dumps of one program, or pass --force to compare them anyway`);
     out.push({ code: "CLI_DIFF_FORCED", severity: "warning", source: "cli", message: `--force: ${message}; growth between them may mean nothing` });
   }
@@ -53,11 +29,6 @@ export function checkDiffInputs(before: InputIdentity, after: InputIdentity, for
     });
   }
   return out;
-}
-
-/** Each diagnostic names the input it came from, so the outputs can group them per input. */
-function tagged(diagnostics: Report["diagnostics"], path: string): Report["diagnostics"] {
-  return diagnostics.map((d) => ({ ...d, location: { ...d.location, file: d.location?.file ?? path } }));
 }
 
 export function diffCommand(ctx: CommandContext) {
@@ -97,7 +68,7 @@ export function diffCommand(ctx: CommandContext) {
           ...r,
           diff,
           analysis: analyzeDiff(diff, run, beforeCoverage, 10, snapshotHasFigures(after) ? { hasFigures: true } : {}),
-          diagnostics: [...warnings, ...tagged(beforeReport.diagnostics, beforeFile), ...tagged(run.allDiagnostics(), afterFile)],
+          diagnostics: [...warnings, ...tagInput(beforeReport.diagnostics, beforeFile), ...tagInput(run.allDiagnostics(), afterFile)],
         };
       });
       for (const w of report.diagnostics.filter((d) => d.source === "cli")) ctx.io.stderr(`leakscope: warning [${w.code}]: ${w.message}\n`);

@@ -5,11 +5,8 @@ import { checkOutputFile } from "../checks.js";
 import type { CommandContext } from "../context.js";
 import { releaseBetweenInputs } from "../gc.js";
 import { formatOption, jsonOption, outputOption, parseCount, symbolsOption, topOption } from "../options.js";
-import { snapshotForCompare } from "../snapshots.js";
-import { type InputIdentity, identify } from "./diff.js";
+import { type InputIdentity, differentPrograms, identify, snapshotForCompare, tagInput } from "../snapshots.js";
 import { processFigures, processSection } from "@leakscope/process";
-
-const describe = (p: NonNullable<InputIdentity["program"]>): string => `${p.name} (size 0x${p.size.toString(16)}, timestamp 0x${p.timestamp.toString(16)})`;
 
 export function trendCommand(ctx: CommandContext) {
   return new Command("trend")
@@ -36,13 +33,8 @@ export function trendCommand(ctx: CommandContext) {
         // one input at a time: its walk is reduced to groups and released before the next
         last = await ctx.execute({ file, depth: "walk", command: "trend", symbols: flags.symbols }, (r, run) => {
           const id = identify(run);
-          const first = inputs[0]?.id.program;
-          if (first && id.program && flags.force !== true && (first.name !== id.program.name || first.size !== id.program.size || first.timestamp !== id.program.timestamp)) {
-            throw new InputError(
-              "CLI_TREND_DIFFERENT_PROGRAMS",
-              `trend: ${inputs[0]!.id.path} is ${describe(first)} but ${file} is ${describe(id.program)}: give snapshots of one build of one program, or pass --force`,
-            );
-          }
+          const other = inputs[0] && flags.force !== true ? differentPrograms(inputs[0].id, id) : undefined;
+          if (other) throw new InputError("CLI_TREND_DIFFERENT_PROGRAMS", `trend: ${other}: give snapshots of one build of one program, or pass --force`);
           // handles, GDI objects, threads and private memory outside the heaps are followed too
           const ps = processSection(run, { referrers: false });
           inputs.push({
@@ -51,7 +43,7 @@ export function trendCommand(ctx: CommandContext) {
             ...(id.capturedAt !== undefined ? { capturedAt: id.capturedAt * 1000 } : {}),
             ...(ps ? { process: processFigures(ps) } : {}),
           });
-          for (const d of run.allDiagnostics()) diagnostics.push({ ...d, location: { ...d.location, file: d.location?.file ?? file } });
+          diagnostics.push(...tagInput(run.allDiagnostics(), file));
           return r;
         });
         await releaseBetweenInputs();
