@@ -20,19 +20,29 @@ export interface BatchRunOptions {
   onLine: (line: BatchLine) => void;
 }
 
-/** The input paths already recorded in an NDJSON file (a resumed run skips them). */
-export function recordedInputs(text: string): Set<string> {
-  const done = new Set<string>();
+/**
+ * The lines of an NDJSON text that parse as batch lines (an object naming its input), and how many
+ * did not: a line cut short by a killed run is not a line.
+ */
+export function parseBatchLines(text: string): { lines: BatchLine[]; unreadable: number } {
+  const lines: BatchLine[] = [];
+  let unreadable = 0;
   for (const raw of text.split("\n")) {
     if (raw.trim() === "") continue;
     try {
-      const v = JSON.parse(raw) as { input?: { path?: unknown } };
-      if (typeof v.input?.path === "string") done.add(v.input.path);
+      const v = JSON.parse(raw) as BatchLine;
+      if (v && typeof v === "object" && typeof v.input?.path === "string") lines.push(v);
+      else unreadable++;
     } catch {
-      // a line cut short by a killed run: its input is analysed again
+      unreadable++;
     }
   }
-  return done;
+  return { lines, unreadable };
+}
+
+/** The input paths already recorded in an NDJSON file (a resumed run skips them; a cut line's input is analysed again). */
+export function recordedInputs(text: string): Set<string> {
+  return new Set(parseBatchLines(text).lines.map((l) => l.input.path));
 }
 
 /** Default worker count: one per CPU, at most the number of inputs. */
@@ -146,16 +156,9 @@ export function readBatchFiles(files: readonly string[]): { lines: BatchLine[]; 
   const lines: BatchLine[] = [];
   let unreadable = 0;
   for (const f of files) {
-    for (const raw of readFileSync(f, "utf8").split("\n")) {
-      if (raw.trim() === "") continue;
-      try {
-        const v = JSON.parse(raw) as BatchLine;
-        if (v && typeof v === "object" && typeof v.input?.path === "string") lines.push(v);
-        else unreadable++;
-      } catch {
-        unreadable++;
-      }
-    }
+    const got = parseBatchLines(readFileSync(f, "utf8"));
+    for (const l of got.lines) lines.push(l); // no spread: a fleet file can hold millions of lines
+    unreadable += got.unreadable;
   }
   return { lines, unreadable };
 }
