@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // One measured walk (or walk + analyze) for bench.mjs, in its own process so peak RSS belongs to it alone.
-import { readFileSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { peakRss } from "./lib/rss.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const file = process.argv[2];
@@ -47,16 +47,6 @@ open.run.allocations.forEachChunk((c, n) => {
 });
 const blocks = open.run.allocations.count;
 open.close();
-// Peak RSS of this process image. getrusage's maxRSS survives exec (Linux folds the forked
-// parent's high-water mark into it), so a big parent would inflate it: prefer VmHWM, which is
-// per address space and starts at zero at exec.
-function peakRss() {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
-    if (m) return Number(m[1]) * 1024;
-  } catch {}
-  return process.resourceUsage().maxRSS * 1024;
-}
 const maxRssBytes = peakRss();
 const walkSecs = phases["walking heaps"] ?? secs;
 const discoverSecs = phases["discovering heaps"] ?? 0;
