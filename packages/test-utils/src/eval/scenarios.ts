@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { EVAL_LEAKED_EVENTS, type EvalArch, type EvalBackend, type EvalProcessSpec, type EvalShape, type LeakForm, LEAK_FORMS, type PlantedCause, type TruthFrame, buildEvalProcess } from "./process.js";
 import type { NtWriterLayout } from "../heap/nt/writer.js";
 import { EXAMPLE_FACTS, buildExampleDump } from "../example.js";
-import { KIND_LEAK_FACTS, type KindLeak, buildKindLeakDump } from "../minidump/kinds.js";
+import { KIND_LEAKS, KIND_LEAK_FACTS, type KindLeak, buildKindLeakDump } from "../minidump/kinds.js";
 import { type TrendScenarioKind, trendScenario, trendScenarioPlans } from "../trend-scenarios.js";
 
 export type EvalVerdict = "leak-suspected" | "no-leak-evidence" | "cannot-judge";
@@ -120,8 +120,6 @@ function truthOf(c: PlantedCause): TruthCause {
     bytes: c.bytes,
   };
 }
-
-const KIND_LEAKS = ["handles", "gdi", "threads", "virtual-memory"] as const;
 
 const KIND_TEXT: Record<(typeof KIND_LEAKS)[number], string> = {
   handles: `a process leaking Event handles (HandleData: ${KIND_LEAK_FACTS.leakedEvents + 40} Events, ${KIND_LEAK_FACTS.namedEvents} of them with one name; 52 handles of 5 other types)`,
