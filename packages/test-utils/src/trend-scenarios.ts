@@ -58,10 +58,7 @@ export function trendScenario(kind: TrendScenarioKind, count: number, seed: numb
       for (let b = 0; b < leaked; b++) blocks.push({ size: leakSize });
     }
     // allocation order mixes the classes as a running program does
-    for (let j = blocks.length - 1; j > 0; j--) {
-      const r = rng.below(j + 1);
-      [blocks[j], blocks[r]] = [blocks[r]!, blocks[j]!];
-    }
+    rng.shuffle(blocks);
     const time = start + i * (600 + rng.below(120));
     times.push(time);
     const p = buildProcessDump({

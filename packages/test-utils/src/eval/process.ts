@@ -513,11 +513,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   };
   const owned = new Set(items.flatMap((it) => it.children));
   const healthyIdx = items.map((_, i) => i).filter((i) => items[i]!.cause < 0 && !owned.has(i) && !items[i]!.children.length && items[i]!.role !== "table");
-  // shuffle
-  for (let i = healthyIdx.length - 1; i > 0; i--) {
-    const j = rng.below(i + 1);
-    [healthyIdx[i], healthyIdx[j]] = [healthyIdx[j]!, healthyIdx[i]!];
-  }
+  rng.shuffle(healthyIdx);
   const roots: number[] = items.map((it, i) => (it.role === "table" ? i : -1)).filter((i) => i >= 0);
   const open: number[] = [...roots]; // containers with free slots
   const slotsLeft = new Map<number, number>();
@@ -786,11 +782,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   }
 
   // ---- roots: globals, stacks, registers, TLS
-  const rootItems = roots.filter((i) => present(items[i]!)).map((i) => items[i]!);
-  for (let i = rootItems.length - 1; i > 0; i--) {
-    const j = rng.below(i + 1);
-    [rootItems[i], rootItems[j]] = [rootItems[j]!, rootItems[i]!];
-  }
+  const rootItems = rng.shuffle(roots.filter((i) => present(items[i]!)).map((i) => items[i]!));
   const appData = new DataView(app.bytes.buffer);
   const nThreads = 4;
   const stackBytes = 0x3000;
@@ -800,10 +792,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     // local-variable slots: the first 0x40 bytes of every 0x60-byte frame, in a random order
     const locals: number[] = [];
     for (let f = 1; f * 0x60 + 0x60 <= stackBytes; f++) for (let o = 0; o < 0x40; o += ps) locals.push(f * 0x60 + o);
-    for (let i = locals.length - 1; i > 0; i--) {
-      const j = rng.below(i + 1);
-      [locals[i], locals[j]] = [locals[j]!, locals[i]!];
-    }
+    rng.shuffle(locals);
     stacks.push({ base: top, bytes: new Uint8Array(stackBytes), rsp: top - stackBytes, regs: [], tls: [], locals });
   }
   let globalSlot = 16;
