@@ -565,6 +565,12 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   /** Busy expected blocks keyed by (requested size, trace), filled in layout order. */
   const slots = new Map<string, number[]>();
   const keyOf = (size: number, trace: number): string => `${size}:${trace}`;
+  const addSlot = (size: number, trace: number, address: number): void => {
+    const k = keyOf(size, trace);
+    const q = slots.get(k);
+    if (q) q.push(address);
+    else slots.set(k, [address]);
+  };
   const frees: { address: number; bytes: number }[] = [];
   const mainItems: number[] = [];
   const sideItems: number[] = [];
@@ -646,23 +652,13 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     });
     pieces.push(...nt.pieces);
     for (const e of nt.expected) {
-      if (e.kind === "user" || e.kind === "virtual") {
-        const k = keyOf(e.requestedSize, e.trace);
-        let q = slots.get(k);
-        if (!q) slots.set(k, (q = []));
-        q.push(e.userAddress);
-      } else if (e.kind === "free" && e.blockSize >= 6 * ps + g) frees.push({ address: e.userAddress, bytes: e.blockSize - g });
+      if (e.kind === "user" || e.kind === "virtual") addSlot(e.requestedSize, e.trace, e.userAddress);
+      else if (e.kind === "free" && e.blockSize >= 6 * ps + g) frees.push({ address: e.userAddress, bytes: e.blockSize - g });
     }
     if (withLfh && subsegments.length > 0) {
       const { lfh, structures } = writeLfhInNtHeap(nt, lfhSpec);
       pieces.push(...structures);
-      for (const b of lfh.expected) {
-        if (!b.busy) continue;
-        const k = keyOf(b.requestedSize, b.trace);
-        let q = slots.get(k);
-        if (!q) slots.set(k, (q = []));
-        q.push(b.userAddress);
-      }
+      for (const b of lfh.expected) if (b.busy) addSlot(b.requestedSize, b.trace, b.userAddress);
     }
     heapBases.push(base);
   };
@@ -692,13 +688,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     }
     const sh = writeSegmentHeap({ layout: "21H2", bitness, base, allocations });
     pieces.push(...sh.pieces);
-    for (const e of sh.expected) {
-      if (e.free || e.kind === "host") continue;
-      const k = keyOf(e.requestedSize, e.trace);
-      let q = slots.get(k);
-      if (!q) slots.set(k, (q = []));
-      q.push(e.userAddress);
-    }
+    for (const e of sh.expected) if (!e.free && e.kind !== "host") addSlot(e.requestedSize, e.trace, e.userAddress);
     heapBases.push(base);
   };
 
