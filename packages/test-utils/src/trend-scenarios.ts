@@ -6,7 +6,8 @@
 import { Rng } from "./fuzz.js";
 import { buildProcessDump } from "./process.js";
 
-export type TrendScenarioKind = "steady-leak" | "slow-leak-noisy" | "plateau-only" | "late-leak";
+export const TREND_SCENARIO_KINDS = ["steady-leak", "slow-leak-noisy", "plateau-only", "late-leak"] as const;
+export type TrendScenarioKind = (typeof TREND_SCENARIO_KINDS)[number];
 
 export interface TrendScenario {
   name: string;
@@ -83,8 +84,7 @@ export interface TrendScenarioPlan {
 /** The trend family's scenarios as plans: every kind over 3 to 6 snapshots (a late leak from 4). */
 export function trendScenarioPlans(seed = 25): TrendScenarioPlan[] {
   const out: TrendScenarioPlan[] = [];
-  const kinds: TrendScenarioKind[] = ["steady-leak", "slow-leak-noisy", "plateau-only", "late-leak"];
-  for (const [k, kind] of kinds.entries()) {
+  for (const [k, kind] of TREND_SCENARIO_KINDS.entries()) {
     for (let n = 3; n <= 6; n++) {
       // a late leak needs two rising snapshots after a flat start
       if (kind === "late-leak" && n < 4) continue;

@@ -10,7 +10,7 @@ import { EVAL_LEAKED_EVENTS, type EvalArch, type EvalBackend, type EvalProcessSp
 import type { NtWriterLayout } from "../heap/nt/writer.js";
 import { EXAMPLE_FACTS, buildExampleDump } from "../example.js";
 import { KIND_LEAKS, KIND_LEAK_FACTS, type KindLeak, buildKindLeakDump } from "../minidump/kinds.js";
-import { type TrendScenarioKind, trendScenario, trendScenarioPlans } from "../trend-scenarios.js";
+import { TREND_SCENARIO_KINDS, type TrendScenarioKind, trendScenario, trendScenarioPlans } from "../trend-scenarios.js";
 
 export type EvalVerdict = "leak-suspected" | "no-leak-evidence" | "cannot-judge";
 export type EvalFamily = "healthy" | "leak" | "growth" | "no-heap" | "truncated" | "real" | "example" | "kinds" | "trend";
@@ -349,9 +349,9 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
     expected: { verdict: "no-leak-evidence", causes: [] },
     spec: { seed: 5000, blocks, ...HEALTHY[0]!, handles: "busy" },
   });
-  // trend (#25): 3-6 snapshots of one program; quick: one series of each kind
+  // trend (#25): 3-6 snapshots of one program; quick: the shortest series of each kind
   const plans = trendScenarioPlans();
-  const trendPlans = quick ? (["steady-leak", "slow-leak-noisy", "plateau-only", "late-leak"] as const).map((k) => plans.find((p) => p.kind === k && p.count === (k === "late-leak" ? 4 : 3))!) : plans;
+  const trendPlans = quick ? TREND_SCENARIO_KINDS.map((k) => plans.find((p) => p.kind === k)!) : plans;
   for (const t of trendPlans) {
     out.push({
       id: `trend-${t.kind}-${t.count}`,
