@@ -9,7 +9,7 @@ const file = process.argv[2];
 // argv[3]: the bundle bench.mjs built from the sources; without it, the packages' dist
 const bundle = process.argv[3];
 const core = bundle ? await import(pathToFileURL(bundle).href) : await import(join(root, "packages/core/dist/index.js"));
-const { Engine, isUserAllocation } = core;
+const { Engine, isUserAllocation, SUSPECT_SCORE_FLOOR } = core;
 const { defaultPlugins } = bundle ? core : await import(join(root, "packages/cli/dist/index.js"));
 // argv[4] "analyze": the whole of `leakscope analyze` (reachability, C++ types, stacks, the
 // combiner and the verdict) after the walk, as the command line runs it
@@ -54,7 +54,7 @@ const extra = analysis
   ? {
       analyzeSecs: phases.analyzing ?? 0,
       verdict: analysis.verdict,
-      strongSuspects: analysis.suspects.filter((s) => s.score >= 0.3).length,
+      strongSuspects: analysis.suspects.filter((s) => s.score >= SUSPECT_SCORE_FLOOR).length,
       unreferenced: analysis.reachability?.unreferenced.count ?? null,
     }
   : {};
