@@ -4,10 +4,11 @@
 // process' peak RSS (VmHWM) against the walk's budget (64 bytes per block + 200 MB) — one walk's,
 // since trend walks one input at a time and keeps only its groups. Also run by `npm run bench`
 // with `--trend`. Usage: node scripts/bench-trend.mjs [--inputs 10] [--millions 1]
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { bundleLeakscope, root } from "./lib/bundle.mjs";
+import { peakRss } from "./lib/rss.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -36,7 +37,7 @@ if (code !== 0) {
   process.exit(1);
 }
 const trend = JSON.parse(out).trend;
-const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) * 1024;
+const hwm = peakRss();
 const budget = 64 * blocks + 200e6;
 const result = { inputs, blocks, secs, peakRssMB: Math.round(hwm / 1e6), budgetMB: Math.round(budget / 1e6), withinBudget: hwm <= budget, series: trend.series.length };
 console.log(`trend over ${inputs} inputs of ${blocks.toLocaleString("en-US")} blocks: ${secs.toFixed(1)} s, peak RSS ${result.peakRssMB} MB (one walk's budget ${result.budgetMB} MB)${result.withinBudget ? "" : " — OVER BUDGET"}`);

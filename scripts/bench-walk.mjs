@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // One measured walk (or walk + analyze) for bench.mjs, in its own process so peak RSS belongs to it alone.
-import { readFileSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { peakRss } from "./lib/rss.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const file = process.argv[2];
 // argv[3]: the bundle bench.mjs built from the sources; without it, the packages' dist
 const bundle = process.argv[3];
 const core = bundle ? await import(pathToFileURL(bundle).href) : await import(join(root, "packages/core/dist/index.js"));
-const { Engine, isUserAllocation } = core;
+const { Engine, isUserAllocation, SUSPECT_SCORE_FLOOR } = core;
 const { defaultPlugins } = bundle ? core : await import(join(root, "packages/cli/dist/index.js"));
 // argv[4] "analyze": the whole of `leakscope analyze` (reachability, C++ types, stacks, the
 // combiner and the verdict) after the walk, as the command line runs it
@@ -47,16 +47,6 @@ open.run.allocations.forEachChunk((c, n) => {
 });
 const blocks = open.run.allocations.count;
 open.close();
-// Peak RSS of this process image. getrusage's maxRSS survives exec (Linux folds the forked
-// parent's high-water mark into it), so a big parent would inflate it: prefer VmHWM, which is
-// per address space and starts at zero at exec.
-function peakRss() {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
-    if (m) return Number(m[1]) * 1024;
-  } catch {}
-  return process.resourceUsage().maxRSS * 1024;
-}
 const maxRssBytes = peakRss();
 const walkSecs = phases["walking heaps"] ?? secs;
 const discoverSecs = phases["discovering heaps"] ?? 0;
@@ -64,7 +54,7 @@ const extra = analysis
   ? {
       analyzeSecs: phases.analyzing ?? 0,
       verdict: analysis.verdict,
-      strongSuspects: analysis.suspects.filter((s) => s.score >= 0.3).length,
+      strongSuspects: analysis.suspects.filter((s) => s.score >= SUSPECT_SCORE_FLOOR).length,
       unreferenced: analysis.reachability?.unreferenced.count ?? null,
     }
   : {};

@@ -55,7 +55,7 @@ if (cold) dropPageCache();
 
 
 
-const bundle = await bundleLeakscope("bench", ['export { leakAnalyzer } from "@leakscope/analyze";']);
+const bundle = await bundleLeakscope("bench", ['export { leakAnalyzer } from "@leakscope/analyze";', 'export { SUSPECT_SCORE_FLOOR } from "@leakscope/core";']);
 const { benchScenarios, writeBenchDump } = await import(pathToFileURL(bundle).href);
 const known = new Set(Object.keys(benchScenarios));
 

@@ -23,6 +23,14 @@ export class Rng {
   pick<T>(items: readonly T[]): T {
     return items[this.below(items.length)]!;
   }
+  /** Shuffle `items` in place (Fisher-Yates, from the end) and return it. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.below(i + 1);
+      [items[i], items[j]] = [items[j]!, items[i]!];
+    }
+    return items;
+  }
 }
 
 /** Values that break size and count arithmetic. */

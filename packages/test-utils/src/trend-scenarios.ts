@@ -6,7 +6,8 @@
 import { Rng } from "./fuzz.js";
 import { buildProcessDump } from "./process.js";
 
-export type TrendScenarioKind = "steady-leak" | "slow-leak-noisy" | "plateau-only" | "late-leak";
+export const TREND_SCENARIO_KINDS = ["steady-leak", "slow-leak-noisy", "plateau-only", "late-leak"] as const;
+export type TrendScenarioKind = (typeof TREND_SCENARIO_KINDS)[number];
 
 export interface TrendScenario {
   name: string;
@@ -58,10 +59,7 @@ export function trendScenario(kind: TrendScenarioKind, count: number, seed: numb
       for (let b = 0; b < leaked; b++) blocks.push({ size: leakSize });
     }
     // allocation order mixes the classes as a running program does
-    for (let j = blocks.length - 1; j > 0; j--) {
-      const r = rng.below(j + 1);
-      [blocks[j], blocks[r]] = [blocks[r]!, blocks[j]!];
-    }
+    rng.shuffle(blocks);
     const time = start + i * (600 + rng.below(120));
     times.push(time);
     const p = buildProcessDump({
@@ -86,8 +84,7 @@ export interface TrendScenarioPlan {
 /** The trend family's scenarios as plans: every kind over 3 to 6 snapshots (a late leak from 4). */
 export function trendScenarioPlans(seed = 25): TrendScenarioPlan[] {
   const out: TrendScenarioPlan[] = [];
-  const kinds: TrendScenarioKind[] = ["steady-leak", "slow-leak-noisy", "plateau-only", "late-leak"];
-  for (const [k, kind] of kinds.entries()) {
+  for (const [k, kind] of TREND_SCENARIO_KINDS.entries()) {
     for (let n = 3; n <= 6; n++) {
       // a late leak needs two rising snapshots after a flat start
       if (kind === "late-leak" && n < 4) continue;

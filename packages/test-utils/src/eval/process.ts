@@ -513,11 +513,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   };
   const owned = new Set(items.flatMap((it) => it.children));
   const healthyIdx = items.map((_, i) => i).filter((i) => items[i]!.cause < 0 && !owned.has(i) && !items[i]!.children.length && items[i]!.role !== "table");
-  // shuffle
-  for (let i = healthyIdx.length - 1; i > 0; i--) {
-    const j = rng.below(i + 1);
-    [healthyIdx[i], healthyIdx[j]] = [healthyIdx[j]!, healthyIdx[i]!];
-  }
+  rng.shuffle(healthyIdx);
   const roots: number[] = items.map((it, i) => (it.role === "table" ? i : -1)).filter((i) => i >= 0);
   const open: number[] = [...roots]; // containers with free slots
   const slotsLeft = new Map<number, number>();
@@ -569,6 +565,12 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   /** Busy expected blocks keyed by (requested size, trace), filled in layout order. */
   const slots = new Map<string, number[]>();
   const keyOf = (size: number, trace: number): string => `${size}:${trace}`;
+  const addSlot = (size: number, trace: number, address: number): void => {
+    const k = keyOf(size, trace);
+    const q = slots.get(k);
+    if (q) q.push(address);
+    else slots.set(k, [address]);
+  };
   const frees: { address: number; bytes: number }[] = [];
   const mainItems: number[] = [];
   const sideItems: number[] = [];
@@ -650,23 +652,13 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     });
     pieces.push(...nt.pieces);
     for (const e of nt.expected) {
-      if (e.kind === "user" || e.kind === "virtual") {
-        const k = keyOf(e.requestedSize, e.trace);
-        let q = slots.get(k);
-        if (!q) slots.set(k, (q = []));
-        q.push(e.userAddress);
-      } else if (e.kind === "free" && e.blockSize >= 6 * ps + g) frees.push({ address: e.userAddress, bytes: e.blockSize - g });
+      if (e.kind === "user" || e.kind === "virtual") addSlot(e.requestedSize, e.trace, e.userAddress);
+      else if (e.kind === "free" && e.blockSize >= 6 * ps + g) frees.push({ address: e.userAddress, bytes: e.blockSize - g });
     }
     if (withLfh && subsegments.length > 0) {
       const { lfh, structures } = writeLfhInNtHeap(nt, lfhSpec);
       pieces.push(...structures);
-      for (const b of lfh.expected) {
-        if (!b.busy) continue;
-        const k = keyOf(b.requestedSize, b.trace);
-        let q = slots.get(k);
-        if (!q) slots.set(k, (q = []));
-        q.push(b.userAddress);
-      }
+      for (const b of lfh.expected) if (b.busy) addSlot(b.requestedSize, b.trace, b.userAddress);
     }
     heapBases.push(base);
   };
@@ -696,13 +688,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     }
     const sh = writeSegmentHeap({ layout: "21H2", bitness, base, allocations });
     pieces.push(...sh.pieces);
-    for (const e of sh.expected) {
-      if (e.free || e.kind === "host") continue;
-      const k = keyOf(e.requestedSize, e.trace);
-      let q = slots.get(k);
-      if (!q) slots.set(k, (q = []));
-      q.push(e.userAddress);
-    }
+    for (const e of sh.expected) if (!e.free && e.kind !== "host") addSlot(e.requestedSize, e.trace, e.userAddress);
     heapBases.push(base);
   };
 
@@ -786,11 +772,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
   }
 
   // ---- roots: globals, stacks, registers, TLS
-  const rootItems = roots.filter((i) => present(items[i]!)).map((i) => items[i]!);
-  for (let i = rootItems.length - 1; i > 0; i--) {
-    const j = rng.below(i + 1);
-    [rootItems[i], rootItems[j]] = [rootItems[j]!, rootItems[i]!];
-  }
+  const rootItems = rng.shuffle(roots.filter((i) => present(items[i]!)).map((i) => items[i]!));
   const appData = new DataView(app.bytes.buffer);
   const nThreads = 4;
   const stackBytes = 0x3000;
@@ -800,10 +782,7 @@ export function buildEvalProcess(spec: EvalProcessSpec): EvalProcess {
     // local-variable slots: the first 0x40 bytes of every 0x60-byte frame, in a random order
     const locals: number[] = [];
     for (let f = 1; f * 0x60 + 0x60 <= stackBytes; f++) for (let o = 0; o < 0x40; o += ps) locals.push(f * 0x60 + o);
-    for (let i = locals.length - 1; i > 0; i--) {
-      const j = rng.below(i + 1);
-      [locals[i], locals[j]] = [locals[j]!, locals[i]!];
-    }
+    rng.shuffle(locals);
     stacks.push({ base: top, bytes: new Uint8Array(stackBytes), rsp: top - stackBytes, regs: [], tls: [], locals });
   }
   let globalSlot = 16;

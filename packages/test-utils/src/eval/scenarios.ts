@@ -9,8 +9,8 @@ import { writeFileSync } from "node:fs";
 import { EVAL_LEAKED_EVENTS, type EvalArch, type EvalBackend, type EvalProcessSpec, type EvalShape, type LeakForm, LEAK_FORMS, type PlantedCause, type TruthFrame, buildEvalProcess } from "./process.js";
 import type { NtWriterLayout } from "../heap/nt/writer.js";
 import { EXAMPLE_FACTS, buildExampleDump } from "../example.js";
-import { KIND_LEAK_FACTS, type KindLeak, buildKindLeakDump } from "../minidump/kinds.js";
-import { type TrendScenarioKind, trendScenario, trendScenarioPlans } from "../trend-scenarios.js";
+import { KIND_LEAKS, KIND_LEAK_FACTS, type KindLeak, buildKindLeakDump } from "../minidump/kinds.js";
+import { TREND_SCENARIO_KINDS, type TrendScenarioKind, trendScenario, trendScenarioPlans } from "../trend-scenarios.js";
 
 export type EvalVerdict = "leak-suspected" | "no-leak-evidence" | "cannot-judge";
 export type EvalFamily = "healthy" | "leak" | "growth" | "no-heap" | "truncated" | "real" | "example" | "kinds" | "trend";
@@ -120,8 +120,6 @@ function truthOf(c: PlantedCause): TruthCause {
     bytes: c.bytes,
   };
 }
-
-const KIND_LEAKS = ["handles", "gdi", "threads", "virtual-memory"] as const;
 
 const KIND_TEXT: Record<(typeof KIND_LEAKS)[number], string> = {
   handles: `a process leaking Event handles (HandleData: ${KIND_LEAK_FACTS.leakedEvents + 40} Events, ${KIND_LEAK_FACTS.namedEvents} of them with one name; 52 handles of 5 other types)`,
@@ -351,9 +349,9 @@ export function evalScenarios(options: EvalOptions = {}): EvalScenario[] {
     expected: { verdict: "no-leak-evidence", causes: [] },
     spec: { seed: 5000, blocks, ...HEALTHY[0]!, handles: "busy" },
   });
-  // trend (#25): 3-6 snapshots of one program; quick: one series of each kind
+  // trend (#25): 3-6 snapshots of one program; quick: the shortest series of each kind
   const plans = trendScenarioPlans();
-  const trendPlans = quick ? (["steady-leak", "slow-leak-noisy", "plateau-only", "late-leak"] as const).map((k) => plans.find((p) => p.kind === k && p.count === (k === "late-leak" ? 4 : 3))!) : plans;
+  const trendPlans = quick ? TREND_SCENARIO_KINDS.map((k) => plans.find((p) => p.kind === k)!) : plans;
   for (const t of trendPlans) {
     out.push({
       id: `trend-${t.kind}-${t.count}`,

@@ -7,6 +7,7 @@
  */
 import type { EvalFamily, EvalLeakKind, EvalScenario, EvalVerdict, TrendTruth, TruthCause } from "./scenarios.js";
 import type { TruthFrame } from "./process.js";
+import { KIND_LEAKS } from "../minidump/kinds.js";
 
 /** Score from which a suspect is "worth a look" (SUSPECT_SCORE_FLOOR of @leakscope/core). */
 export const EVAL_SCORE_FLOOR = 0.3;
@@ -201,7 +202,7 @@ export function scoreReport(
 }
 
 /** Suspect kinds that are not the heap's (a heap suspect is a size class, stack, type, heap, …). */
-const PROCESS_KINDS: ReadonlySet<string> = new Set(["handles", "gdi", "threads", "virtual-memory"]);
+const PROCESS_KINDS: ReadonlySet<string> = new Set(KIND_LEAKS);
 
 /** The kind of leak a suspect's kind stands for. */
 export function suspectLeakKind(kind: string | undefined): EvalLeakKind {
@@ -252,7 +253,7 @@ export function confusionMatrix(results: readonly ScenarioResult[]): Record<stri
 
 /** Per kind of leak: scenarios expecting it, and those with the right kind at the top (`kindAtTop`). */
 export function kindAccuracy(results: readonly ScenarioResult[]): { kind: EvalLeakKind; scenarios: number; right: number; missed: string[] }[] {
-  const kinds: EvalLeakKind[] = ["heap", "handles", "gdi", "threads", "virtual-memory"];
+  const kinds: EvalLeakKind[] = ["heap", ...KIND_LEAKS];
   return kinds
     .map((kind) => {
       const rs = results.filter((r) => r.expectedLeakKind === kind);

@@ -2,8 +2,11 @@ import { MinidumpBuilder } from "./builder.js";
 import { setU64 } from "./bytes.js";
 import { MinidumpProcessStream, PEB_GDI_SHARED_HANDLE_TABLE, gdiSharedHandleTable, minidumpProcessVmCounters, minidumpSystemMemoryInfo } from "./process.js";
 
+/** The process-level kinds of leak {@link buildKindLeakDump} plants (suspect kinds other than the heap's). */
+export const KIND_LEAKS = ["handles", "gdi", "threads", "virtual-memory"] as const;
+
 /** The kinds of leak {@link buildKindLeakDump} plants ("none": a healthy process). */
-export type KindLeak = "none" | "handles" | "gdi" | "threads" | "virtual-memory";
+export type KindLeak = "none" | (typeof KIND_LEAKS)[number];
 
 /** What the dumps of {@link buildKindLeakDump} hold, for assertions. */
 export const KIND_LEAK_FACTS = {
