@@ -1,6 +1,7 @@
 import { type Address, AllocFlags, type AddressSpace, type HeapRecord, type Run, type Span, at, emptySpan, formatAddress } from "@leakscope/core";
 import { segmentCodes } from "./codes.js";
 import {
+  LFH_BUCKET_BLOCK_SIZES,
   SEGMENT_HEAP_SIGNATURE,
   type SegmentHeapLayout,
   VS_SUBSEGMENT_CHECK,
@@ -53,8 +54,6 @@ declare module "@leakscope/core" {
 }
 
 const lo32 = (a: number) => a >>> 0;
-/** Block sizes of the 128 segment-LFH buckets. */
-const BUCKET_SIZES: readonly number[] = Array.from({ length: 128 }, (_, i) => lfhBucketBlockSize(i + 1));
 const hi32 = (a: number) => Math.floor(a / TWO32) >>> 0;
 const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
 
@@ -564,7 +563,7 @@ class HeapWalk {
         // the owner's bucket gives the block size; the newest layout has no owner pointer, so
         // every bucket size whose blocks fit is a candidate (the true key is the one all share)
         const owned = this.ownerBlockSize(L);
-        const sizes = lo.owner >= 0 ? (owned > 0 ? [owned] : []) : BUCKET_SIZES.filter((bs) => minF + bc * bs <= bytes);
+        const sizes = lo.owner >= 0 ? (owned > 0 ? [owned] : []) : LFH_BUCKET_BLOCK_SIZES.filter((bs) => minF + bc * bs <= bytes);
         for (const bs of sizes) {
           const low = (enc ^ shift ^ bs) & 0xffff;
           const maxF = Math.min(bytes - bc * bs, lo.owner >= 0 ? minF + 0xffff : minF + 0x100);
