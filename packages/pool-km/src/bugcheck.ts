@@ -109,11 +109,9 @@ export function bugcheckName(code: number): string | undefined {
   const c = code >>> 0;
   const direct = BUGCHECK_NAMES.get(c);
   if (direct) return direct;
-  if ((c & 0xf0000000) === M_BIT) {
-    const base = BUGCHECK_NAMES.get(c & 0x0fffffff);
-    if (base) return `${base}_M`;
-  }
-  return undefined;
+  const base = baseCode(c);
+  const name = base !== c ? BUGCHECK_NAMES.get(base) : undefined;
+  return name ? `${name}_M` : undefined;
 }
 
 /** Which parameter (0-based) holds the faulting code address, per base code. */
