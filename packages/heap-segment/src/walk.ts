@@ -59,8 +59,8 @@ const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
 
 interface Resolved {
   layout: SegmentHeapLayout;
-  name: string;
-  probed: boolean;
+  /** The build's own table (undefined when the build has none); `layout` differs from it when probed. */
+  own: SegmentHeapLayout | undefined;
   segContexts: Address;
   vsContext: Address;
   lfhContext: Address;
@@ -168,8 +168,7 @@ class HeapWalk {
       const lfh = s.ptr(ctx + cand.ctx.lfhContext);
       return {
         layout: cand,
-        name: cand.name,
-        probed: cand !== own,
+        own,
         segContexts: ctx,
         vsContext: vs === vs && vs !== 0 ? vs : this.base + cand.heap.vsContext,
         lfhContext: lfh === lfh && lfh !== 0 ? lfh : this.base + cand.heap.lfhContext,
@@ -821,17 +820,17 @@ class HeapWalk {
       heap.summary = { captured: gap === undefined, layout: null };
       return;
     }
-    if (r.probed) {
-      const own = segmentLayoutForBuild(build, heap.bitness);
+    const own = r.own;
+    if (r.layout !== own) {
       this.report(
         "SEGMENT_LAYOUT_PROBED",
-        `build ${build} ${own ? `implies the ${own.name} layout, which the heap contradicts (${rejected.get(own.name) ?? "?"})` : "has no segment-heap table"}; its bytes fit the ${r.name} layout (SegContexts at +0x${(r.segContexts - B).toString(16)}), which was used`,
+        `build ${build} ${own ? `implies the ${own.name} layout, which the heap contradicts (${rejected.get(own.name) ?? "?"})` : "has no segment-heap table"}; its bytes fit the ${r.layout.name} layout (SegContexts at +0x${(r.segContexts - B).toString(16)}), which was used`,
         r.segContexts,
       );
     }
     this.L = r.layout;
-    this.state.layout = r.name;
-    this.state.probed = r.probed;
+    this.state.layout = r.layout.name;
+    this.state.probed = r.layout !== own;
     const L = r.layout;
     const ctxs = [r.segContexts, r.segContexts + L.heap.segContextSize];
 
