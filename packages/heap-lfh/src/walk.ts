@@ -27,6 +27,13 @@ const u32 = (v: number): number => v >>> 0;
 /** (u32)(address >> shift) for any non-negative address below 2^53. */
 const shifted = (a: Address, shift: number): number => Math.floor(a / (1 << shift)) >>> 0;
 
+/** Subsegment slots in use of a FreePointer/Limit zone whose array starts at `first`, -1 if the pointers contradict it (or either is unread, NaN). */
+function slotsInUse(first: Address, fp: Address, limit: Address, ssSize: number): number {
+  const span = fp - first;
+  if (!(span >= 0) || !(fp <= limit) || span % ssSize !== 0 || span / ssSize > MAX_ZONE_SLOTS) return -1;
+  return span / ssSize;
+}
+
 /**
  * Walks the NT front end (LFH) of one heap: zones -> subsegments -> user blocks, appending every
  * LFH block to `run.allocations` with its host. One instance per plugin; `walk` resets all state.
@@ -235,13 +242,9 @@ export class LfhWalker {
     }
   }
 
-  /** Slot count of zone `z` in the FreePointer/Limit form, -1 if the zone contradicts it. */
-  private zoneSlotsByPointers(z: Address, L: LfhLayout): number {
-    const fp = this.space.ptr(z + (L.ptr === 8 ? 0x10 : 0x08));
-    const limit = this.space.ptr(z + (L.ptr === 8 ? 0x18 : 0x0c));
-    const first = z + L.zoneArray;
-    if (!(fp === fp && limit === limit) || fp < first || fp > limit || (fp - first) % L.ssSize !== 0) return -1;
-    return (fp - first) / L.ssSize <= MAX_ZONE_SLOTS ? (fp - first) / L.ssSize : -1;
+  /** Slot count of zone `z` in the FreePointer/Limit form (layout `P`), -1 if the zone contradicts it. */
+  private zoneSlotsByPointers(z: Address, P: LfhLayout): number {
+    return slotsInUse(z + P.zoneArray, this.space.ptr(z + P.zoneFreePointer), this.space.ptr(z + P.zoneLimit), P.ssSize);
   }
 
   /**
@@ -252,9 +255,9 @@ export class LfhWalker {
   private proveZoneForm(z: Address): void {
     const L = this.L;
     if (L.family === "win7") return;
-    const idx = this.space.u32(z + (L.ptr === 8 ? 0x10 : 0x08));
+    const idx = this.space.u32(z + lfhLayout("win8", L.bitness).zoneNextIndex);
     if (idx < 0) return;
-    const byPointers = this.zoneSlotsByPointers(z, L);
+    const byPointers = this.zoneSlotsByPointers(z, lfhLayout("win8-rtm", L.bitness));
     const indexFits = idx <= MAX_ZONE_SLOTS && byPointers < 0;
     const pointersFit = byPointers >= 0;
     const ownFits = L.zoneNextIndex >= 0 ? indexFits : pointersFit;
@@ -281,12 +284,11 @@ export class LfhWalker {
         this.report("LFH_NOT_CAPTURED", `zone ${formatAddress(z)} header is not in the dump`, z);
         return;
       }
-      const span = fp - first;
-      if (span < 0 || fp > limit || span % L.ssSize !== 0 || span / L.ssSize > MAX_ZONE_SLOTS) {
+      count = slotsInUse(first, fp, limit, L.ssSize);
+      if (count < 0) {
         this.report("LFH_ZONE_BAD", `zone ${formatAddress(z)} has FreePointer ${formatAddress(fp)} / Limit ${formatAddress(limit)}`, z);
         return;
       }
-      count = span / L.ssSize;
     } else {
       count = space.u32(z + L.zoneNextIndex);
       if (count < 0) {

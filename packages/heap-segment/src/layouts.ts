@@ -237,10 +237,12 @@ export function segmentOffsets(build: number, bitness: 32 | 64): Record<string, 
   return out;
 }
 
+/** Block sizes of the 128 segment-LFH buckets, bucket 1 first. */
+export const LFH_BUCKET_BLOCK_SIZES: readonly number[] = Array.from({ length: 128 }, (_, i) => lfhBucketBlockSize(i + 1));
+
 /** Whether `bytes` is the block size of a segment-LFH bucket. */
 export function isLfhBucketBlockSize(bytes: number): boolean {
-  for (let i = 1; i <= 128; i++) if (lfhBucketBlockSize(i) === bytes) return true;
-  return false;
+  return LFH_BUCKET_BLOCK_SIZES.includes(bytes);
 }
 
 /** Block size of segment-LFH bucket `i` (1..128), 0 for an invalid index. */

@@ -1,6 +1,7 @@
 import { type Address, AllocFlags, type AddressSpace, type HeapRecord, type Run, type Span, at, emptySpan, formatAddress } from "@leakscope/core";
 import { segmentCodes } from "./codes.js";
 import {
+  LFH_BUCKET_BLOCK_SIZES,
   SEGMENT_HEAP_SIGNATURE,
   type SegmentHeapLayout,
   VS_SUBSEGMENT_CHECK,
@@ -53,15 +54,13 @@ declare module "@leakscope/core" {
 }
 
 const lo32 = (a: number) => a >>> 0;
-/** Block sizes of the 128 segment-LFH buckets. */
-const BUCKET_SIZES: readonly number[] = Array.from({ length: 128 }, (_, i) => lfhBucketBlockSize(i + 1));
 const hi32 = (a: number) => Math.floor(a / TWO32) >>> 0;
 const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
 
 interface Resolved {
   layout: SegmentHeapLayout;
-  name: string;
-  probed: boolean;
+  /** The build's own table (undefined when the build has none); `layout` differs from it when probed. */
+  own: SegmentHeapLayout | undefined;
   segContexts: Address;
   vsContext: Address;
   lfhContext: Address;
@@ -169,8 +168,7 @@ class HeapWalk {
       const lfh = s.ptr(ctx + cand.ctx.lfhContext);
       return {
         layout: cand,
-        name: cand.name,
-        probed: cand !== own,
+        own,
         segContexts: ctx,
         vsContext: vs === vs && vs !== 0 ? vs : this.base + cand.heap.vsContext,
         lfhContext: lfh === lfh && lfh !== 0 ? lfh : this.base + cand.heap.lfhContext,
@@ -564,7 +562,7 @@ class HeapWalk {
         // the owner's bucket gives the block size; the newest layout has no owner pointer, so
         // every bucket size whose blocks fit is a candidate (the true key is the one all share)
         const owned = this.ownerBlockSize(L);
-        const sizes = lo.owner >= 0 ? (owned > 0 ? [owned] : []) : BUCKET_SIZES.filter((bs) => minF + bc * bs <= bytes);
+        const sizes = lo.owner >= 0 ? (owned > 0 ? [owned] : []) : LFH_BUCKET_BLOCK_SIZES.filter((bs) => minF + bc * bs <= bytes);
         for (const bs of sizes) {
           const low = (enc ^ shift ^ bs) & 0xffff;
           const maxF = Math.min(bytes - bc * bs, lo.owner >= 0 ? minF + 0xffff : minF + 0x100);
@@ -822,17 +820,17 @@ class HeapWalk {
       heap.summary = { captured: gap === undefined, layout: null };
       return;
     }
-    if (r.probed) {
-      const own = segmentLayoutForBuild(build, heap.bitness);
+    const own = r.own;
+    if (r.layout !== own) {
       this.report(
         "SEGMENT_LAYOUT_PROBED",
-        `build ${build} ${own ? `implies the ${own.name} layout, which the heap contradicts (${rejected.get(own.name) ?? "?"})` : "has no segment-heap table"}; its bytes fit the ${r.name} layout (SegContexts at +0x${(r.segContexts - B).toString(16)}), which was used`,
+        `build ${build} ${own ? `implies the ${own.name} layout, which the heap contradicts (${rejected.get(own.name) ?? "?"})` : "has no segment-heap table"}; its bytes fit the ${r.layout.name} layout (SegContexts at +0x${(r.segContexts - B).toString(16)}), which was used`,
         r.segContexts,
       );
     }
     this.L = r.layout;
-    this.state.layout = r.name;
-    this.state.probed = r.probed;
+    this.state.layout = r.layout.name;
+    this.state.probed = r.layout !== own;
     const L = r.layout;
     const ctxs = [r.segContexts, r.segContexts + L.heap.segContextSize];
 

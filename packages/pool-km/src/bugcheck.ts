@@ -109,11 +109,9 @@ export function bugcheckName(code: number): string | undefined {
   const c = code >>> 0;
   const direct = BUGCHECK_NAMES.get(c);
   if (direct) return direct;
-  if ((c & 0xf0000000) === M_BIT) {
-    const base = BUGCHECK_NAMES.get(c & 0x0fffffff);
-    if (base) return `${base}_M`;
-  }
-  return undefined;
+  const base = baseCode(c);
+  const name = base !== c ? BUGCHECK_NAMES.get(base) : undefined;
+  return name ? `${name}_M` : undefined;
 }
 
 /** Which parameter (0-based) holds the faulting code address, per base code. */
@@ -226,8 +224,14 @@ export function describeBugcheck(dump: KernelDump): CrashInfo | undefined {
 /** A CONTEXT record at a kernel virtual address, when the dump holds it. */
 function contextAt(dump: KernelDump, va: Address): ThreadContext | undefined {
   if (!(va === va) || va === 0 || dump.arch !== "x64") return undefined;
-  const bytes = dump.space.read(va, 0x4d0);
-  if (!bytes) return undefined;
+  const bytes = dump.space.read(va, X64_CONTEXT_SIZE);
+  return bytes ? x64Context(bytes) : undefined;
+}
+
+const X64_CONTEXT_SIZE = 0x4d0;
+
+/** An x64 CONTEXT record from its bytes, when it parses and holds an instruction pointer. */
+function x64Context(bytes: Uint8Array): ThreadContext | undefined {
   const ctx = parseContext("x64", new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.length);
   return ctx && ctx.ip === ctx.ip && ctx.ip !== 0 ? ctx : undefined;
 }
@@ -291,10 +295,8 @@ export function triageThread(dump: KernelDump, address: Address): TriageThread |
 function triageContext(dump: KernelDump): ThreadContext | undefined {
   const t = dump.triage;
   if (!t || dump.arch !== "x64" || t.contextOffset === 0) return undefined;
-  const bytes = readBytes(dump.source, t.contextOffset, 0x4d0);
-  if (bytes.length < 0x100) return undefined;
-  const ctx = parseContext("x64", new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.length);
-  return ctx && ctx.ip === ctx.ip && ctx.ip !== 0 ? ctx : undefined;
+  const bytes = readBytes(dump.source, t.contextOffset, X64_CONTEXT_SIZE);
+  return bytes.length < 0x100 ? undefined : x64Context(bytes);
 }
 
 /** KPRCB.CurrentThread (+0x8 on x64) of the triage dump's KPRCB copy. */

@@ -1,5 +1,6 @@
 import { type Address, addressFromParts } from "../address.js";
 import type { ThreadContext } from "../model/target.js";
+import { u64 } from "./bytes.js";
 
 /** Sizes of the CONTEXT records minidumps carry. */
 export const X86_CONTEXT_SIZE = 0x2cc;
@@ -78,10 +79,6 @@ export function parseX86Context(view: DataView, offset: number, size: number): T
   for (const r of X86_U32) registers[r] = view.getUint32(offset + X86_CONTEXT_OFFSETS[r], true);
   registers.contextFlags = view.getUint32(offset, true);
   return { arch: "x86", ip: registers.eip!, sp: registers.esp!, fp: registers.ebp!, registers };
-}
-
-function u64(view: DataView, at: number): number {
-  return view.getUint32(at + 4, true) * 4294967296 + view.getUint32(at, true);
 }
 
 function ptr(view: DataView, at: number): Address {

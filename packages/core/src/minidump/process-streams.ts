@@ -1,6 +1,7 @@
 import type { Diagnostics } from "../diagnostics.js";
 import { type ByteSource, readBytes } from "../io/byte-source.js";
 import { minidumpCodes } from "./codes.js";
+import { u64 } from "./bytes.js";
 import type { MinidumpStreamEntry } from "./types.js";
 
 /**
@@ -55,9 +56,6 @@ export interface MinidumpSystemMemoryInfo {
   commitLimit: number;
   peakCommitment: number;
 }
-
-const TWO_32 = 4294967296;
-const u64 = (v: DataView, at: number): number => v.getUint32(at + 4, true) * TWO_32 + v.getUint32(at, true);
 
 function streamView(source: ByteSource, s: MinidumpStreamEntry): DataView | undefined {
   if (s.rva >= source.size) return undefined;

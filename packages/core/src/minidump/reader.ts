@@ -17,6 +17,7 @@ import {
   minidumpTypeNames,
   minidumpStreamTypeName,
 } from "./constants.js";
+import { u64 } from "./bytes.js";
 import { parseContext } from "./context.js";
 import { readProcessVmCounters, readSystemMemoryInfo } from "./process-streams.js";
 import type {
@@ -42,18 +43,12 @@ const MAX_STRING_BYTES = 65536;
 const MAX_RECORD_BYTES = 65536;
 const MAX_COMMENT_BYTES = 1 << 20;
 
-const TWO_32 = 4294967296;
-
 /** A bounded slice of the file: `view` covers [offset, offset + length). */
 interface Region {
   offset: number;
   length: number;
   view: DataView;
   bytes: Uint8Array;
-}
-
-function u64(v: DataView, at: number): number {
-  return v.getUint32(at + 4, true) * TWO_32 + v.getUint32(at, true);
 }
 
 function archOf(processorArchitecture: number): Arch {

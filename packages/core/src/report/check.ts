@@ -174,7 +174,7 @@ export function checkReport(
     if (problem !== undefined) {
       const space = problem.indexOf(" ");
       const inner = problem.slice(0, space);
-      const path = `/extensions/${name.replace(/~/g, "~0").replace(/\//g, "~1")}${inner === "/" ? "" : inner}`;
+      const path = `${pointerOf(["extensions", name])}${inner === "/" ? "" : inner}`;
       throw new ReportOutputError(owners.get(`extensions/${name}`) ?? plugin, path, problem.slice(space + 1));
     }
   }
