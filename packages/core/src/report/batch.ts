@@ -1,5 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { Ajv, type ValidateFunction } from "ajv";
+import { type ReportValidation, schemaChecker } from "./validate.js";
 
 /**
  * `leakscope batch`: one NDJSON line per input of a fleet, and the fleet view that
@@ -83,14 +83,8 @@ export const BatchLineSchema = Type.Object(
 export type BatchLine = Static<typeof BatchLineSchema>;
 export type BatchSuspect = Static<typeof BatchSuspectSchema>;
 
-let validator: ValidateFunction | undefined;
-
 /** Check a parsed NDJSON line against the batch line schema. */
-export function validateBatchLine(value: unknown): { valid: boolean; errors: string[] } {
-  validator ??= new Ajv({ allErrors: true, strict: false }).compile(BatchLineSchema);
-  const valid = validator(value) as boolean;
-  return { valid, errors: valid ? [] : (validator.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? "invalid"}`) };
-}
+export const validateBatchLine: (value: unknown) => ReportValidation = schemaChecker(BatchLineSchema);
 
 /** The JSON Schema document of a batch line (`schema/batch-line.schema.json`). */
 export function batchLineJsonSchema(): Record<string, unknown> {
