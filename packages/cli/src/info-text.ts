@@ -55,7 +55,7 @@ export function factLines(t: TargetSummary): string[] {
 /** The `Memory:` value with the overlapping ranges left out of the totals. */
 export function memoryText(t: TargetSummary): string {
   const m = t.memory;
-  const over = m.overlapping ? ` (${m.overlapping.ranges} overlapping range(s) cut or dropped: 0x${hex(m.overlapping.bytes)} bytes not counted)` : "";
+  const over = m.overlapping ? ` (${m.overlapping.ranges} overlapping range(s) cut or dropped: ${hex(m.overlapping.bytes)} bytes not counted)` : "";
   return `${m.ranges} ranges, ${bytesHuman(m.bytes)}${over}`;
 }
 
