@@ -1,8 +1,6 @@
 import { type TargetSummary, crashHeadline, crashMemoryHint, osVersionText } from "@leakscope/core";
+import { safeText as clean } from "@leakscope/format";
 import { addr, bytesHuman, hex, table } from "./text.js";
-
-/** Remove terminal control characters from dump-derived text. */
-const clean = (s: string): string => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?");
 
 /** The `Arch:` value: what bitness the dump and the process have. */
 export function archText(t: TargetSummary): string {
