@@ -74,3 +74,8 @@ export function groupDiagnostics<D extends { code: string; severity: string; mes
   }
   return [...by.values()];
 }
+
+/** A pool tag's description cell: the pooltag.txt description and the binary it names (`… , Binary: x.sys`). */
+export function poolDescription(r: { description?: string | undefined; binary?: string | undefined }): string {
+  return [r.description, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(" , ");
+}

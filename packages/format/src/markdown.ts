@@ -1,5 +1,5 @@
 import type { Report } from "@leakscope/core";
-import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, signedCount, signedHex, verdictLine } from "./common.js";
+import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, poolDescription, signedCount, signedHex, verdictLine } from "./common.js";
 import { stackLine } from "./frames.js";
 import { trendMarkdown } from "./trend.js";
 import { processMarkdown } from "./process.js";
@@ -60,7 +60,7 @@ export function formatMarkdown(report: Report): string {
   if (pool && pool.rows.length > 0) {
     out.push("", "## Pool", "", "| tag | non-paged allocs | non-paged bytes | paged allocs | paged bytes | description |", "|---|---|---|---|---|---|");
     for (const r of pool.rows) {
-      const desc = [r.description, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(" , ");
+      const desc = poolDescription(r);
       out.push(`| ${mdEscape(r.tag)} | ${r.nonPagedAllocs} | ${r.nonPagedBytes} | ${r.pagedAllocs} | ${r.pagedBytes} | ${mdEscape(desc)} |`);
     }
     for (const n of pool.notes) out.push("", mdEscape(n));
