@@ -21,6 +21,11 @@ export function humanBytes(n: number): string {
   return `${sign}${a} B`;
 }
 
+/** Escape text for a Markdown table cell or paragraph (dump strings are untrusted). */
+export function mdEscape(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+!|<>&]/g, (ch) => `\\${ch}`).replace(/[\r\n]+/g, " ");
+}
+
 /** One-line description of the input. */
 export function inputLine(report: Report): string {
   const t = report.target;

@@ -1,15 +1,11 @@
 import type { Report } from "@leakscope/core";
-import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, poolDescription, signedCount, signedHex, verdictLine } from "./common.js";
+import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, mdEscape, poolDescription, signedCount, signedHex, verdictLine } from "./common.js";
 import { stackLine } from "./frames.js";
 import { trendMarkdown } from "./trend.js";
 import { processMarkdown } from "./process.js";
 import { crashHead } from "./target-head.js";
 import { extensionsMarkdown } from "./extensions.js";
 
-/** Escape text for a Markdown table cell or paragraph (dump strings are untrusted). */
-export function mdEscape(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+!|<>&]/g, (ch) => `\\${ch}`).replace(/[\r\n]+/g, " ");
-}
 
 export function formatMarkdown(report: Report): string {
   const out: string[] = [`# leakscope ${report.command}`, "", mdEscape(inputLine(report)), ""];
