@@ -1,8 +1,6 @@
 import { type TargetSummary, crashHeadline, crashMemoryHint, osVersionText } from "@leakscope/core";
+import { safeText as clean } from "@leakscope/format";
 import { addr, bytesHuman, hex, table } from "./text.js";
-
-/** Remove terminal control characters from dump-derived text. */
-const clean = (s: string): string => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?");
 
 /** The `Arch:` value: what bitness the dump and the process have. */
 export function archText(t: TargetSummary): string {
@@ -55,7 +53,7 @@ export function factLines(t: TargetSummary): string[] {
 /** The `Memory:` value with the overlapping ranges left out of the totals. */
 export function memoryText(t: TargetSummary): string {
   const m = t.memory;
-  const over = m.overlapping ? ` (${m.overlapping.ranges} overlapping range(s) cut or dropped: 0x${hex(m.overlapping.bytes)} bytes not counted)` : "";
+  const over = m.overlapping ? ` (${m.overlapping.ranges} overlapping range(s) cut or dropped: ${hex(m.overlapping.bytes)} bytes not counted)` : "";
   return `${m.ranges} ranges, ${bytesHuman(m.bytes)}${over}`;
 }
 

@@ -21,17 +21,10 @@ export function table(columns: readonly Column[], rows: readonly (readonly strin
 }
 
 /**
- * One number style in every output: sizes and addresses in hex with `0x`, counts in decimal with
- * thousands separators; column headers say which (`(hex)`, `(dec)`).
+ * One number style in every output, the format package's: sizes and addresses in hex with `0x`,
+ * counts (`dec`) in decimal with thousands separators; column headers say which (`(hex)`, `(dec)`).
  */
-export function hex(n: number): string {
-  return n < 0 ? `-0x${Math.round(-n).toString(16)}` : `0x${Math.round(n).toString(16)}`;
-}
-
-/** A count: decimal with thousands separators. */
-export function dec(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
-}
+export { hex, count as dec } from "@leakscope/format";
 
 /** A report address (already `0x…` text) as printed: kept with its prefix. */
 export function addr(address: string): string {

@@ -21,6 +21,11 @@ export function humanBytes(n: number): string {
   return `${sign}${a} B`;
 }
 
+/** Escape text for a Markdown table cell or paragraph (dump strings are untrusted). */
+export function mdEscape(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+!|<>&]/g, (ch) => `\\${ch}`).replace(/[\r\n]+/g, " ");
+}
+
 /** One-line description of the input. */
 export function inputLine(report: Report): string {
   const t = report.target;
@@ -73,4 +78,9 @@ export function groupDiagnostics<D extends { code: string; severity: string; mes
     else by.set(d.code, { first: d, count: 1 });
   }
   return [...by.values()];
+}
+
+/** A pool tag's description cell: the pooltag.txt description and the binary it names (`… , Binary: x.sys`). */
+export function poolDescription(r: { description?: string | undefined; binary?: string | undefined }): string {
+  return [r.description, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(" , ");
 }

@@ -1,5 +1,5 @@
 import type { Report } from "@leakscope/core";
-import { safeText } from "./common.js";
+import { mdEscape, safeText } from "./common.js";
 
 /**
  * Plugin sections (`report.extensions`) in text, Markdown and HTML, without knowing them: scalars
@@ -93,26 +93,22 @@ export function extensionsText(report: Report): string[] {
   return out;
 }
 
-function mdCell(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+!|<>&]/g, (ch) => `\\${ch}`).replace(/[\r\n]+/g, " ");
-}
-
 /** Markdown for the plugin sections: `## Plugin sections`, one `###` per section. */
 export function extensionsMarkdown(report: Report): string[] {
   const blocks = extensionBlocks(report);
   if (blocks.length === 0) return [];
   const out: string[] = ["", "## Plugin sections"];
   for (const b of blocks) {
-    if (b.depth === 0 && b.kind !== "field") out.push("", `### ${mdCell(b.label)}`);
+    if (b.depth === 0 && b.kind !== "field") out.push("", `### ${mdEscape(b.label)}`);
     if (b.kind === "heading") {
-      if (b.depth > 0) out.push("", `**${mdCell(b.label)}**`);
+      if (b.depth > 0) out.push("", `**${mdEscape(b.label)}**`);
     } else if (b.kind === "field") {
-      out.push("", `- ${mdCell(b.label)}: ${mdCell(b.value)}`);
+      out.push("", `- ${mdEscape(b.label)}: ${mdEscape(b.value)}`);
     } else {
-      if (b.depth > 0) out.push("", `**${mdCell(b.label)}**`);
+      if (b.depth > 0) out.push("", `**${mdEscape(b.label)}**`);
       const cols = b.columns.length > 0 ? b.columns : ["value"];
-      out.push("", `| ${cols.map(mdCell).join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`);
-      for (const r of b.rows) out.push(`| ${r.map(mdCell).join(" | ")} |`);
+      out.push("", `| ${cols.map(mdEscape).join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`);
+      for (const r of b.rows) out.push(`| ${r.map(mdEscape).join(" | ")} |`);
       if (b.more > 0) out.push("", `${b.more} more rows in the JSON report.`);
     }
   }

@@ -1,5 +1,5 @@
 import { type Frame, type Report, SUSPECT_SCORE_FLOOR, callSiteOf } from "@leakscope/core";
-import { count, diagnosticGroups, hex, humanBytes, inputLine, signedCount, signedHex } from "./common.js";
+import { count, diagnosticGroups, hex, humanBytes, inputLine, poolDescription, signedCount, signedHex } from "./common.js";
 import { foldAllocatorFrames, stackLine } from "./frames.js";
 import { trendHtml } from "./trend.js";
 import { processHtml } from "./process.js";
@@ -244,9 +244,17 @@ export function formatHtml(report: Report): string {
     add(
       "pool",
       "Pool",
-      `<section id="pool"><h2>Pool</h2><table><thead><tr><th>tag</th><th class="n">non-paged allocs (dec)</th><th class="n">non-paged bytes (hex)</th><th class="n">paged allocs (dec)</th><th class="n">paged bytes (hex)</th><th>description</th></tr></thead><tbody>${pool.rows
-        .map((r) => `<tr><td><code>${esc(r.tag)}</code></td><td class="n">${esc(count(r.nonPagedAllocs))}</td><td class="n">${esc(hex(r.nonPagedBytes))}</td><td class="n">${esc(count(r.pagedAllocs))}</td><td class="n">${esc(hex(r.pagedBytes))}</td><td>${esc([r.description, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(" , "))}</td></tr>`)
-        .join("")}</tbody></table>${pool.notes.map((n) => `<p>${esc(n)}</p>`).join("")}</section>`,
+      `<section id="pool"><h2>Pool</h2>${table(
+        ["tag", ["non-paged allocs (dec)", "n"], ["non-paged bytes (hex)", "n"], ["paged allocs (dec)", "n"], ["paged bytes (hex)", "n"], "description"],
+        pool.rows.map((r) => [
+          td(`<code>${esc(r.tag)}</code>`),
+          tdn(count(r.nonPagedAllocs)),
+          tdn(hex(r.nonPagedBytes)),
+          tdn(count(r.pagedAllocs)),
+          tdn(hex(r.pagedBytes)),
+          td(esc(poolDescription(r))),
+        ]),
+      )}${pool.notes.map((n) => `<p>${esc(n)}</p>`).join("")}</section>`,
     );
   }
   if (report.trend) add("trend", "Trend", trendHtml(report.trend, esc));

@@ -1,15 +1,11 @@
 import type { Report } from "@leakscope/core";
-import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, signedCount, signedHex, verdictLine } from "./common.js";
+import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, mdEscape, poolDescription, signedCount, signedHex, verdictLine } from "./common.js";
 import { stackLine } from "./frames.js";
 import { trendMarkdown } from "./trend.js";
 import { processMarkdown } from "./process.js";
 import { crashHead } from "./target-head.js";
 import { extensionsMarkdown } from "./extensions.js";
 
-/** Escape text for a Markdown table cell or paragraph (dump strings are untrusted). */
-export function mdEscape(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+!|<>&]/g, (ch) => `\\${ch}`).replace(/[\r\n]+/g, " ");
-}
 
 export function formatMarkdown(report: Report): string {
   const out: string[] = [`# leakscope ${report.command}`, "", mdEscape(inputLine(report)), ""];
@@ -60,7 +56,7 @@ export function formatMarkdown(report: Report): string {
   if (pool && pool.rows.length > 0) {
     out.push("", "## Pool", "", "| tag | non-paged allocs | non-paged bytes | paged allocs | paged bytes | description |", "|---|---|---|---|---|---|");
     for (const r of pool.rows) {
-      const desc = [r.description, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(" , ");
+      const desc = poolDescription(r);
       out.push(`| ${mdEscape(r.tag)} | ${r.nonPagedAllocs} | ${r.nonPagedBytes} | ${r.pagedAllocs} | ${r.pagedBytes} | ${mdEscape(desc)} |`);
     }
     for (const n of pool.notes) out.push("", mdEscape(n));

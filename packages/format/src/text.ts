@@ -1,5 +1,5 @@
 import type { Report } from "@leakscope/core";
-import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, safeText, signedCount, signedHex, verdictLine } from "./common.js";
+import { count, diagnosticGroups, groupDiagnostics, hex, humanBytes, inputLine, poolDescription, safeText, signedCount, signedHex, verdictLine } from "./common.js";
 import { foldAllocatorFrames, stackLine } from "./frames.js";
 import { trendText } from "./trend.js";
 import { crashHead } from "./target-head.js";
@@ -95,7 +95,7 @@ export function formatText(report: Report, options: TextOptions = {}): string {
     out.push(bold(`Pool (${safeText(p.method === "log" ? "as the log lists it" : p.method)}): top tags by ${p.sort === "paged" ? "paged" : "non-paged"} bytes`));
     out.push(`  ${"Tag".padEnd(4)} ${"NP allocs".padStart(10)} ${"NP bytes".padStart(12)} ${"P allocs".padStart(9)} ${"P bytes".padStart(12)}  description`);
     for (const r of p.rows.slice(0, 10)) {
-      const desc = [r.description, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(" , ");
+      const desc = poolDescription(r);
       out.push(
         `  ${safeText(r.tag).padEnd(4)} ${String(r.nonPagedAllocs).padStart(10)} ${String(r.nonPagedBytes).padStart(12)} ${String(r.pagedAllocs).padStart(9)} ${String(r.pagedBytes).padStart(12)}  ${safeText(desc)}`,
       );

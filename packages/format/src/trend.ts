@@ -37,7 +37,7 @@ const drawn = (s: TrendSeries): readonly number[] => (countsObjects(s) ? s.count
 function rate(t: TrendSection, s: TrendSeries): string {
   if (countsObjects(s)) {
     const per = t.timeBasis === "capture-time" ? s.slopeCountPerHour ?? 0 : s.slopeCountPerSnapshot ?? 0;
-    return `${per > 0 ? "+" : ""}${Math.round(per).toLocaleString("en-US")}/${t.timeBasis === "capture-time" ? "h" : "snapshot"}`;
+    return `${signedCount(per)}/${t.timeBasis === "capture-time" ? "h" : "snapshot"}`;
   }
   return t.timeBasis === "capture-time" ? `${signedHex(s.slopeBytesPerHour)}/h` : `${signedHex(s.slopeBytesPerSnapshot)}/snapshot`;
 }

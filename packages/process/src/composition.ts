@@ -284,14 +284,21 @@ export function computeComposition(input: CompositionInput): CompositionResult {
       .sort((a, b) => b.bytes - a.bytes);
   const usageRows = rows(usage, busy).map((r) => (r.name === "Free" ? { ...r, percent: total > 0 ? round2((r.bytes / total) * 100) : 0 } : r));
 
+  // each heap's allocations, committed and reserved bytes: one pass over the groups, not one per heap
+  const perHeap = heaps.map(() => ({ allocations: 0, committed: 0, reserved: 0 }));
+  for (const g of groups) {
+    const t = g.heap >= 0 ? perHeap[g.heap] : undefined;
+    if (!t) continue;
+    t.allocations++;
+    t.committed += g.committed;
+    t.reserved += g.end - g.base;
+  }
   const heapRows: Composition["heaps"] = heaps.map((h, i) => {
-    const mine = groups.filter((g) => g.heap === i);
-    const hc = mine.reduce((s, g) => s + g.committed, 0);
-    const hr = mine.reduce((s, g) => s + (g.end - g.base), 0);
+    const { allocations, committed: hc, reserved: hr } = perHeap[i]!;
     const row: Composition["heaps"][number] = {
       heap: formatAddress(h.address),
       ...(h.label !== undefined ? { label: h.label } : {}),
-      allocations: mine.length,
+      allocations,
       committed: hc,
       reserved: hr,
     };

@@ -37,8 +37,10 @@ export function diffProcess(before: ProcessSection, after: ProcessSection, top =
   const b = processFigures(before);
   const a = processFigures(after);
   const rows: ProcessGrowthRow[] = [];
-  const bothHave = (kind: ProcessGrowthRow["kind"]): boolean =>
-    kind === "memory" || kind === "threads" || ([...b.values()].some((x) => x.kind === kind) && [...a.values()].some((x) => x.kind === kind));
+  const kindsOf = (m: typeof b): Set<ProcessGrowthRow["kind"]> => new Set([...m.values()].map((x) => x.kind));
+  const kb = kindsOf(b);
+  const ka = kindsOf(a);
+  const bothHave = (kind: ProcessGrowthRow["kind"]): boolean => kind === "memory" || kind === "threads" || (kb.has(kind) && ka.has(kind));
   for (const key of new Set([...b.keys(), ...a.keys()])) {
     const kind = (a.get(key) ?? b.get(key))!.kind;
     if (!bothHave(kind)) continue;

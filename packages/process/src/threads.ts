@@ -44,7 +44,11 @@ export function summarizeThreads(target: Target, md: MinidumpFile | undefined): 
     groups: [...groups.values()]
       .sort((a, b) => b.count - a.count)
       .slice(0, 20)
-      .map(({ first, last, ...g }) => (first <= last && isoOfFiletime(first) && isoOfFiletime(last) ? { ...g, created: { first: isoOfFiletime(first)!, last: isoOfFiletime(last)! } } : g)),
+      .map(({ first, last, ...g }) => {
+        const from = first <= last ? isoOfFiletime(first) : undefined;
+        const to = from ? isoOfFiletime(last) : undefined;
+        return from && to ? { ...g, created: { first: from, last: to } } : g;
+      }),
     notes,
   };
 }

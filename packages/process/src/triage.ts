@@ -1,4 +1,4 @@
-import type { AnalysisSection, Evidence, ProcessSection } from "@leakscope/core";
+import { type AnalysisSection, type Evidence, type ProcessSection, SUSPECT_SCORE_FLOOR } from "@leakscope/core";
 import type { CompositionResult } from "./composition.js";
 import { human, thousands } from "./format.js";
 import type { GdiSummary } from "./gdi.js";
@@ -167,7 +167,8 @@ export function handleEvidence(h: HandleSummary): Evidence[] {
   return out;
 }
 
-const HEAP_KINDS = new Set(["handles", "gdi", "threads", "virtual-memory"]);
+/** The suspect kinds of the process facts: any other suspect kind is a heap one. */
+const NON_HEAP_KINDS = new Set(["handles", "gdi", "threads", "virtual-memory"]);
 
 /**
  * The triage table: one row per kind (heap, private virtual memory, handles, GDI objects,
@@ -179,7 +180,7 @@ export function triageRows(facts: ProcessFacts, evidence: readonly Evidence[], a
   const heapCommitted = c.heaps.reduce((s, x) => s + x.committed, 0);
   // heaps are private memory, but the CSRSS shared heap is a mapped view
   const heapShare = `heaps hold ${human(heapCommitted)} of the ${human(c.committedByType.private + c.committedByType.mapped)} committed private and mapped bytes`;
-  const heapLead = analysis?.suspects.find((s) => !HEAP_KINDS.has(s.kind) && s.score >= 0.3);
+  const heapLead = analysis?.suspects.find((s) => !NON_HEAP_KINDS.has(s.kind) && s.score >= SUSPECT_SCORE_FLOOR);
   rows.push({
     kind: "heap",
     abnormal: heapLead !== undefined,
