@@ -10,6 +10,7 @@ import {
   sortPoolRows,
   systemTagHint,
 } from "@leakscope/pool-km";
+import { poolDescription } from "@leakscope/format";
 import { poolRowsOf } from "@leakscope/windbg-text";
 import { dec, hex } from "./text.js";
 
@@ -104,7 +105,7 @@ export function renderPool(section: PoolSection): string {
     "",
   ];
   for (const r of section.rows) {
-    const desc = [r.description, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(" , ");
+    const desc = poolDescription(r);
     lines.push(
       ` ${r.tag.padEnd(4)} ${dec(r.nonPagedAllocs).padStart(14)} ${hex(r.nonPagedBytes).padStart(11)} ${dec(r.pagedAllocs).padStart(14)} ${hex(r.pagedBytes).padStart(11)}\t${desc || `UNKNOWN pooltag '${r.tag}'`}`,
     );

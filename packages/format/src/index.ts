@@ -9,7 +9,7 @@ export { formatMarkdown } from "./markdown.js";
 export { formatCsv, csvField } from "./csv.js";
 export { formatHtml, esc, barChart, inlineCode } from "./html.js";
 export { foldAllocatorFrames, stackLine, type FoldedStack } from "./frames.js";
-export { count, hex, humanBytes, mdEscape, safeText } from "./common.js";
+export { count, hex, humanBytes, mdEscape, safeText, poolDescription } from "./common.js";
 export { type ExtensionBlock, extensionBlocks, extensionsHtml, extensionsMarkdown, extensionsText } from "./extensions.js";
 export { processHtml, processMarkdown, vmCounterParts } from "./process.js";
 export { sparkline, trendText, trendMarkdown, trendHtml, trendChartSvg, trendStatusText } from "./trend.js";
