@@ -522,9 +522,13 @@ export function poolTagGroups(rows: readonly PoolFacts[], tolerance = 0.03, minA
   });
 }
 
+/** A pool row's description as the log printed it; undefined when empty or `UNKNOWN pooltag '...'`. */
+export function printedPoolDescription(description: string | undefined): string | undefined {
+  return description && !/^UNKNOWN pooltag/i.test(description) ? description : undefined;
+}
+
 function describeTag(r: PoolFacts): string {
-  const d = r.description && !/^UNKNOWN pooltag/i.test(r.description) ? r.description : undefined;
-  return [d, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(", ");
+  return [printedPoolDescription(r.description), r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(", ");
 }
 
 /** Pool evidence: top tags of the latest snapshot, growth between the first and last, tags that move together. */
