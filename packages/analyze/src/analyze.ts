@@ -14,6 +14,7 @@ import {
   type AnalysisDetector,
   CollectingSink,
   type UnreferencedClass,
+  causeKey,
   classKey,
   groupBlocks,
   heapAddress,
@@ -167,7 +168,7 @@ export function finishAnalysis(prepared: PreparedAnalysis, options: AnalyzeOptio
 
   const inCards = new Set(suspects.flatMap((s) => s.keys ?? []));
   const largest = table.classes
-    .filter((c) => !inCards.has(`class:${heapAddress(run, c.heap)}:0x${c.size.toString(16)}`))
+    .filter((c) => !inCards.has(causeKey.sizeClass(heapAddress(run, c.heap), c.size)))
     .slice(0, LARGEST)
     .map((c) => ({
       heap: heapAddress(run, c.heap),
