@@ -1,9 +1,9 @@
 import { type AnalysisSection, type DiffSection, type Frame, type GrowthRow, type InputCoverage, type Run, formatAddress, isUserAllocation } from "@leakscope/core";
 import { mergeEvidence, signalWordsOf, suspectsOf } from "./combine.js";
-import { CollectingSink, stackFrames } from "./detectors/context.js";
+import { CollectingSink, freeTotals, stackFrames, traceStatus } from "./detectors/context.js";
 import { growthEvidence } from "./detectors/growth.js";
 import { processGrowthEvidence } from "./detectors/process-growth.js";
-import { type Coverage, coverageOf, verdictOf } from "./verdict.js";
+import { type Coverage, coverageOf, coverageSection, verdictOf } from "./verdict.js";
 
 /**
  * What two snapshots are compared on: per heap, per (heap, size) class, per stack and per type.
@@ -151,23 +151,21 @@ export function analyzeDiff(diff: DiffSection, after: Run, beforeCoverage?: Cove
     signalWordsOf(causes, s),
   );
   const lead = suspects.find((s) => s.score >= 0.3);
-  const free = after.heaps.reduce((acc, h) => ({ count: acc.count + h.stats.free.count, bytes: acc.bytes + h.stats.free.bytes }), { count: 0, bytes: 0 });
-  const traces = after.data.traces;
   return {
     ...verdict,
     ...(verdict.verdict === "leak-suspected" && lead ? { leakKind: causes.find((c) => c.keys === lead.keys)?.leakKind ?? "heap" } : {}),
     summary: {
       heaps: after.heaps.length,
       busy: diff.total.after,
-      free,
-      traces: traces?.status ?? (after.target.kind === "user" ? "disabled" : "unsupported"),
-      tracesNote: traces?.note ?? "No stack-trace information was found in the later snapshot.",
+      free: freeTotals(after),
+      traces: traceStatus(after),
+      tracesNote: after.data.traces?.note ?? "No stack-trace information was found in the later snapshot.",
     },
     suspects,
     sizeClasses: [],
     histogram: [],
     stacks: [],
     types: [],
-    coverage: { hasFigures: coverage.hasFigures, captured: Math.round(coverage.captured * 1000) / 1000, truncated: coverage.truncated, incompleteHeaps: coverage.incompleteHeaps },
+    coverage: coverageSection(coverage),
   };
 }

@@ -157,6 +157,16 @@ export function heapAddress(run: Run, heap: number): string {
   return h ? formatAddress(h.address) : "?";
 }
 
+/** Free blocks and bytes of every heap of the run (`analysis.summary.free`). */
+export function freeTotals(run: Run): { count: number; bytes: number } {
+  return run.heaps.reduce((acc, h) => ({ count: acc.count + h.stats.free.count, bytes: acc.bytes + h.stats.free.bytes }), { count: 0, bytes: 0 });
+}
+
+/** `analysis.summary.traces`: the trace table's status, else disabled in a user dump, unsupported elsewhere. */
+export function traceStatus(run: Run): TraceTable["status"] {
+  return run.data.traces?.status ?? (run.target.kind === "user" ? "disabled" : "unsupported");
+}
+
 /** A sink that keeps what it is given (records in order, coverage merged as documented in core). */
 export class CollectingSink implements EvidenceSink {
   readonly records: Evidence[] = [];
