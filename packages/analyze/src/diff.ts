@@ -3,7 +3,7 @@ import { mergeEvidence, signalWordsOf, suspectsOf } from "./combine.js";
 import { CollectingSink, freeTotals, stackFrames, traceStatus } from "./detectors/context.js";
 import { growthEvidence } from "./detectors/growth.js";
 import { processGrowthEvidence } from "./detectors/process-growth.js";
-import { type Coverage, coverageOf, coverageSection, verdictOf } from "./verdict.js";
+import { type Coverage, coverageOf, coverageSection, verdictLead, verdictOf } from "./verdict.js";
 
 /**
  * What two snapshots are compared on: per heap, per (heap, size) class, per stack and per type.
@@ -150,10 +150,10 @@ export function analyzeDiff(diff: DiffSection, after: Run, beforeCoverage?: Cove
   const verdict = verdictOf(suspects, coverage, `the growth between ${diff.total.before.count} and ${diff.total.after.count} busy blocks${diff.process ? " and the process figures" : ""}`, (s) =>
     signalWordsOf(causes, s),
   );
-  const lead = suspects.find((s) => s.score >= 0.3);
+  const lead = verdict.verdict === "leak-suspected" ? verdictLead(suspects, coverage) : undefined;
   return {
     ...verdict,
-    ...(verdict.verdict === "leak-suspected" && lead ? { leakKind: causes.find((c) => c.keys === lead.keys)?.leakKind ?? "heap" } : {}),
+    ...(lead ? { leakKind: causes.find((c) => c.keys === lead.keys)?.leakKind ?? "heap" } : {}),
     summary: {
       heaps: after.heaps.length,
       busy: diff.total.after,
