@@ -11,7 +11,7 @@ import {
 } from "@leakscope/core";
 import type { ReachabilityResult } from "../reachability.js";
 import { RttiResolver, type RttiType } from "../rtti.js";
-import { SizeClassCounter, type SizeClassTable } from "../size-classes.js";
+import { SizeClassCounter, type SizeClassTable, classKey } from "../size-classes.js";
 
 /** What the built-in detectors may look at. */
 export interface DetectorOptions {
@@ -86,10 +86,7 @@ export interface AnalysisDetector {
   detect(run: Run, context: AnalysisContext, sink: EvidenceSink): void;
 }
 
-/** The number both heap index and requested size are packed into (heap < 65536). */
-export function classKey(heap: number, size: number): number {
-  return size * 65536 + heap;
-}
+export { classKey };
 
 export const hex = (n: number): string => `0x${n.toString(16)}`;
 
