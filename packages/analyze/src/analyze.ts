@@ -14,11 +14,14 @@ import {
   type AnalysisDetector,
   CollectingSink,
   type UnreferencedClass,
+  causeKey,
   classKey,
+  freeTotals,
   groupBlocks,
   heapAddress,
   pct,
   stackFrames,
+  traceStatus,
 } from "./detectors/context.js";
 import { heapDetector } from "./detectors/heap.js";
 import { sizeClassDetector } from "./detectors/size-class.js";
@@ -28,7 +31,7 @@ import { unreferencedDetector } from "./detectors/unreferenced.js";
 import { previewBlock } from "./preview.js";
 import { type ReachabilityResult, findUnreferenced } from "./reachability.js";
 import { type SizeClassTable, histogram } from "./size-classes.js";
-import { capturedShare, coverageOf, verdictLead, verdictOf } from "./verdict.js";
+import { capturedShare, coverageOf, coverageSection, verdictLead, verdictOf } from "./verdict.js";
 
 export { stackFrames };
 
@@ -131,7 +134,7 @@ export function finishAnalysis(prepared: PreparedAnalysis, options: AnalyzeOptio
   const traces = ctx.traces;
   const set = run.allocations;
   const heaps = run.heaps;
-  const status = traces?.status ?? (run.target.kind === "user" ? "disabled" : "unsupported");
+  const status = traceStatus(run);
   const tracesNote =
     traces?.note ??
     (status === "unsupported"
@@ -167,7 +170,7 @@ export function finishAnalysis(prepared: PreparedAnalysis, options: AnalyzeOptio
 
   const inCards = new Set(suspects.flatMap((s) => s.keys ?? []));
   const largest = table.classes
-    .filter((c) => !inCards.has(`class:${heapAddress(run, c.heap)}:0x${c.size.toString(16)}`))
+    .filter((c) => !inCards.has(causeKey.sizeClass(heapAddress(run, c.heap), c.size)))
     .slice(0, LARGEST)
     .map((c) => ({
       heap: heapAddress(run, c.heap),
@@ -219,11 +222,10 @@ export function finishAnalysis(prepared: PreparedAnalysis, options: AnalyzeOptio
     bytes: g.bytes,
     samples: g.samples.map((i) => formatAddress(set.userAddress(i))),
   }));
-  const free = heaps.reduce((acc, h) => ({ count: acc.count + h.stats.free.count, bytes: acc.bytes + h.stats.free.bytes }), { count: 0, bytes: 0 });
   const out: AnalysisSection = {
     ...verdict,
     ...(leadCause ? { leakKind: leadCause.leakKind } : {}),
-    summary: { heaps: heaps.length, busy: table.busy, free, traces: status, tracesNote },
+    summary: { heaps: heaps.length, busy: table.busy, free: freeTotals(run), traces: status, tracesNote },
     ...(shownNotes.length > 0 ? { notes: shownNotes } : {}),
     suspects,
     sizeClasses: table.classes.slice(0, 50).map((c) => ({
@@ -237,7 +239,7 @@ export function finishAnalysis(prepared: PreparedAnalysis, options: AnalyzeOptio
     stacks,
     types,
     largest,
-    coverage: { hasFigures: coverage.hasFigures, captured: Math.round(coverage.captured * 1000) / 1000, truncated: coverage.truncated, incompleteHeaps: coverage.incompleteHeaps },
+    coverage: coverageSection(coverage),
   };
   const reach = ctx.reach;
   if (reach) {

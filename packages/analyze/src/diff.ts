@@ -1,9 +1,9 @@
 import { type AnalysisSection, type DiffSection, type Frame, type GrowthRow, type InputCoverage, type Run, formatAddress, isUserAllocation } from "@leakscope/core";
 import { mergeEvidence, signalWordsOf, suspectsOf } from "./combine.js";
-import { CollectingSink, stackFrames } from "./detectors/context.js";
+import { CollectingSink, freeTotals, stackFrames, traceStatus } from "./detectors/context.js";
 import { growthEvidence } from "./detectors/growth.js";
 import { processGrowthEvidence } from "./detectors/process-growth.js";
-import { type Coverage, coverageOf, verdictOf } from "./verdict.js";
+import { type Coverage, coverageOf, coverageSection, verdictLead, verdictOf } from "./verdict.js";
 
 /**
  * What two snapshots are compared on: per heap, per (heap, size) class, per stack and per type.
@@ -150,24 +150,22 @@ export function analyzeDiff(diff: DiffSection, after: Run, beforeCoverage?: Cove
   const verdict = verdictOf(suspects, coverage, `the growth between ${diff.total.before.count} and ${diff.total.after.count} busy blocks${diff.process ? " and the process figures" : ""}`, (s) =>
     signalWordsOf(causes, s),
   );
-  const lead = suspects.find((s) => s.score >= 0.3);
-  const free = after.heaps.reduce((acc, h) => ({ count: acc.count + h.stats.free.count, bytes: acc.bytes + h.stats.free.bytes }), { count: 0, bytes: 0 });
-  const traces = after.data.traces;
+  const lead = verdict.verdict === "leak-suspected" ? verdictLead(suspects, coverage) : undefined;
   return {
     ...verdict,
-    ...(verdict.verdict === "leak-suspected" && lead ? { leakKind: causes.find((c) => c.keys === lead.keys)?.leakKind ?? "heap" } : {}),
+    ...(lead ? { leakKind: causes.find((c) => c.keys === lead.keys)?.leakKind ?? "heap" } : {}),
     summary: {
       heaps: after.heaps.length,
       busy: diff.total.after,
-      free,
-      traces: traces?.status ?? (after.target.kind === "user" ? "disabled" : "unsupported"),
-      tracesNote: traces?.note ?? "No stack-trace information was found in the later snapshot.",
+      free: freeTotals(after),
+      traces: traceStatus(after),
+      tracesNote: after.data.traces?.note ?? "No stack-trace information was found in the later snapshot.",
     },
     suspects,
     sizeClasses: [],
     histogram: [],
     stacks: [],
     types: [],
-    coverage: { hasFigures: coverage.hasFigures, captured: Math.round(coverage.captured * 1000) / 1000, truncated: coverage.truncated, incompleteHeaps: coverage.incompleteHeaps },
+    coverage: coverageSection(coverage),
   };
 }

@@ -12,6 +12,11 @@ export interface SizeClass {
 
 export const SAMPLE_LIMIT = 8;
 
+/** The number both heap index and requested size are packed into (heap < 65536). */
+export function classKey(heap: number, size: number): number {
+  return size * 65536 + heap;
+}
+
 export interface SizeClassTable {
   classes: SizeClass[];
   /** Busy user bytes and count per heap index. */
@@ -31,9 +36,9 @@ export class SizeClassCounter {
   constructor(heaps: number) {
     this.heapBusy = Array.from({ length: heaps }, () => ({ count: 0, bytes: 0 }));
   }
-  /** Count block `index`; returns the class key (heap index < 65536 packed with the size). */
+  /** Count block `index`; returns its {@link classKey}. */
   add(heap: number, size: number, index: number): number {
-    const key = size * 65536 + heap;
+    const key = classKey(heap, size);
     let cls = this.map.get(key);
     if (!cls) this.map.set(key, (cls = { heap, size, count: 0, bytes: 0, samples: [] }));
     cls.count++;

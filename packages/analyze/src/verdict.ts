@@ -74,6 +74,11 @@ export function coverageOf(run: Run, busyCount: number, reported: Partial<InputC
   return c;
 }
 
+/** The report's `analysis.coverage` (the captured share with three decimals). */
+export function coverageSection(c: Coverage): NonNullable<AnalysisSection["coverage"]> {
+  return { hasFigures: c.hasFigures, captured: Math.round(c.captured * 1000) / 1000, truncated: c.truncated, incompleteHeaps: c.incompleteHeaps };
+}
+
 /** A score as the reports print it (two decimals, never rounded up across 0.3). */
 export const shownScore = (score: number): string => (Math.floor(score * 100) / 100).toFixed(2);
 

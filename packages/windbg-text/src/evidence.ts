@@ -89,8 +89,11 @@ export interface UmdhRecordFacts {
   line: number;
 }
 
-/** Stacks printed anywhere in the log, by backtrace id (the first non-empty one wins). */
-function umdhStacks(session: WindbgSession): Map<string, StackFrame[]> {
+/**
+ * UMDH stacks printed in the log, by backtrace id (the first non-empty one wins): those of the
+ * comparisons and resolved records, and of the raw snapshots unless `snapshots` is false.
+ */
+export function umdhStacks(session: WindbgSession, snapshots = true): Map<string, StackFrame[]> {
   const out = new Map<string, StackFrame[]>();
   const keep = (id: string, s: StackFrame[] | undefined): void => {
     if (s && s.length > 0 && !out.has(id)) out.set(id, s);
@@ -99,7 +102,7 @@ function umdhStacks(session: WindbgSession): Map<string, StackFrame[]> {
     if (b.kind === "umdhDiff") {
       for (const [id, s] of Object.entries(b.stacks)) keep(id, s);
       for (const r of b.resolved) keep(r.backtraceId, r.stack);
-    } else if (b.kind === "umdhLog") for (const [id, s] of Object.entries(b.stacks)) keep(id, s);
+    } else if (b.kind === "umdhLog" && snapshots) for (const [id, s] of Object.entries(b.stacks)) keep(id, s);
   }
   return out;
 }
@@ -522,9 +525,13 @@ export function poolTagGroups(rows: readonly PoolFacts[], tolerance = 0.03, minA
   });
 }
 
+/** A pool row's description as the log printed it; undefined when empty or `UNKNOWN pooltag '...'`. */
+export function printedPoolDescription(description: string | undefined): string | undefined {
+  return description && !/^UNKNOWN pooltag/i.test(description) ? description : undefined;
+}
+
 function describeTag(r: PoolFacts): string {
-  const d = r.description && !/^UNKNOWN pooltag/i.test(r.description) ? r.description : undefined;
-  return [d, r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(", ");
+  return [printedPoolDescription(r.description), r.binary ? `Binary: ${r.binary}` : undefined].filter(Boolean).join(", ");
 }
 
 /** Pool evidence: top tags of the latest snapshot, growth between the first and last, tags that move together. */

@@ -30,7 +30,7 @@ import { type Static, Type } from "@leakscope/core";
 import { windbgTextCodes } from "./codes.js";
 import { decodeText, isWindbgText } from "./decode.js";
 import type { HeapEntry, PageHeapBlock, SessionBlock, StackFrame, WindbgSession } from "./model.js";
-import { type PoolFacts, type PoolSnapshotFacts, detectLogEvidence, statTableBusy, reportFrame, logCallSite, umdhComparison } from "./evidence.js";
+import { type PoolFacts, type PoolSnapshotFacts, detectLogEvidence, logCallSite, printedPoolDescription, reportFrame, statTableBusy, umdhComparison, umdhStacks } from "./evidence.js";
 import { parseWindbgLog } from "./session.js";
 
 const NAME = "windbg-text";
@@ -572,7 +572,8 @@ export function poolRowsOf(target: Target, snapshot?: number): PoolUsageRowLike[
       pagedFrees: 0,
       pagedBytes: r.pagedBytes,
     };
-    if (r.description !== "" && !/^UNKNOWN pooltag/i.test(r.description)) out.description = r.description;
+    const description = printedPoolDescription(r.description);
+    if (description !== undefined) out.description = description;
     if (r.binary !== undefined && r.binary !== "") out.binary = r.binary;
     return out;
   });
@@ -608,7 +609,7 @@ export function logPoolSection(run: Run, top = 20): PoolSection | undefined {
     notes,
     rows: rows.map((r) => {
       const out: PoolSection["rows"][number] = { tag: r.tag, nonPagedAllocs: Math.max(0, r.nonPagedAllocs), nonPagedBytes: r.nonPagedBytes, pagedAllocs: Math.max(0, r.pagedAllocs), pagedBytes: r.pagedBytes };
-      const own = r.description !== "" && !/^UNKNOWN pooltag/i.test(r.description) ? r.description : undefined;
+      const own = printedPoolDescription(r.description);
       const d = own === undefined || r.binary === undefined ? db?.lookup(r.tag.trim()) : undefined;
       const description = own ?? d?.description;
       const binary = r.binary !== undefined && r.binary !== "" ? r.binary : d?.binary;
@@ -699,12 +700,7 @@ export function logStackGroups(run: Run, section: StacksSection, top = 20): Stac
   if (!session) return section;
   const cmp = umdhComparison(session);
   if (cmp.kind !== "diff" && !(cmp.kind === "snapshot" && !session.blocks.some((b) => b.kind === "umdhLog"))) return section;
-  const stacks = new Map<string, StackFrame[]>();
-  for (const b of session.blocks) {
-    if (b.kind !== "umdhDiff") continue;
-    for (const [id, st] of Object.entries(b.stacks)) if (st.length > 0 && !stacks.has(id)) stacks.set(id, st);
-    for (const r of b.resolved) if (r.stack.length > 0 && !stacks.has(r.backtraceId)) stacks.set(r.backtraceId, r.stack);
-  }
+  const stacks = umdhStacks(session, false);
   const records = [...cmp.records].sort((a, b) => b.bytes - b.oldBytes - (a.bytes - a.oldBytes) || b.bytes - a.bytes);
   const groups: StackGroup[] = [];
   let id = section.distinct;

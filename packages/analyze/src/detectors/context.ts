@@ -11,7 +11,7 @@ import {
 } from "@leakscope/core";
 import type { ReachabilityResult } from "../reachability.js";
 import { RttiResolver, type RttiType } from "../rtti.js";
-import { SizeClassCounter, type SizeClassTable } from "../size-classes.js";
+import { SizeClassCounter, type SizeClassTable, classKey } from "../size-classes.js";
 
 /** What the built-in detectors may look at. */
 export interface DetectorOptions {
@@ -86,10 +86,7 @@ export interface AnalysisDetector {
   detect(run: Run, context: AnalysisContext, sink: EvidenceSink): void;
 }
 
-/** The number both heap index and requested size are packed into (heap < 65536). */
-export function classKey(heap: number, size: number): number {
-  return size * 65536 + heap;
-}
+export { classKey };
 
 export const hex = (n: number): string => `0x${n.toString(16)}`;
 
@@ -155,6 +152,16 @@ export function stackFrames(traces: TraceTable, id: number): Frame[] {
 export function heapAddress(run: Run, heap: number): string {
   const h = run.heaps[heap];
   return h ? formatAddress(h.address) : "?";
+}
+
+/** Free blocks and bytes of every heap of the run (`analysis.summary.free`). */
+export function freeTotals(run: Run): { count: number; bytes: number } {
+  return run.heaps.reduce((acc, h) => ({ count: acc.count + h.stats.free.count, bytes: acc.bytes + h.stats.free.bytes }), { count: 0, bytes: 0 });
+}
+
+/** `analysis.summary.traces`: the trace table's status, else disabled in a user dump, unsupported elsewhere. */
+export function traceStatus(run: Run): TraceTable["status"] {
+  return run.data.traces?.status ?? (run.target.kind === "user" ? "disabled" : "unsupported");
 }
 
 /** A sink that keeps what it is given (records in order, coverage merged as documented in core). */
